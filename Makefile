@@ -1,0 +1,25 @@
+# `make run`: the point-maze pipeline end to end on a small default.  `make test`: the test suite.
+# Both create or refresh .venv from requirements.txt first (skipped when nothing changed).
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: setup run test bench clean-venv
+
+$(STAMP): requirements.txt pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet -r requirements.txt
+	$(PY) -m pip install --quiet --no-deps -e .
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+run: $(STAMP)
+	$(PY) scripts/demo.py
+
+test: $(STAMP)
+	MUJOCO_GL=egl $(PY) -m pytest -q -n 2 tests
+
+clean-venv:
+	rm -rf $(VENV)

@@ -1,0 +1,123 @@
+"""Parameters: a `default_params.json` file turned into a command line.
+
+The file maps each key to `[default, "help"]`. Every key becomes `--key value`; the type of the default sets
+the parser (booleans accept True/False/1/0/yes/no, or a bare `--key` for True). Unknown keys, wrong types and
+values outside a key's `Rule` fail with one clear line (a `UserError`) before any work starts.
+"""
+import argparse
+import difflib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sfp.errors import UserError
+
+TRUE_WORDS = {"true", "t", "yes", "y", "1", "on"}
+FALSE_WORDS = {"false", "f", "no", "n", "0", "off"}
+
+
+@dataclass(frozen=True)
+class Rule:
+    """Allowed values of one parameter: an inclusive range and/or a set of choices."""
+
+    min: float | None = None
+    max: float | None = None
+    choices: tuple | None = None
+
+    def check(self, key: str, value: Any) -> None:
+        if self.choices is not None and value not in self.choices:
+            raise UserError(f"--{key} {value!r} is not one of {', '.join(map(str, self.choices))}")
+        if self.min is not None and value < self.min:
+            raise UserError(f"--{key} {value} is below its minimum {self.min}")
+        if self.max is not None and value > self.max:
+            raise UserError(f"--{key} {value} is above its maximum {self.max}")
+
+
+def parse_bool(text: str) -> bool:
+    word = str(text).strip().lower()
+    if word in TRUE_WORDS:
+        return True
+    if word in FALSE_WORDS:
+        return False
+    raise argparse.ArgumentTypeError(f"expected a boolean (True/False/1/0), got {text!r}")
+
+
+def parse_int(text: str) -> int:
+    """An integer, also written as 1e6 or 4000.0 as long as it is whole."""
+    try:
+        return int(text)
+    except ValueError:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+        if not value.is_integer():
+            raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}")
+        return int(value)
+
+
+def parse_float(text: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+
+
+def load_defaults(path: str | Path) -> dict[str, tuple[Any, str]]:
+    """Read a parameter file: {key: [default, help]} -> {key: (default, help)}."""
+    path = Path(path)
+    try:
+        raw = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise UserError(f"parameter file {path} is missing; restore it from the repository") from None
+    except json.JSONDecodeError as err:
+        raise UserError(f"{path} is not valid JSON ({err}); fix the file or restore it from git") from None
+    defaults = {}
+    for key, entry in raw.items():
+        if not (isinstance(entry, list) and len(entry) == 2 and isinstance(entry[1], str)):
+            raise UserError(f'{path}: entry {key!r} must be [default, "help"]')
+        defaults[key] = (entry[0], entry[1])
+    return defaults
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # argparse would print usage and exit; we raise one clear line instead
+        raise UserError(message)
+
+
+def build_parser(defaults: dict[str, tuple[Any, str]], description: str) -> argparse.ArgumentParser:
+    parser = _Parser(description=description, formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    for key, (default, help_text) in defaults.items():
+        if isinstance(default, bool):
+            parser.add_argument(f"--{key}", type=parse_bool, nargs="?", const=True, default=default, help=help_text)
+        elif isinstance(default, int):
+            parser.add_argument(f"--{key}", type=parse_int, default=default, help=help_text)
+        elif isinstance(default, float):
+            parser.add_argument(f"--{key}", type=parse_float, default=default, help=help_text)
+        else:
+            parser.add_argument(f"--{key}", type=str, default=default, help=help_text)
+    return parser
+
+
+def parse_params(
+    defaults_path: str | Path,
+    argv: list[str] | None = None,
+    rules: dict[str, Rule] | None = None,
+    description: str = "",
+) -> argparse.Namespace:
+    """Parse `argv` against the parameter file; check every rule. Raises UserError on any bad input."""
+    defaults = load_defaults(defaults_path)
+    parser = build_parser(defaults, description)
+    args, unknown = parser.parse_known_args(argv)
+    flags = [word for word in unknown if word.startswith("-")]
+    if flags:
+        name = flags[0].lstrip("-").split("=")[0]
+        close = difflib.get_close_matches(name, defaults, n=1)
+        hint = f" (did you mean --{close[0]}?)" if close else f" (the keys are in {defaults_path})"
+        raise UserError(f"unknown parameter --{name}{hint}")
+    if unknown:
+        raise UserError(f"unexpected argument {unknown[0]!r}: parameters are given as --key value")
+    for key, rule in (rules or {}).items():
+        rule.check(key, getattr(args, key))
+    return args

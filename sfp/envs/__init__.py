@@ -1,0 +1,90 @@
+"""All environments of the project, built by one `make_env` from the `env` parameter.
+
+Families (every environment is a `gymnasium.Env`):
+  point mazes   corridor-v1, room-v1, maze-v1                      pure numpy      (sfp.envs.maze)
+  Meta-World    the 17 tasks of SAWYER_TASKS, `-v2` or `-v3`       metaworld 3     (sfp.envs.sawyer)
+  locomotion    <body>[-sparse][-biased][-noisy], body in          gymnasium -v5   (sfp.envs.locomotion)
+                swimmer, hopper, walker, ant, halfcheetah
+Each is also registered with gymnasium as `sfp/<name>` (e.g. `gymnasium.make("sfp/corridor-v1")`).
+Families import their simulator lazily, so a maze never imports MuJoCo.
+"""
+import gymnasium
+
+from sfp.errors import UserError
+from sfp.paths import LOCOMOTION_BODIES
+
+MAZE_LAYOUTS = ("corridor-v1", "room-v1", "maze-v1")
+SAWYER_TASKS = (
+    "reach-v2", "push-v2", "pick-place-v2", "door-open-v2", "door-close-v2", "drawer-open-v2",
+    "drawer-close-v2", "button-press-topdown-v2", "button-press-v2", "peg-insert-side-v2", "window-open-v2",
+    "window-close-v2", "sweep-v2", "basketball-v2", "shelf-place-v2", "sweep-into-v2", "lever-pull-v2",
+)
+LOCOMOTION_VARIANTS = ("sparse", "biased", "noisy")
+
+
+def sawyer_task(name: str) -> str | None:
+    """The seed's `-v2` name of a Meta-World task given as `-v2` or `-v3`, else None."""
+    if name.endswith("-v3"):
+        name = name[:-3] + "-v2"
+    return name if name in SAWYER_TASKS else None
+
+
+def locomotion_body(name: str) -> str | None:
+    """'hopper-sparse-biased' -> 'hopper'; None if `name` is not a locomotion task."""
+    body, *variants = name.split("-")
+    if body in LOCOMOTION_BODIES and all(v in LOCOMOTION_VARIANTS for v in variants):
+        return body
+    return None
+
+
+def env_family(name: str) -> str:
+    """'maze', 'sawyer' or 'locomotion'; a UserError listing the valid names otherwise."""
+    if name in MAZE_LAYOUTS:
+        return "maze"
+    if sawyer_task(name):
+        return "sawyer"
+    if locomotion_body(name):
+        return "locomotion"
+    raise UserError(
+        f"unknown environment {name!r}: use a maze ({', '.join(MAZE_LAYOUTS)}), a Meta-World task "
+        f"({', '.join(SAWYER_TASKS)}; -v3 also accepted) or a locomotion task such as hopper-sparse "
+        f"(bodies {', '.join(LOCOMOTION_BODIES)}; variants {', '.join(LOCOMOTION_VARIANTS)})"
+    )
+
+
+def make_env(name: str, *, goal_cond: bool = True, visual: bool = False, neg_rew: bool = False,
+             terminate_on_success: bool = False, fix_env_seed: bool = False, sparsity: float = 14.0,
+             bias: float = 0.1, permute_action: bool = False) -> gymnasium.Env:
+    """Build the environment `name` with the options that apply to its family."""
+    family = env_family(name)
+    if family == "maze":
+        from sfp.envs.maze import MazeEnv
+
+        return MazeEnv(name, goal_cond=goal_cond, visual=visual, neg_rew=neg_rew,
+                       terminate_on_success=terminate_on_success)
+    if family == "sawyer":
+        from sfp.envs.sawyer import SawyerEnv
+
+        return SawyerEnv(sawyer_task(name), goal_cond=goal_cond, visual=visual, neg_rew=neg_rew,
+                         terminate_on_success=terminate_on_success, fix_env_seed=fix_env_seed)
+    from sfp.envs.locomotion import LocomotionEnv
+
+    return LocomotionEnv(name, sparsity=sparsity, bias=bias, permute_action=permute_action)
+
+
+def make_env_from_params(params) -> gymnasium.Env:
+    """`make_env` from the RL parameters (a namespace with the keys of default_params.json)."""
+    return make_env(params.env, goal_cond=params.goal_cond, visual=params.visual, neg_rew=params.neg_rew,
+                    terminate_on_success=params.terminate_on_success, fix_env_seed=params.fix_env_seed,
+                    sparsity=params.sparsity, bias=params.bias, permute_action=params.permute_action)
+
+
+def _register_all() -> None:
+    names = MAZE_LAYOUTS + SAWYER_TASKS + tuple(f"{body}-sparse" for body in LOCOMOTION_BODIES)
+    for name in names:
+        env_id = f"sfp/{name}"
+        if env_id not in gymnasium.registry:
+            gymnasium.register(env_id, entry_point="sfp.envs:make_env", kwargs={"name": name})
+
+
+_register_all()

@@ -1,0 +1,93 @@
+"""Where every stage reads and writes, and the file names the three stages share (DESIGN.md §4).
+
+Directories come from environment variables with defaults:
+  $D4RL_DATASET_DIR  (~/.d4rl/datasets)  expert trajectories: <short>_primitive/ pieces and <short>_primitive.hdf5
+  $SFP_FLOW_DIR      (~/flows)           prior checkpoints
+  $SFP_LOG_DIR       (~/logs)            training logs
+They are created on demand by the code that writes into them (`create=True`).
+"""
+import os
+import tempfile
+from pathlib import Path
+
+from sfp.errors import UserError
+
+SUITES = {"point-maze": "maze", "meta-world": "sawyer"}
+LOCOMOTION_BODIES = ("swimmer", "hopper", "walker", "ant", "halfcheetah")
+SHORT_NAMES = tuple(SUITES.values()) + LOCOMOTION_BODIES
+
+
+def short_name(suite: str) -> str:
+    """'point-maze' -> 'maze', 'meta-world' -> 'sawyer'; short names and locomotion bodies map to themselves."""
+    if suite in SUITES:
+        return SUITES[suite]
+    if suite in SHORT_NAMES:
+        return suite
+    raise UserError(
+        f"unknown suite {suite!r}: use one of {', '.join(list(SUITES) + list(SHORT_NAMES))}"
+    )
+
+
+def _directory(variable: str, default: Path, create: bool) -> Path:
+    path = Path(os.environ.get(variable) or default).expanduser()
+    if create:
+        path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def dataset_dir(create: bool = False) -> Path:
+    return _directory("D4RL_DATASET_DIR", Path.home() / ".d4rl" / "datasets", create)
+
+
+def flow_dir(create: bool = False) -> Path:
+    return _directory("SFP_FLOW_DIR", Path.home() / "flows", create)
+
+
+def log_dir(create: bool = False) -> Path:
+    return _directory("SFP_LOG_DIR", Path.home() / "logs", create)
+
+
+def pieces_dir(short: str, create: bool = False) -> Path:
+    """Folder of the per-trajectory files written during collection."""
+    path = dataset_dir(create) / f"{short}_primitive"
+    if create:
+        path.mkdir(exist_ok=True)
+    return path
+
+
+def dataset_file(short: str) -> Path:
+    """The distilled dataset every later stage reads."""
+    return dataset_dir() / f"{short}_primitive.hdf5"
+
+
+def legacy_dataset_file(short: str) -> Path:
+    """The original release's distilled dict file, read when no .hdf5 exists."""
+    return dataset_dir() / f"{short}_primitive_distilled.npy"
+
+
+def prior_checkpoint_name(
+    short: str, model: str, cond: str, n_step: int, data_ratio: float = 1.0, one_step: bool = False
+) -> str:
+    """<short>_primitive_<model>_<cond>_<n_step>[_<ratio>|_one_step].pt, as written by flows/train.py."""
+    name = f"{short}_primitive_{model}_{cond}_{n_step}"
+    if data_ratio < 1.0:
+        name += f"_{data_ratio}"
+    elif one_step:
+        name += "_one_step"
+    return name + ".pt"
+
+
+def prior_checkpoint(short: str, model: str, cond: str, n_step: int, data_ratio: float = 1.0,
+                     one_step: bool = False) -> Path:
+    return flow_dir() / prior_checkpoint_name(short, model, cond, n_step, data_ratio, one_step)
+
+
+def run_dir(exp_name: str, seed: int, debug: bool = False) -> Path:
+    """Log directory of one run: $SFP_LOG_DIR/<exp_name>_s<seed> (the system temp folder when debugging)."""
+    root = Path(tempfile.gettempdir()) / "sfp-debug" if debug else log_dir()
+    return root / f"{exp_name}_s{seed}"
+
+
+def atomic_write_path(final: Path) -> Path:
+    """A temporary path beside `final`; write there, then `os.replace(tmp, final)` so readers never see a torn file."""
+    return final.with_name(f".{final.name}.{os.getpid()}.tmp")
