@@ -87,7 +87,8 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser(defaults: dict[str, tuple[Any, str]], description: str) -> argparse.ArgumentParser:
-    parser = _Parser(description=description, formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser = _Parser(description=description, allow_abbrev=False,
+                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     for key, (default, help_text) in defaults.items():
         if isinstance(default, bool):
             parser.add_argument(f"--{key}", type=parse_bool, nargs="?", const=True, default=default, help=help_text)

@@ -1,0 +1,45 @@
+"""The project's own set-up files agree with each other."""
+import json
+import re
+import tomllib
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _requirement_pins():
+    pins = {}
+    for line in (ROOT / "requirements.txt").read_text().splitlines():
+        line = line.split("#")[0].strip()
+        if line:
+            match = re.fullmatch(r"([A-Za-z0-9_.\-]+)==(\S+)", line)
+            assert match, f"requirements.txt line is not an exact pin: {line!r}"
+            pins[match.group(1).lower()] = match.group(2)
+    return pins
+
+
+def test_requirements_and_pipfile_pin_the_same_versions():
+    pipfile = tomllib.loads((ROOT / "Pipfile").read_text())
+    pipfile_pins = {}
+    for section in ("packages", "dev-packages"):
+        for name, spec in pipfile.get(section, {}).items():
+            assert spec.startswith("=="), f"Pipfile pin for {name} is not exact: {spec}"
+            pipfile_pins[name.lower()] = spec[2:]
+    assert pipfile_pins == _requirement_pins()
+    assert "source" not in pipfile, "the Pipfile names no package index (DESIGN.md §2)"
+
+
+def test_torch_is_pinned_to_the_cpu_wheel_version():
+    assert _requirement_pins()["torch"] == "2.13.0"
+
+
+def test_parameter_files_follow_the_default_help_format():
+    for path in (ROOT / "default_params.json", ROOT / "flows" / "default_params.json"):
+        for key, entry in json.loads(path.read_text()).items():
+            assert isinstance(entry, list) and len(entry) == 2 and isinstance(entry[1], str), (path, key)
+
+
+def test_ci_runs_the_readme_test_command():
+    readme = (ROOT / "README.md").read_text()
+    assert "make test" in readme and "make run" in readme
+    assert "make test" in (ROOT / ".ci" / "run").read_text()
