@@ -47,20 +47,21 @@ class LocomotionEnv(gymnasium.Env):
         self.permute_action = permute_action
         self.render_mode = render_mode
         self.gymnasium_id = GYMNASIUM_IDS[body]
-        self._sim = gymnasium.make(self.gymnasium_id, max_episode_steps=-1, disable_env_checker=True,
-                                   render_mode=render_mode)
-        self.action_space = self._sim.action_space
-        shape = self._sim.observation_space.shape
+        # the wrapped gymnasium env, without its time limit; sim.unwrapped.data is the MuJoCo state
+        self.sim = gymnasium.make(self.gymnasium_id, max_episode_steps=-1, disable_env_checker=True,
+                                  render_mode=render_mode)
+        self.action_space = self.sim.action_space
+        shape = self.sim.observation_space.shape
         self.observation_space = gymnasium.spaces.Box(-np.inf, np.inf, shape, np.float32)
-        self.metadata = {**self.metadata, "render_modes": self._sim.metadata.get("render_modes", []),
-                         "render_fps": self._sim.metadata.get("render_fps")}
+        self.metadata = {**self.metadata, "render_modes": self.sim.metadata.get("render_modes", []),
+                         "render_fps": self.sim.metadata.get("render_fps")}
         self.start_x = 0.0
         self.n_steps = 0
 
     @property
     def x_position(self) -> float:
         """The body's x coordinate (qpos[0] for every body)."""
-        return float(self._sim.unwrapped.data.qpos[0])
+        return float(self.sim.unwrapped.data.qpos[0])
 
     def _process(self, obs: np.ndarray) -> np.ndarray:
         """(S,) simulator observation -> (S,) float32 with the name's bias and noise applied."""
@@ -74,7 +75,7 @@ class LocomotionEnv(gymnasium.Env):
     def reset(self, *, seed: int | None = None, options: dict | None = None):
         super().reset(seed=seed)
         sim_seed = None if seed is None else int(self.np_random.integers(2**31))
-        obs, info = self._sim.reset(seed=sim_seed, options=options)
+        obs, info = self.sim.reset(seed=sim_seed, options=options)
         self.start_x = self.x_position
         self.n_steps = 0
         return self._process(obs), {**info, "x_position": self.start_x, "success": False}
@@ -83,7 +84,7 @@ class LocomotionEnv(gymnasium.Env):
         action = np.asarray(action, dtype=np.float32)
         if self.permute_action:
             action = action[::-1]
-        obs, dense_reward, terminated, _, info = self._sim.step(action)
+        obs, dense_reward, terminated, _, info = self.sim.step(action)
         self.n_steps += 1
         x = self.x_position
         success = x - self.start_x > self.sparsity
@@ -96,7 +97,7 @@ class LocomotionEnv(gymnasium.Env):
                         "recomputed for new goals: run it with --her False")
 
     def render(self):
-        return self._sim.render()
+        return self.sim.render()
 
     def close(self):
-        self._sim.close()
+        self.sim.close()
