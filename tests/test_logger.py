@@ -1,0 +1,137 @@
+"""Run logger, run-directory guard and provenance."""
+import json
+import math
+from argparse import Namespace
+
+import numpy as np
+import pytest
+import torch
+
+from sfp import paths
+from sfp.errors import UserError
+from sfp.logger import COUNTER, MEAN, RL_ROW, STATS, EpochLogger, claim_run_dir, column_names, statistics
+from sfp.provenance import git_state, write_provenance
+
+torch.set_num_threads(1)
+SMALL_ROW = (("Epoch", COUNTER), ("EpRet", STATS), ("EpLen", MEAN), ("TotalEnvInteracts", COUNTER))
+
+
+@pytest.fixture(autouse=True)
+def _dirs(tmp_path, monkeypatch):
+    for variable in ("D4RL_DATASET_DIR", "SFP_FLOW_DIR", "SFP_LOG_DIR"):
+        monkeypatch.setenv(variable, str(tmp_path / variable.lower()))
+
+
+def read_progress(directory):
+    lines = (directory / "progress.txt").read_text().splitlines()
+    header = lines[0].split("\t")
+    return header, [dict(zip(header, map(float, line.split("\t")))) for line in lines[1:]]
+
+
+def test_statistics_cover_every_element_of_arrays():
+    # a (2, 3) batch and a scalar: 7 elements; the original divided by the number of rows (the xA LogStd bug)
+    values = [np.array([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]]), 7.0]
+    mean, std, high, low = statistics(values)
+    assert mean == pytest.approx(4.0)
+    assert std == pytest.approx(2.0)  # population std of 1..7
+    assert (high, low) == (7.0, 1.0)
+    assert all(math.isnan(v) for v in statistics([]))
+
+
+def test_column_names_follow_the_reference_order():
+    names = column_names(RL_ROW)
+    assert names[:6] == ["Epoch", "AverageEpRet", "StdEpRet", "MaxEpRet", "MinEpRet", "AverageTestEpRet"]
+    assert names.index("EpLen") < names.index("TotalEnvInteracts") < names.index("AverageQ1Vals")
+    assert names[-5:] == ["LossPi", "LossQ", "Time", "SPS", "UpdatesPerSec"]
+
+
+def test_progress_rows_missing_keys_and_tensorboard(tmp_path):
+    directory = paths.run_dir("exp", 3)
+    logger = EpochLogger(directory, echo=False)
+    logger.store(EpRet=1.0, EpLen=500)
+    logger.store(EpRet=torch.tensor([3.0]), EpLen=300)
+    logger.log_epoch(1, 4000, updates=3000)
+    logger.store(EpLen=10)  # EpRet never stored in epoch 2
+    logger.log_epoch(2, 8000, updates=7000)
+    logger.close()
+
+    header, rows = read_progress(directory)
+    assert header == column_names(RL_ROW)
+    assert len(rows) == 2
+    assert rows[0]["Epoch"] == 1 and rows[0]["TotalEnvInteracts"] == 4000
+    assert rows[0]["AverageEpRet"] == 2.0 and rows[0]["MaxEpRet"] == 3.0 and rows[0]["EpLen"] == 400
+    assert rows[0]["SPS"] > 0 and rows[0]["UpdatesPerSec"] > 0 and rows[1]["Time"] >= rows[0]["Time"]
+    assert math.isnan(rows[1]["AverageEpRet"]) and math.isnan(rows[0]["AverageQ1Vals"])
+
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    events = EventAccumulator(str(directory))
+    events.Reload()
+    assert [(e.step, e.value) for e in events.Scalars("AverageEpRet")] == [(4000, 2.0)]
+    assert [e.step for e in events.Scalars("EpLen")] == [4000, 8000]
+
+
+def test_config_is_plain_and_sorted(tmp_path):
+    logger = EpochLogger(tmp_path / "run", tensorboard=False, echo=False)
+    path = logger.save_config(Namespace(seed=1, alpha=0.2, env="corridor-v1"))
+    assert json.loads(path.read_text()) == {"alpha": 0.2, "env": "corridor-v1", "seed": 1}
+    assert list(json.loads(path.read_text())) == ["alpha", "env", "seed"]
+
+
+def test_resume_appends_without_duplicate_rows(tmp_path):
+    directory = tmp_path / "run"
+    logger = EpochLogger(directory, spec=SMALL_ROW, tensorboard=False, echo=False)
+    for epoch in (1, 2, 3):
+        logger.store(EpRet=epoch, EpLen=epoch)
+        logger.log_epoch(epoch, 100 * epoch)
+        if epoch == 2:
+            checkpoint = logger.state_dict()
+    # crash after epoch 3, resume from the checkpoint written at epoch 2
+    resumed = EpochLogger(directory, spec=SMALL_ROW, tensorboard=False, echo=False)
+    resumed.load_state_dict(checkpoint)
+    resumed.store(EpRet=30, EpLen=30)
+    resumed.log_epoch(3, 300)
+    header, rows = read_progress(directory)
+    assert (directory / "progress.txt").read_text().count("Epoch") == 1
+    assert [row["Epoch"] for row in rows] == [1, 2, 3]
+    assert rows[2]["AverageEpRet"] == 30
+    assert resumed.state_dict()["epoch"] == 3
+
+
+def test_run_directory_guard(tmp_path):
+    params = Namespace(env="corridor-v1", seed=0, epochs=5, resume=False)
+    directory = claim_run_dir(tmp_path / "run", params, resume=False)
+    EpochLogger(directory, tensorboard=False, echo=False).save_config(params)
+    with pytest.raises(UserError, match="--resume"):
+        claim_run_dir(directory, params, resume=False)
+    longer = Namespace(env="corridor-v1", seed=0, epochs=10, resume=True)
+    assert claim_run_dir(directory, longer, resume=True) == directory
+    other = Namespace(env="room-v1", seed=0, epochs=5, resume=True)
+    with pytest.raises(UserError, match="exp_name"):
+        claim_run_dir(directory, other, resume=True)
+    with pytest.raises(UserError, match="nothing to resume"):
+        claim_run_dir(tmp_path / "absent", params, resume=True)
+
+
+def test_provenance_outside_a_checkout(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    prior = tmp_path / "prior.pt"
+    prior.write_bytes(b"abc")
+    assert git_state(tmp_path) is None
+    record = write_provenance(tmp_path, {"prior": prior, "dataset": tmp_path / "missing.hdf5"},
+                              source_dir=tmp_path)
+    monkeypatch.setenv("PATH", "")  # no git executable at all
+    write_provenance(tmp_path, {}, source_dir=tmp_path)
+    history = json.loads((tmp_path / "provenance.json").read_text())
+    assert len(history) == 2 and history[0] == record
+    assert record["git"] is None
+    assert record["files"]["prior"]["md5"] == "900150983cd24fb0d6963f7d28e17f72"  # md5("abc")
+    assert record["files"]["dataset"]["md5"] is None
+    assert record["versions"]["numpy"] == np.__version__
+
+
+def test_provenance_inside_this_checkout():
+    state = git_state()
+    if state is None:
+        pytest.skip("not running from a git checkout")
+    assert len(state["commit"]) == 40 and isinstance(state["dirty"], bool)
