@@ -1,0 +1,1 @@
+"""Expert-data collection, distillation and import."""
