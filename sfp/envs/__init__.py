@@ -54,22 +54,23 @@ def env_family(name: str) -> str:
 
 def make_env(name: str, *, goal_cond: bool = True, visual: bool = False, neg_rew: bool = False,
              terminate_on_success: bool = False, fix_env_seed: bool = False, sparsity: float = 14.0,
-             bias: float = 0.1, permute_action: bool = False) -> gymnasium.Env:
+             bias: float = 0.1, permute_action: bool = False, render_mode: str | None = None) -> gymnasium.Env:
     """Build the environment `name` with the options that apply to its family."""
     family = env_family(name)
     if family == "maze":
         from sfp.envs.maze import MazeEnv
 
         return MazeEnv(name, goal_cond=goal_cond, visual=visual, neg_rew=neg_rew,
-                       terminate_on_success=terminate_on_success)
+                       terminate_on_success=terminate_on_success, render_mode=render_mode)
     if family == "sawyer":
         from sfp.envs.sawyer import SawyerEnv
 
         return SawyerEnv(sawyer_task(name), goal_cond=goal_cond, visual=visual, neg_rew=neg_rew,
-                         terminate_on_success=terminate_on_success, fix_env_seed=fix_env_seed)
+                         terminate_on_success=terminate_on_success, fix_env_seed=fix_env_seed, render_mode=render_mode)
     from sfp.envs.locomotion import LocomotionEnv
 
-    return LocomotionEnv(name, sparsity=sparsity, bias=bias, permute_action=permute_action)
+    return LocomotionEnv(name, sparsity=sparsity, bias=bias, permute_action=permute_action,
+                         render_mode=render_mode)
 
 
 def make_env_from_params(params) -> gymnasium.Env:
