@@ -212,9 +212,9 @@ class PieceMaker:
         try:
             if path.exists():
                 return index, False, 0, 0.0
-            start = time.perf_counter()
             if self.env is None:
                 self.env = self.expert.make_env()
+            start = time.perf_counter()
             write_piece(path, make_piece(self.expert, self.env, self.settings, index))
             return index, True, self.settings.traj_len, time.perf_counter() - start
         finally:
