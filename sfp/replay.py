@@ -17,8 +17,8 @@ after the first true terminal. With HER (`future` strategy) the desired goal g o
 probability 1 - 1/(1+replay_k), by ag_{f+1} for f uniform in [t, L); the rewards of every row are then
 r_{t+m} = reward_fn(ag_{t+m+1}, g), and obs and obs2 both carry g. Without HER the stored rewards are summed.
 
-PER is proportional: P_i = p_i / sum_j p_j with leaf p_i = (|priority| + epsilon)^alpha; a new transition gets the
-largest (|priority| + epsilon) seen so far (initially 1). Importance weights w_i = (N P_i)^-beta / max_j w_j, where
+PER is proportional: P_i = p_i / sum_j p_j with leaf p_i = (priority + epsilon)^alpha (a negative or non-finite
+priority raises ValueError); a new transition gets the largest (priority + epsilon) seen so far (initially 1). Importance weights w_i = (N P_i)^-beta / max_j w_j, where
 the maximum is over ALL stored transitions (the leaf of smallest probability), so w_i = (p_i / p_min)^-beta <= 1.
 beta anneals linearly from per_beta to 1 as `progress` goes from 0 to 1.
 """
@@ -62,26 +62,34 @@ class ReplayBuffer:
         self.device, self.image_obs = torch.device(device), image_obs
         self._rng = np.random.default_rng(seed)
 
-        obs_dtype = np.uint8 if image_obs else np.float32
-        self._rows = {
-            "observation": np.empty((size, *self.obs_shape), obs_dtype),
-            "act": np.empty((size, act_dim), np.float32),
-            "rew": np.empty(size, np.float32),
-            "terminal": np.empty(size, bool),
-            "ret": np.empty(size, np.float32),
-            "window": np.empty((size, window_dim), np.float32),
-            "position": np.empty(size, np.int64),
-            "length": np.empty(size, np.int64),
-        }
-        if goal_dim:
-            self._rows["achieved_goal_next"] = np.empty((size, goal_dim), np.float32)
-            self._rows["desired_goal"] = np.empty((size, goal_dim), np.float32)
-        self._finals = {key: np.empty_like(self._rows[key]) for key in FINAL_STATE_KEYS}
+        try:
+            self._rows, self._finals = self._allocate()
+        except MemoryError:
+            raise UserError(f"a replay buffer of {size} transitions does not fit in memory: lower --replay_size") \
+                from None
         self._oldest = 0  # first row of the oldest stored episode
         self._count = 0  # stored transitions
         self._filled = 0  # rows ever written (high-water mark, <= size)
         self._max_priority = 1.0
         self._tree = SumTree(size) if prioritize else None
+
+    def _allocate(self):
+        """Uninitialised row arrays (size, ...) and final-state arrays; pages are only committed when written."""
+        size, goal_dim = self.size, self.goal_dim
+        rows = {
+            "observation": np.empty((size, *self.obs_shape), np.uint8 if self.image_obs else np.float32),
+            "act": np.empty((size, self.act_dim), np.float32),
+            "rew": np.empty(size, np.float32),
+            "terminal": np.empty(size, bool),
+            "ret": np.empty(size, np.float32),
+            "window": np.empty((size, self.window_dim), np.float32),
+            "position": np.empty(size, np.int64),
+            "length": np.empty(size, np.int64),
+        }
+        if goal_dim:
+            rows["achieved_goal_next"] = np.empty((size, goal_dim), np.float32)
+            rows["desired_goal"] = np.empty((size, goal_dim), np.float32)
+        return rows, {key: np.empty_like(rows[key]) for key in FINAL_STATE_KEYS}
 
     def __len__(self) -> int:
         return self._count
@@ -100,14 +108,15 @@ class ReplayBuffer:
         stored["rew"][rows] = episode["rew"]
         stored["terminal"][rows] = episode["terminal"]
         stored["ret"][rows] = discounted_return_to_go(episode["rew"], self.gamma)
-        stored["window"][rows] = np.asarray(episode["window"])[:length]
+        window = np.asarray(episode["window"])
+        stored["window"][rows] = window[:length]
         stored["position"][rows] = np.arange(length)
         stored["length"][rows] = length
         if self.goal_dim:
             stored["achieved_goal_next"][rows] = np.asarray(episode["achieved_goal"])[1:]
             stored["desired_goal"][rows] = np.asarray(episode["desired_goal"])[:length]
         self._finals["observation"][rows[-1]] = observation[length]
-        self._finals["window"][rows[-1]] = episode["window"][length]
+        self._finals["window"][rows[-1]] = window[length]
         self._count += length
         self._filled = min(self.size, self._filled + length)
         if self.prioritize:

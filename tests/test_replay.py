@@ -214,6 +214,16 @@ def test_per_weights_beta_annealing_and_new_transitions_get_max_priority():
             buf.update_priorities(np.array([0]), bad)
 
 
+def test_stale_priority_updates_do_not_revive_evicted_rows():
+    buf = buffer(size=8, n_step=1, prioritize=True)
+    buf.store_episode(episode(5, episode_id=0))  # rows 0..4
+    buf.store_episode(episode(3, episode_id=1))  # rows 5..7
+    buf.store_episode(episode(2, episode_id=2))  # evicts episode 0, takes rows 0..1; rows 2..4 are empty
+    buf.update_priorities(np.array([3, 4]), [1e6, 1e6])
+    _, idx = buf.sample(500)
+    assert set(idx) == {0, 1, 5, 6, 7}
+
+
 def test_state_dict_round_trip_gives_identical_samples(tmp_path):
     def build(seed):
         return buffer(goal_dim=1, her=True, size=12, n_step=3, prioritize=True, seed=seed)
@@ -258,6 +268,8 @@ def test_images_are_stored_as_uint8_and_come_back_exactly():
     np.testing.assert_array_equal(batch["obs2"], frames[idx + steps])
 
 
-def test_episode_longer_than_the_buffer_is_a_user_error():
+def test_impossible_sizes_are_user_errors():
     with pytest.raises(UserError, match="replay_size"):
         buffer(size=4).store_episode(episode(5))
+    with pytest.raises(UserError, match="lower --replay_size"):
+        buffer(size=10**13)
