@@ -137,6 +137,9 @@ class SawyerEnv(gymnasium.Env):
         """Move the goal (`_target_pos` and the goal site(s)) to `xyz` (3,); the next observation shows it."""
         target = np.array(xyz, dtype=np.float64)
         self.metaworld_env._target_pos = target
+        clip_box = self.metaworld_env.sawyer_observation_space  # metaworld clips observed goals to this box
+        clip_box.low[-GOAL_DIM:] = np.minimum(clip_box.low[-GOAL_DIM:], target)
+        clip_box.high[-GOAL_DIM:] = np.maximum(clip_box.high[-GOAL_DIM:], target)
         for site, _ in self.metaworld_env._target_site_config:
             self.metaworld_env.model.site(site).pos = target
             self.metaworld_env._set_pos_site(site, target)

@@ -23,7 +23,7 @@ from typing import Callable
 
 import numpy as np
 
-TCP_OFFSET = np.array([0.0, 0.0035, -0.045])
+TCP_OFFSET = np.array([0.0, 0.0017, -0.0449])
 PEG_GRASP_TO_HEAD = np.array([-0.13, 0.0, -0.01])
 LEVER_RADIUS = 0.2
 BASKET_HEIGHT = 0.3
