@@ -186,14 +186,15 @@ class SACAgent:
         (use_prior and learn_lambda), Polyak. -> (info of float scalars, PER priorities (B,))."""
         target, prior_action = self.critic_target(batch)
         loss_q, q1, q2 = self._critic_step(batch, target)
-        obs, obs2 = batch["obs"], batch["obs2"]
         with torch.no_grad():
-            features, features2 = self.ac.encoder(obs), self.ac.encoder(obs2)
-        loss_pi, logp, log_std = self._actor_step(features, obs, batch["window"], batch["weights"])
+            features = self.ac.encoder(batch["obs"])
+        loss_pi, logp, log_std = self._actor_step(features, batch["obs"], batch["window"], batch["weights"])
         values = {"LossQ": loss_q, "Q1Vals": q1.mean(), "Q2Vals": q2.mean(), "LossPi": loss_pi,
                   "LogPi": logp.mean(), "LogStd": log_std.mean(),
                   "H": (log_std.sum(-1) + (0.5 + HALF_LOG_TWO_PI) * self.act_dim).mean()}
         if self.mixing and self.config.learn_lambda:
+            with torch.no_grad():
+                features2 = self.ac.encoder(batch["obs2"])
             values["LossLambda"], lam = self._lambda_step(features2, prior_action)
             values["Lambda"] = lam.mean()
         self.polyak_update()

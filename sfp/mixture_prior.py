@@ -8,10 +8,11 @@ Condition per `prior_cond` (must match what flows/train.py trained on, checked a
   action        window                              (B, n*A)   the state-free prior p(a_t | a_{t-n..t-1})
   state         observation                         (B, S)
   state+goal    [observation, desired_goal]         (B, S+G)
-  action+state  [window, observation, desired_goal] (B, A+S+G) n = 1 only: flows trains per step j the layout
-                [a_j, s_{j+1}, g_{j+1}], which for n = 1 is [a_{t-1}, s_t, g_t]; for n > 1 it needs the states
-                between the window's actions, which the agent does not keep.
+  action+state  [window, observation, desired_goal] (B, n*A+S+G) the layout flows/windows.py trains on
+                ([a_{t-n}..a_{t-1}, s_t, g_t]; the original release interleaved states for n > 1)
   one_step prior: no condition.
+flows trains state/state+goal priors with n > 1 on stacked past states, which the agent does not keep: such a prior
+is refused by the width check.
 """
 import torch
 
@@ -62,9 +63,6 @@ class MixturePrior:
         if obs_dim is None and self.cond != "action":
             raise UserError(f"--prior_cond {self.cond} needs vector observations; with --visual True use "
                             f"--prior_cond action")
-        if self.cond == "action+state" and window_dim != act_dim:
-            raise UserError("--prior_cond action+state works with --prior_n_step 1 only (the prior is trained on "
-                            "the states between the window's actions, which the agent does not keep)")
         width = {"action": window_dim, "state": obs_dim, "state+goal": (obs_dim or 0) + goal_dim,
                  "action+state": window_dim + (obs_dim or 0) + goal_dim}[self.cond]
         if width != self.prior.cond_dim:

@@ -11,7 +11,8 @@ from sfp.agent import AgentConfig, SACAgent
 from sfp.bc_data import expert_batches
 from sfp.data import ExpertData
 from sfp.errors import UserError
-from sfp.mixture_prior import MixturePrior
+from sfp.mixture_prior import MixturePrior, mixture_prior_from_params
+from sfp.rl_params import load_rl_params
 
 torch.set_num_threads(1)
 S, G, A = 3, 2, 2
@@ -315,6 +316,9 @@ def test_prior_conditions_and_postprocessing():
     assert torch.equal(MixturePrior(FakePrior(D), "state+goal", S, G, A, A).condition(obs, window), obs)
     assert torch.equal(MixturePrior(FakePrior(A + D), "action+state", S, G, A, A).condition(obs, window),
                        torch.cat([window, obs], 1))
+    window2 = torch.arange(4.0).repeat(2, 1)  # n = 2: [a_{t-2}, a_{t-1}, s_t, g_t] as flows/windows.py trains
+    assert torch.equal(MixturePrior(FakePrior(2 * A + D), "action+state", S, G, A, 2 * A).condition(obs, window2),
+                       torch.cat([window2, obs], 1))
     assert MixturePrior(FakePrior(0), "action", S, G, A, A).condition(obs, window) is None
 
     raw = torch.tensor([[5.0, -5.0], [float("nan"), 0.3]])
@@ -329,9 +333,18 @@ def test_prior_conditions_and_postprocessing():
 @pytest.mark.parametrize("cond, cond_dim, window_dim, message", [
     ("state", D, A, "expects a 5-dim"),           # a state+goal prior used as a state prior
     ("action", A, 2 * A, "prior_n_step"),         # window of two actions, prior trained on one
-    ("action+state", 2 * A + D, 2 * A, "prior_n_step 1"),
+    ("state", 2 * S, A, "expects a 6-dim"),      # flows' state prior with n = 2 stacks past states
     ("vision", A, A, "prior_cond"),
 ])
 def test_prior_condition_mismatches_are_user_errors(cond, cond_dim, window_dim, message):
     with pytest.raises(UserError, match=message):
         MixturePrior(FakePrior(cond_dim), cond, S, G, A, window_dim)
+
+
+def test_agent_and_prior_are_configured_from_the_rl_parameters():
+    params, _ = load_rl_params(["--env", "room-v1", "--use_prior", "True", "--hid", "16", "--prior_n_step", "2",
+                                "--prior_smoothing", "0.1"])
+    config = AgentConfig.from_params(params)
+    assert (config.alpha, config.hid, config.use_prior, config.lambda_batch_mean) == (0.2, 16, True, False)
+    mixture = mixture_prior_from_params(FakePrior(2 * A), params, S, G, A)
+    assert mixture.smoothing == 0.1 and mixture.condition(torch.zeros(1, D), torch.ones(1, 2 * A)).shape == (1, 4)
