@@ -1,0 +1,135 @@
+"""Stage 2 end to end: dataset -> samples -> model -> training -> checkpoint -> diagnostics."""
+import math
+import time
+from argparse import Namespace
+from pathlib import Path
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from flows.checkpoint import check_replaceable, load_model, replacement_verdict, save_checkpoint
+from flows.diagnostics import action_prior_report
+from flows.factory import build_model, model_config
+from flows.lscde import LSCDE, fit_lscde
+from flows.runlog import RunLog, fresh_directory, git_commit, write_json
+from flows.trainer import TrainingSettings, mean_loss, train_model
+from flows.windows import build_samples, check_mode, condition_shape, split_trajectories
+from sfp import paths
+from sfp.data import ExpertData, file_md5, load_dataset
+from sfp.errors import UserError
+from sfp.runtime import seed_everything, set_threads
+
+
+def checkpoint_path(params: Namespace) -> Path:
+    """Where main.py looks for the prior of these parameters."""
+    return paths.prior_checkpoint(paths.short_name(params.env), params.model, params.mode, params.n_step,
+                                  params.data_ratio, params.one_step)
+
+
+def run_name(params: Namespace) -> str:
+    if params.exp_name:
+        return params.exp_name
+    return "flows_" + checkpoint_path(params).stem.replace("_primitive", "")
+
+
+def load_data(params: Namespace) -> ExpertData:
+    data = load_dataset(paths.short_name(params.env), with_images=params.mode == "image" and not params.one_step)
+    if not params.one_step:
+        check_mode(data, params.mode)
+    return data
+
+
+def diagnose(model, config: dict, data: ExpertData, val_trajectories: np.ndarray, val_loss: float,
+             directory: Path) -> dict:
+    """Write diagnostics.json (and pairs.png for action priors) to `directory`, print a summary, return it."""
+    report = {"val_nll": val_loss}
+    if config["mode"] == "action" or config["one_step"]:
+        report["rollouts"] = action_prior_report(model, config, data, val_trajectories, directory)
+    write_json(directory / "diagnostics.json", report)
+    tqdm.write(f"validation loss (NLL; ½ squared error for deterministic): {val_loss:.4f}")
+    if "rollouts" in report:
+        rollouts = report["rollouts"]
+        tqdm.write(f"{rollouts['rollouts']} rollouts of {rollouts['steps']} steps:   mean|a|  mean cos  lag-1 autocorr")
+        for source in ("data", "prior"):
+            stats = rollouts[source]
+            autocorr = " ".join(f"{value:+.3f}" for value in stats["lag1_autocorr"])
+            tqdm.write(f"  {source:>5} {stats['mean_abs']:>30.3f} {stats['mean_cosine']:>+9.3f}  {autocorr}")
+    return report
+
+
+def fit(model, params: Namespace, train_set, val_set, generator: torch.Generator, log: RunLog):
+    """Train (or, for LSCDE, solve) the model; returns (validation loss, best epoch, stop reason)."""
+    if isinstance(model, LSCDE):
+        result = fit_lscde(model, train_set.actions, train_set.conds, val_set.actions, val_set.conds, generator)
+        log.row({"epoch": 1, "train_loss": mean_loss(model, train_set, params.test_batch_size),
+                 "val_loss": result["val_nll"], "best_val_loss": result["val_nll"]})
+        return result["val_nll"], 1, f"solved in closed form (sigma {result['sigma']}, ridge {result['ridge']})"
+    settings = TrainingSettings(**{key: getattr(params, key) for key in TrainingSettings.__dataclass_fields__})
+    result = train_model(model, train_set, val_set, settings, generator, log)
+    return result.val_loss, result.best_epoch, result.stop_reason
+
+
+def train_prior(params: Namespace) -> dict:
+    """Train the prior of `params`, save it where main.py reads it (subject to the overwrite policy), write the
+    log directory. Returns {"checkpoint", "written", "log_dir", "val_nll", ...}."""
+    set_threads(params.num_threads)
+    seed_everything(params.seed)
+    short = paths.short_name(params.env)
+    data = load_data(params)
+    train_ids, val_ids, num_train = split_trajectories(data.num_trajectories, params.data_ratio, params.debug)
+    sample_args = (params.mode, params.n_step, params.one_step, params.device)
+    train_set = build_samples(data, train_ids, *sample_args, full_trajectories=np.arange(num_train))
+    val_set = build_samples(data, val_ids, *sample_args)
+    config = model_config(params, short, data.actions.shape[1],
+                          condition_shape(data, params.mode, params.n_step, params.one_step), len(train_set),
+                          file_md5(data.path))
+    target = checkpoint_path(params)
+    if not params.debug:
+        check_replaceable(target, config, params.overwrite)
+    directory = fresh_directory(paths.run_dir(run_name(params), params.seed, params.debug))
+    provenance = {"git_commit": git_commit(), "dataset": str(data.path), "dataset_md5": config["dataset_md5"],
+                  "train_trajectories": len(train_ids), "val_trajectories": len(val_ids),
+                  "train_samples": len(train_set), "val_samples": len(val_set), "checkpoint": str(target)}
+    write_json(directory / "params.json", {**vars(params), **provenance})
+    tqdm.write(f"training a {params.model} prior on {len(train_ids)} trajectories ({len(train_set)} samples), "
+               f"validating on {len(val_ids)}; logs in {directory}")
+    model = build_model(config).to(params.device)
+    generator = torch.Generator().manual_seed(params.seed)
+    log = RunLog(directory)
+    started = time.time()
+    try:
+        val_loss, best_epoch, stop_reason = fit(model, params, train_set, val_set, generator, log)
+    finally:
+        log.close()
+    tqdm.write(f"{stop_reason} after {time.time() - started:.0f} s")
+    if not math.isfinite(val_loss):
+        raise UserError(f"no epoch finished with a finite validation loss ({stop_reason}); nothing was saved")
+    config.update({"val_nll": val_loss, "epoch": best_epoch, "seed": params.seed, "git_commit": provenance["git_commit"],
+                   **{key: getattr(params, key) for key in ("lr", "batch_size", "weight_decay", "epochs")}})
+    write_json(directory / "config.json", config)
+    save_checkpoint(directory / "model.pt", model, config)
+    written, verdict = (False, "debug run: the checkpoint stays in the log directory") if params.debug else \
+        replacement_verdict(target, val_loss, params.overwrite)
+    if written:
+        save_checkpoint(target, model, config)
+    tqdm.write(f"{target}: {verdict}")
+    model.eval()
+    report = diagnose(model, config, data, val_ids, val_loss, directory)
+    data.close()
+    return {"checkpoint": target, "written": written, "log_dir": directory, "val_nll": val_loss, **report}
+
+
+def diagnose_checkpoint(params: Namespace) -> dict:
+    """Diagnostics of the existing checkpoint of `params` on its validation split, in a fresh log directory."""
+    set_threads(params.num_threads)
+    target = checkpoint_path(params)
+    model, config = load_model(target, params.device)
+    data = load_data(params)
+    _, val_ids, _ = split_trajectories(data.num_trajectories, config["data_ratio"], params.debug)
+    val_set = build_samples(data, val_ids, config["mode"], config["n_step"], config["one_step"], params.device)
+    directory = fresh_directory(paths.run_dir(run_name(params) + "_diagnose", params.seed, params.debug))
+    val_loss = mean_loss(model, val_set, params.test_batch_size)
+    report = diagnose(model, config, data, val_ids, val_loss, directory)
+    data.close()
+    return {"checkpoint": target, "log_dir": directory, **report}
