@@ -16,7 +16,7 @@ from tqdm import tqdm
 from sfp import losses
 from sfp.errors import UserError
 from sfp.mixture_prior import MixturePrior, choose_prior_rows, mix_actions
-from sfp.networks import ActorCritic, squashed_action_log_prob, HALF_LOG_TWO_PI
+from sfp.networks import HALF_LOG_TWO_PI, ActorCritic, squashed_action_log_prob
 
 
 @dataclass
