@@ -13,6 +13,8 @@ os.environ.setdefault("MUJOCO_GL", "egl")
 import mujoco  # noqa: E402  (the backend must be chosen before this import)
 import numpy as np  # noqa: E402
 
+from sfp.errors import UserError  # noqa: E402
+
 _COSTLY_SCENE_FLAGS = (mujoco.mjtRndFlag.mjRND_SHADOW, mujoco.mjtRndFlag.mjRND_REFLECTION,
                        mujoco.mjtRndFlag.mjRND_SKYBOX)
 
@@ -28,7 +30,11 @@ class OffscreenRenderer:
     def __init__(self, model: mujoco.MjModel, camera: str, width: int = 64, height: int = 64,
                  flip_vertical: bool = False):
         model.vis.quality.offsamples = 0
-        self._renderer = mujoco.Renderer(model, height=height, width=width)
+        try:
+            self._renderer = mujoco.Renderer(model, height=height, width=width)
+        except mujoco.FatalError as error:
+            raise UserError(f"offscreen rendering failed ({error}): start Python with MUJOCO_GL=egl "
+                            "(or osmesa) set in the shell, e.g. `export MUJOCO_GL=egl`") from error
         for flag in _COSTLY_SCENE_FLAGS:
             self._renderer.scene.flags[flag] = False
         self.camera = camera
@@ -41,7 +47,7 @@ class OffscreenRenderer:
         return np.ascontiguousarray(image[::-1]) if self.flip_vertical else image
 
     def close(self) -> None:
-        if self._renderer is not None:
+        if getattr(self, "_renderer", None) is not None:
             self._renderer.close()
             self._renderer = None
 

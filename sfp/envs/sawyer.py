@@ -8,7 +8,8 @@ info["success"]) is passed through.
 import gymnasium
 import numpy as np
 
-from sfp.envs.rendering import OffscreenRenderer, channels_first  # first: selects MUJOCO_GL before mujoco loads
+from sfp.envs import SAWYER_TASKS, sawyer_task
+from sfp.envs.rendering import OffscreenRenderer, channels_first  # selects MUJOCO_GL before metaworld loads mujoco
 from sfp.envs.sawyer_rewards import SUCCESS_RULES, is_success, sparse_reward
 from sfp.errors import UserError
 
@@ -19,26 +20,12 @@ CAMERA = "corner"
 CONSTRUCTION_SEED = 0
 
 
-def v3_name(task: str) -> str:
-    """'window-close-v2' or 'window-close-v3' -> 'window-close-v3'."""
-    if task.endswith("-v2") or task.endswith("-v3"):
-        return task[:-3] + "-v3"
-    return task
-
-
-def v2_name(task: str) -> str:
-    return v3_name(task)[:-3] + "-v2"
-
-
 def build_metaworld_env(task: str, fix_env_seed: bool):
-    """The metaworld `-v3` goal-observable env of `task`, drawing a new configuration each reset from its
-    own seeded generator (or always the same one with fix_env_seed)."""
+    """The metaworld `-v3` goal-observable env of the `-v2` `task`, drawing a new configuration each reset
+    from its own seeded generator (or always the same one with fix_env_seed)."""
     from metaworld.env_dict import ALL_V3_ENVIRONMENTS_GOAL_OBSERVABLE
 
-    key = f"{v3_name(task)}-goal-observable"
-    if v2_name(task) not in SUCCESS_RULES or key not in ALL_V3_ENVIRONMENTS_GOAL_OBSERVABLE:
-        raise UserError(f"unknown Meta-World task {task!r}: use one of {', '.join(SUCCESS_RULES)}")
-    env = ALL_V3_ENVIRONMENTS_GOAL_OBSERVABLE[key](seed=CONSTRUCTION_SEED)
+    env = ALL_V3_ENVIRONMENTS_GOAL_OBSERVABLE[f"{task[:-3]}-v3-goal-observable"](seed=CONSTRUCTION_SEED)
     env.seeded_rand_vec = True
     env._freeze_rand_vec = fix_env_seed
     return env
@@ -62,8 +49,10 @@ class SawyerEnv(gymnasium.Env):
                  terminate_on_success: bool = False, fix_env_seed: bool = False, render_mode: str | None = None):
         if render_mode not in (None, "rgb_array"):
             raise UserError(f"render_mode {render_mode!r} is not supported: use 'rgb_array' or None")
-        self.task = v2_name(task)
-        self.metaworld_env = build_metaworld_env(task, fix_env_seed)  # the metaworld simulator
+        self.task = sawyer_task(task)
+        if self.task is None:
+            raise UserError(f"unknown Meta-World task {task!r}: use one of {', '.join(SAWYER_TASKS)} (or -v3)")
+        self.metaworld_env = build_metaworld_env(self.task, fix_env_seed)  # the metaworld simulator
         self.metaworld_class = type(self.metaworld_env).__name__
         self.rule = SUCCESS_RULES[self.task]
         self.visual = visual
@@ -74,8 +63,7 @@ class SawyerEnv(gymnasium.Env):
         self.action_space = self.metaworld_env.action_space
         self.observation_space = self._observation_space()
         self._renderer: OffscreenRenderer | None = None
-        self._steps = 0
-        self._raw_obs: np.ndarray | None = None
+        self._steps: int | None = None  # steps of the current episode; None before the first reset
 
     def _observation_space(self) -> gymnasium.Space:
         if self.visual:
@@ -108,28 +96,25 @@ class SawyerEnv(gymnasium.Env):
             self.metaworld_env.seed(seed)
         raw_obs, info = self.metaworld_env.reset()
         self._steps = 0
-        self._raw_obs = raw_obs
-        return self._observe(raw_obs), info
+        return self._observe(raw_obs, *self.goals(raw_obs)), info
 
     def step(self, action):
-        if self._raw_obs is None or self._steps >= self.max_steps:
+        if self._steps is None or self._steps >= self.max_steps:
             raise RuntimeError("call reset() before step() (the episode has not started or was truncated)")
         raw_obs, _, _, _, info = self.metaworld_env.step(np.asarray(action, dtype=np.float32))
         self._steps += 1
-        self._raw_obs = raw_obs
         achieved, desired = self.goals(raw_obs)
         reward = float(self.compute_reward(achieved, desired))
         terminated = bool(self.terminate_on_success and self.is_success(achieved, desired))
         truncated = self._steps >= self.max_steps
-        return self._observe(raw_obs), reward, terminated, truncated, info
+        return self._observe(raw_obs, achieved, desired), reward, terminated, truncated, info
 
-    def _observe(self, raw_obs: np.ndarray):
+    def _observe(self, raw_obs: np.ndarray, achieved: np.ndarray, desired: np.ndarray):
         if self.visual:
             return self.frame().astype(np.float32) / 255.0
         observation = raw_obs[:OBS_DIM].astype(np.float32)
         if not self.goal_cond:
             return observation
-        achieved, desired = self.goals(raw_obs)
         return {"observation": observation, "achieved_goal": achieved, "desired_goal": desired}
 
     # ---- data collection helpers -------------------------------------------------------------------
