@@ -140,6 +140,7 @@ class EpochLogger:
         self.directory.mkdir(parents=True, exist_ok=True)
         self.spec = tuple(spec)
         self.columns = column_names(self.spec)
+        self.storable = {key for key, kind in self.spec if kind != COUNTER}
         self.tensorboard = tensorboard
         self.echo = echo
         self._values: dict[str, list] = {}
@@ -161,8 +162,11 @@ class EpochLogger:
         return path
 
     def store(self, **values) -> None:
-        """Accumulate scalars or arrays (numpy or torch) per key until the next log_epoch."""
+        """Accumulate scalars or arrays (numpy or torch) per key until the next log_epoch. A key outside the row
+        spec raises ValueError at once (it would never be written)."""
         for key, value in values.items():
+            if key not in self.storable:
+                raise ValueError(f"{key!r} is not a stored column of this logger's row spec; add it to the spec")
             self._values.setdefault(key, []).append(_as_array(value))
 
     def log_epoch(self, epoch: int, step: int, updates: int = 0) -> dict[str, float]:

@@ -62,6 +62,8 @@ def cosine(u: np.ndarray, v: np.ndarray) -> float:
 class PolyRL:
     """The PolyRL walk for an env with `obs_dim`-dim states and `action_dim`-dim actions in [-1, 1]."""
 
+    VECTORS = ("C", "B", "w_old", "w_new")  # (D,) statistics; every other attribute is a Python scalar
+
     def __init__(self, env_name: str, obs_dim: int, action_dim: int, rng: np.random.Generator):
         self.lambda_p, self.beta_p, self.sigma2 = polyrl_constants(env_name)
         self.obs_dim = obs_dim
@@ -168,8 +170,9 @@ class PolyRL:
         return -1.0 if math.isnan(lower) else lower
 
     def state_dict(self) -> dict:
-        """Everything needed to continue the walk exactly, including the random generator's state."""
-        walk = {key: np.copy(value) if isinstance(value, np.ndarray) else value
+        """Everything needed to continue the walk exactly, including the random generator's state, as plain
+        Python values (loadable by torch.load(weights_only=True))."""
+        walk = {key: value.tolist() if isinstance(value, np.ndarray) else value
                 for key, value in vars(self).items() if key != "rng"}
         return {**walk, "rng": self.rng.bit_generator.state}
 
@@ -178,4 +181,4 @@ class PolyRL:
             if key == "rng":
                 self.rng.bit_generator.state = value
             else:
-                setattr(self, key, np.copy(value) if isinstance(value, np.ndarray) else value)
+                setattr(self, key, np.array(value, dtype=np.float64) if key in self.VECTORS else value)

@@ -12,14 +12,7 @@ from sfp.errors import UserError
 from sfp.logger import COUNTER, MEAN, RL_ROW, STATS, EpochLogger, claim_run_dir, column_names, statistics
 from sfp.provenance import git_state, write_provenance
 
-torch.set_num_threads(1)
 SMALL_ROW = (("Epoch", COUNTER), ("EpRet", STATS), ("EpLen", MEAN), ("TotalEnvInteracts", COUNTER))
-
-
-@pytest.fixture(autouse=True)
-def _dirs(tmp_path, monkeypatch):
-    for variable in ("D4RL_DATASET_DIR", "SFP_FLOW_DIR", "SFP_LOG_DIR"):
-        monkeypatch.setenv(variable, str(tmp_path / variable.lower()))
 
 
 def read_progress(directory):
@@ -52,6 +45,8 @@ def test_progress_rows_missing_keys_and_tensorboard(tmp_path):
     logger.store(EpRet=torch.tensor([3.0]), EpLen=300)
     logger.log_epoch(1, 4000, updates=3000)
     logger.store(EpLen=10)  # EpRet never stored in epoch 2
+    with pytest.raises(ValueError, match="LossLambda"):
+        logger.store(LossLambda=1.0)
     logger.log_epoch(2, 8000, updates=7000)
     logger.close()
 

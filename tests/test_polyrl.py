@@ -1,8 +1,10 @@
 """PolyRL: persistent actions, walk statistics, robustness, resume."""
+import io
 import math
 
 import numpy as np
 import pytest
+import torch
 
 from sfp.polyrl import PolyRL, persistent_direction, polyrl_constants
 
@@ -124,7 +126,10 @@ def test_state_dict_resumes_identically():
 
     polyrl = PolyRL("corridor-v1", obs_dim=2, action_dim=2, rng=np.random.default_rng(5))
     run(polyrl, 7)
-    saved = polyrl.state_dict()
+    buffer = io.BytesIO()
+    torch.save(polyrl.state_dict(), buffer)  # a checkpoint with the default safe loader
+    buffer.seek(0)
+    saved = torch.load(buffer, weights_only=True)
     expected = run(polyrl, 10)
     other = PolyRL("corridor-v1", obs_dim=2, action_dim=2, rng=np.random.default_rng(99))
     other.load_state_dict(saved)
