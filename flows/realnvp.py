@@ -24,6 +24,7 @@ class CouplingLayer(nn.Module):
         super().__init__()
         dim = len(mask)
         self.register_buffer("mask", mask.float(), persistent=False)
+        self.register_buffer("free", 1.0 - mask.float(), persistent=False)
         self.condition = condition
         self.conditional = cond_features > 0
         width = dim + cond_features
@@ -42,14 +43,16 @@ class CouplingLayer(nn.Module):
             features = cond if self.condition is None else self.condition(cond)
             inputs = torch.cat([inputs, features], dim=-1)
         hidden = inputs if self.trunk is None else self.trunk(inputs)
-        free = 1.0 - self.mask
-        return self.scale_head(hidden) * free, self.shift_head(hidden) * free
+        return self.scale_head(hidden) * self.free, self.shift_head(hidden) * self.free
 
-    def forward(self, x: torch.Tensor, cond: torch.Tensor | None, inverse: bool = False):
+    def forward(self, x: torch.Tensor, cond: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
+        """Direct pass: (y, log-det (B,))."""
         log_s, t = self.scale_shift(x, cond)
-        if inverse:
-            return (x - t) * torch.exp(-log_s), -log_s.sum(-1)
         return x * torch.exp(log_s) + t, log_s.sum(-1)
+
+    def inverse(self, y: torch.Tensor, cond: torch.Tensor | None) -> torch.Tensor:
+        log_s, t = self.scale_shift(y, cond)
+        return (y - t) * torch.exp(-log_s)
 
 
 class BatchNormFlow(nn.Module):
@@ -79,12 +82,15 @@ class BatchNormFlow(nn.Module):
             self._batch_stats = (mean, (x - mean).pow(2).mean(0) + self.eps)
         return self._batch_stats or (self.running_mean, self.running_var)
 
-    def forward(self, x: torch.Tensor, cond: torch.Tensor | None = None, inverse: bool = False):
-        mean, var = self._statistics(x, inverse)
+    def forward(self, x: torch.Tensor, cond: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """Direct pass: (y, log-det (B,))."""
+        mean, var = self._statistics(x, inverse=False)
         log_det = (self.log_gamma - 0.5 * torch.log(var)).sum().expand(len(x))
-        if inverse:
-            return (x - self.beta) * torch.exp(-self.log_gamma) * torch.sqrt(var) + mean, -log_det
         return torch.exp(self.log_gamma) * (x - mean) / torch.sqrt(var) + self.beta, log_det
+
+    def inverse(self, y: torch.Tensor, cond: torch.Tensor | None = None) -> torch.Tensor:
+        mean, var = self._statistics(y, inverse=True)
+        return (y - self.beta) * torch.exp(-self.log_gamma) * torch.sqrt(var) + mean
 
 
 def alternating_masks(dim: int, num_blocks: int) -> list[torch.Tensor]:
@@ -138,7 +144,7 @@ class ConditionalRealNVP(PriorModel):
     def transform(self, z: torch.Tensor, cond: torch.Tensor | None) -> torch.Tensor:
         """Inverse pass: latents (B, A) -> actions (B, A)."""
         for layer in reversed(self.layers):
-            z, _ = layer(z, cond, inverse=True)
+            z = layer.inverse(z, cond)
         return z
 
     def log_prob(self, action: torch.Tensor, cond: torch.Tensor | None) -> torch.Tensor:

@@ -22,3 +22,16 @@ def persistent_action_arrays(num_trajectories: int, length: int, action_dim: int
         "goals": (positions + 5 * heading).reshape(rows, action_dim), "rewards": np.zeros(rows),
         "terminals": np.zeros(rows, bool), "timeouts": timeouts.reshape(rows),
     }
+
+
+def write_persistent_dataset(path, num_trajectories: int, length: int, action_dim: int = 2, images: bool = False,
+                             seed: int = 0):
+    """Write persistent_action_arrays to `path` (optionally with random 3×64×64 frames); returns the path."""
+    from sfp.data import IMAGE_SHAPE, write_dataset
+
+    arrays = persistent_action_arrays(num_trajectories, length, action_dim, seed=seed)
+    frames = None
+    if images:
+        frames = np.random.default_rng(seed).integers(0, 256, size=(len(arrays["actions"]), *IMAGE_SHAPE),
+                                                      dtype=np.uint8)
+    return write_dataset(path, arrays, images=frames)
