@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from sfp import data, paths
+from sfp.action_windows import InitialWindows
 from sfp.envs import make_env
 from sfp.errors import UserError
 from sfp.rl_params import ACTION_PRIORS
@@ -39,17 +40,27 @@ class FakePrior(torch.nn.Module):
 
 
 def params(**overrides):
-    base = dict(action_prior="none", prior_n_step=1, data_ratio=1.0, one_step=False, seed=0)
+    base = dict(action_prior="none", prior_n_step=1, data_ratio=1.0, one_step=False, seed=0, rand_init_cond=True)
     return Namespace(**{**base, **overrides})
 
 
+def dataset_arrays(actions):
+    rows = len(actions)
+    return {"observations": np.zeros((rows, 2), np.float32), "actions": actions,
+            "goals": np.zeros((rows, 2), np.float32), "rewards": np.zeros(rows, np.float32),
+            "terminals": np.zeros(rows, bool), "timeouts": np.zeros(rows, bool)}
+
+
+def windows_of(actions, n, seed=0):
+    """Initial windows drawn from one trajectory holding `actions` (N, A)."""
+    return InitialWindows(data.ExpertData(**dataset_arrays(actions), path=paths.dataset_file("maze")), n,
+                          actions.shape[1], random_start=True, seed=seed)
+
+
 def write_maze_dataset(rows=50):
-    actions = np.linspace(-1, 1, rows * 2, dtype=np.float32).reshape(rows, 2)
-    arrays = {"observations": np.zeros((rows, 2)), "actions": actions, "goals": np.zeros((rows, 2)),
-              "rewards": np.zeros(rows), "terminals": np.zeros(rows, bool), "timeouts": np.zeros(rows, bool)}
     paths.dataset_dir(create=True)
-    data.write_dataset(paths.dataset_file("maze"), arrays)
-    return actions
+    data.write_dataset(paths.dataset_file("maze"),
+                       dataset_arrays(np.linspace(-1, 1, rows * 2, dtype=np.float32).reshape(rows, 2)))
 
 
 def test_quantile_mapping_at_the_bounds_and_middle():
@@ -115,7 +126,7 @@ def test_parrot_image_passes_the_frame():
 def test_parrot_action_conditions_on_the_last_executed_action():
     actions = np.array([[0.25, -0.75], [0.5, 0.5], [-0.1, 0.3]], dtype=np.float32)
     prior = FakePrior(mode="action")
-    wrapped = ParrotWrapper(make_env("room-v1"), prior, "action", dataset_actions=actions, seed=3)
+    wrapped = ParrotWrapper(make_env("room-v1"), prior, "action", windows=windows_of(actions, 1))
     wrapped.reset(seed=3)
     *_, info = wrapped.step(np.array([0.2, -0.4]))
     first = prior.conditions[-1].numpy()[0]
@@ -219,7 +230,7 @@ def test_flow_latent_decodes_n_actions_with_a_rolling_window():
     actions = np.arange(20, dtype=np.float32).reshape(10, 2) / 20
     prior = FakePrior(cond_dim=4, mode="action")
     env = make_env("room-v1")
-    wrapped = FlowLatentWrapper(env, prior, 2, actions, seed=1)
+    wrapped = FlowLatentWrapper(env, prior, 2, windows_of(actions, 2))
     assert wrapped.action_space.shape == (4,) and wrapped.max_steps == 250
     wrapped.reset(seed=1)
     window = wrapped.window.copy()

@@ -13,9 +13,9 @@ Flow checkpoints are $SFP_FLOW_DIR/<short>_primitive_flow_<cond>_<n>[_<ratio>|_o
 --data_ratio and --one_step. Every wrapper keeps compute_reward, short_name and max_steps reachable.
 """
 import gymnasium
-import numpy as np
 
 from sfp import data, paths
+from sfp.action_windows import InitialWindows
 from sfp.errors import UserError
 from sfp.wrappers.base import TaskWrapper
 from sfp.wrappers.ez_greedy import EzGreedyWrapper
@@ -48,9 +48,14 @@ def check_prior_dims(prior, cond: str, action_dim: int, cond_dim: int | None) ->
                         f"train it with the matching --mode and --n_step")
 
 
-def _expert_actions(short: str) -> np.ndarray:
-    """(N, A) actions of the expert dataset (initial conditions at reset)."""
-    return data.load_dataset(short).actions
+def _initial_windows(env: gymnasium.Env, params, n: int) -> InitialWindows:
+    """(n, A) windows of expert actions for the initial conditions at reset."""
+    dataset = data.load_dataset(env.get_wrapper_attr("short_name"))
+    action_dim = env.action_space.shape[0]
+    if dataset.actions.shape[1] != action_dim:
+        raise UserError(f"the dataset {dataset.path} has {dataset.actions.shape[1]}-dim actions, the environment "
+                        f"{action_dim}: it belongs to another suite")
+    return InitialWindows(dataset, n, action_dim, params.rand_init_cond, params.seed)
 
 
 def _is_image_env(env: gymnasium.Env) -> bool:
@@ -73,8 +78,8 @@ def _parrot(env, params, device, mode: str):
     short = env.get_wrapper_attr("short_name")
     prior = load_flow_prior(short, mode, 1, params.data_ratio, params.one_step, device)
     check_prior_dims(prior, mode, env.action_space.shape[0], _condition_dim(env, mode))
-    actions = _expert_actions(short) if mode == "action" and not params.one_step else None
-    return ParrotWrapper(env, prior, "none" if params.one_step else mode, device, actions, params.seed)
+    windows = _initial_windows(env, params, 1) if mode == "action" and not params.one_step else None
+    return ParrotWrapper(env, prior, "none" if params.one_step else mode, device, windows)
 
 
 def _parrot_state(env, params, device):
@@ -100,7 +105,7 @@ def _flow(env, params, device):
     action_dim = env.action_space.shape[0]
     prior = load_flow_prior(short, "action", n, params.data_ratio, params.one_step, device)
     check_prior_dims(prior, "action", action_dim, n * action_dim)
-    return FlowLatentWrapper(env, prior, n, _expert_actions(short), device, params.seed)
+    return FlowLatentWrapper(env, prior, n, _initial_windows(env, params, n), device)
 
 
 BUILDERS = {

@@ -3,37 +3,39 @@
 One agent action (n*A) in the tiled inner Box holds n latents z_1..z_n (A each), used directly as flow latents (no
 quantile mapping, as the original FlowWrapper). Each is decoded by the SFP prior p(a_t | a_{t-n..t-1}) (checkpoint
 'flow', cond 'action', n = prior_n_step) conditioned on the n env actions executed last, oldest first; the window
-starts at every reset as n consecutive dataset actions and rolls after each decoded action. A one_step prior is
+starts at every reset as n consecutive dataset actions (sfp.action_windows, honouring rand_init_cond) and rolls
+after each decoded action. A one_step prior is
 decoded without a condition. The n env actions run as one macro step (see sfp.wrappers.repeat.MultiStepWrapper).
 """
 import gymnasium
 import numpy as np
 
-from sfp.wrappers.dataset_windows import random_action_window
+from sfp.action_windows import push
 from sfp.wrappers.latent import decode_latent
 from sfp.wrappers.repeat import MultiStepWrapper, tiled_box
 
 
 class FlowLatentWrapper(MultiStepWrapper):
-    def __init__(self, env: gymnasium.Env, prior, n: int, dataset_actions: np.ndarray, device="cpu",
-                 seed: int | None = None):
-        super().__init__(env, n, seed)
+    """windows: sample() -> (n, A) initial window of dataset actions (sfp.action_windows.InitialWindows)."""
+
+    def __init__(self, env: gymnasium.Env, prior, n: int, windows, device="cpu"):
+        super().__init__(env, n)
         self.prior = prior
         self.device = device
-        self.dataset_actions = dataset_actions
+        self.windows = windows
         self.low = env.action_space.low.astype(np.float64)
         self.high = env.action_space.high.astype(np.float64)
         self.action_space = tiled_box(env.action_space, self.n)
         self.window = None  # (n, A) env actions executed last, oldest first
 
     def reset(self, *, seed: int | None = None, options: dict | None = None):
-        observation, info = super().reset(seed=seed, options=options)
-        self.window = random_action_window(self.dataset_actions, self.n, self.rng)
+        observation, info = self.env.reset(seed=seed, options=options)
+        self.window = self.windows.sample()
         return observation, info
 
     def sub_action(self, action, k):
         latent = action.reshape(self.n, -1)[k]
         condition = None if self.prior.one_step else self.window.reshape(-1)
         env_action = decode_latent(self.prior, latent, condition, self.low, self.high, self.device)
-        self.window = np.concatenate([self.window[1:], env_action[None]])
+        self.window = push(self.window, env_action)
         return env_action

@@ -4,7 +4,8 @@ Conditions (each trained with flows/train.py under the same mode):
   state        observation                      (S,)        PARROT-state, not goal-conditioned
   state+goal   [observation, desired_goal]      (S+G,)      PARROT-state, goal-conditioned
   image        the current frame                (3,64,64)   PARROT-image (visual observations)
-  action       the last executed env action     (A,)        PARROT-action, drawn from the dataset at reset
+  action       the last executed env action     (A,)        PARROT-action; at reset a dataset action
+                                                            (sfp.action_windows, honouring rand_init_cond)
   none         no condition                                 one_step (unconditional) priors
 The agent's action space stays the inner Box and the replay stores the agent's (latent-side) action; the
 executed env action is reported in info["env_action"].
@@ -13,7 +14,6 @@ import gymnasium
 import numpy as np
 
 from sfp.wrappers.base import TaskWrapper
-from sfp.wrappers.dataset_windows import random_action_window
 from sfp.wrappers.latent import decode_latent, uniform_to_gaussian
 
 PARROT_CONDITIONS = ("state", "state+goal", "image", "action", "none")
@@ -32,30 +32,30 @@ class ParrotWrapper(TaskWrapper):
     """agent action a in [low, high] -> z = Phi^-1(u(a)) -> prior.transform(z, condition) -> clipped env action.
 
     prior: an object with transform(z (B,A), cond (B,...) | None) -> (B,A) (sfp.prior.Prior).
-    dataset_actions: (N, A) expert actions, needed for condition 'action' (initial condition at every reset).
+    windows: for condition 'action', the source of the initial condition at every reset: an object whose
+    sample() returns a (1, A) window of dataset actions (sfp.action_windows.InitialWindows with n = 1).
     """
 
-    def __init__(self, env: gymnasium.Env, prior, condition: str, device="cpu",
-                 dataset_actions: np.ndarray | None = None, seed: int | None = None):
-        super().__init__(env, seed)
+    def __init__(self, env: gymnasium.Env, prior, condition: str, device="cpu", windows=None):
+        super().__init__(env)
         if condition not in PARROT_CONDITIONS:
             raise ValueError(f"unknown PARROT condition {condition!r}")
-        if condition == "action" and dataset_actions is None:
-            raise ValueError("PARROT-action needs the dataset's actions for its initial condition")
+        if condition == "action" and windows is None:
+            raise ValueError("PARROT-action needs dataset windows for its initial condition")
         self.prior = prior
         self.condition = condition
         self.device = device
-        self.dataset_actions = dataset_actions
+        self.windows = windows
         self.low = env.action_space.low.astype(np.float64)
         self.high = env.action_space.high.astype(np.float64)
         self._observation = None
         self._last_action = None
 
     def reset(self, *, seed: int | None = None, options: dict | None = None):
-        observation, info = super().reset(seed=seed, options=options)
+        observation, info = self.env.reset(seed=seed, options=options)
         self._observation = observation
         if self.condition == "action":
-            self._last_action = random_action_window(self.dataset_actions, 1, self.rng)[0]
+            self._last_action = self.windows.sample()[-1]
         return observation, info
 
     def current_condition(self) -> np.ndarray | None:

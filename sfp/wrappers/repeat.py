@@ -34,8 +34,8 @@ class MultiStepWrapper(TaskWrapper):
     """One agent step = up to n env steps. Subclasses define sub_action(action, k) -> (A,), the env action of
     sub-step k, called right before that sub-step is executed."""
 
-    def __init__(self, env: gymnasium.Env, n: int, seed: int | None = None):
-        super().__init__(env, seed)
+    def __init__(self, env: gymnasium.Env, n: int):
+        super().__init__(env)
         self.n = check_repeat(n)
 
     @property
@@ -88,7 +88,7 @@ class DenseActionRepeatWrapper(TaskWrapper):
 
     def reset(self, *, seed: int | None = None, options: dict | None = None):
         self.steps = 0
-        return super().reset(seed=seed, options=options)
+        return self.env.reset(seed=seed, options=options)
 
     def step(self, action):
         if self.steps % self.n == 0:
