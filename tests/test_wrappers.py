@@ -250,12 +250,12 @@ def fake_prior_module(monkeypatch):
     module.loaded = []
 
     def load_prior(path, device="cpu"):
+        assert path.exists(), f"unexpected checkpoint name {path.name}"
         module.loaded.append(path.name)
         cond_dim = {"state+goal": 4, "state": 2, "action": 2, "image": 0}[path.name.split("_")[3]]
         return FakePrior(cond_dim=0 if "one_step" in path.name else cond_dim, one_step="one_step" in path.name)
 
     module.load_prior = load_prior
-    module.prior_command = lambda short, model, cond, n, ratio, one_step: f"python flows/train.py --mode {cond}"
     monkeypatch.setitem(sys.modules, "sfp.prior", module)
     return module
 
@@ -292,9 +292,14 @@ def test_wrap_action_prior_builds_each_wrapper(fake_prior_module):
     assert image.condition == "image"
 
 
-def test_wrap_action_prior_errors(fake_prior_module):
-    with pytest.raises(UserError, match="python flows/train.py --mode state\\+goal"):
+def test_missing_checkpoint_names_the_training_command():
+    with pytest.raises(UserError, match="python flows/train.py --env point-maze .*--mode state\\+goal"):
         wrap_action_prior(make_env("corridor-v1"), params(action_prior="parrot_state"))
+    with pytest.raises(UserError, match="--mode action --n_step 3"):
+        wrap_action_prior(make_env("corridor-v1"), params(action_prior="flow", prior_n_step=3))
+
+
+def test_wrap_action_prior_errors(fake_prior_module):
     make_checkpoint("state+goal")
     fake_prior_module.load_prior = lambda path, device="cpu": FakePrior(cond_dim=2)
     with pytest.raises(UserError, match="2-dim condition but this run gives 4"):

@@ -28,14 +28,11 @@ __all__ = ["wrap_action_prior", "load_flow_prior", "TaskWrapper", "ParrotWrapper
 
 
 def load_flow_prior(short: str, cond: str, n_step: int, data_ratio: float, one_step: bool, device="cpu"):
-    """The frozen flow prior of a checkpoint; a UserError naming the training command when it is missing."""
-    from sfp.prior import load_prior, prior_command
+    """The frozen flow prior of a checkpoint (sfp.prior.load_prior: a UserError naming the training command
+    when it is missing)."""
+    from sfp.prior import load_prior
 
-    path = paths.prior_checkpoint(short, "flow", cond, n_step, data_ratio, one_step)
-    if not path.exists():
-        raise UserError(f"no prior checkpoint {path}; train it with: "
-                        f"{prior_command(short, 'flow', cond, n_step, data_ratio, one_step)}")
-    return load_prior(path, device)
+    return load_prior(paths.prior_checkpoint(short, "flow", cond, n_step, data_ratio, one_step), device)
 
 
 def check_prior_dims(prior, cond: str, action_dim: int, cond_dim: int | None) -> None:
