@@ -39,8 +39,8 @@ RL_ROW = (
     ("EpLen", MEAN), ("TestEpLen", MEAN),
     ("TotalEnvInteracts", COUNTER),
     ("Q1Vals", STATS), ("Q2Vals", STATS), ("Weights", STATS), ("Priorities", STATS), ("LogPi", STATS),
-    ("LogStd", STATS), ("H", STATS), ("PriorP", STATS), ("MixingWeight", STATS),
-    ("LossPi", MEAN), ("LossQ", MEAN),
+    ("LogStd", STATS), ("H", STATS), ("PriorP", STATS), ("MixingWeight", STATS), ("Lambda", STATS),
+    ("LossPi", MEAN), ("LossQ", MEAN), ("LossLambda", MEAN), ("LossQSIL", MEAN), ("LossPiSIL", MEAN),
     ("Time", COUNTER), ("SPS", COUNTER), ("UpdatesPerSec", COUNTER),
 )
 PROGRESS_FILE = "progress.txt"
@@ -203,13 +203,16 @@ class EpochLogger:
         return row
 
     def state_dict(self) -> dict:
-        """What a checkpoint needs to resume this log: the last row's epoch, step, updates and elapsed time."""
-        return {**self._state, "elapsed": self._elapsed_before + self._last[0] - self._session_start}
+        """What a checkpoint needs to resume this log: the last row's epoch, step, updates and elapsed time, and the
+        values stored since (a checkpoint taken mid-epoch, e.g. on Ctrl-C, keeps them for the next row)."""
+        return {**self._state, "elapsed": self._elapsed_before + self._last[0] - self._session_start,
+                "values": {key: list(values) for key, values in self._values.items()}}
 
     def load_state_dict(self, state: dict) -> None:
         """Resume: drop progress.txt rows after state['epoch'] (so none is written twice), hide later tensorboard
         events, and continue the counters. Call before the first log_epoch."""
         self._state = {key: int(state[key]) for key in ("epoch", "step", "updates")}
+        self._values = {key: list(values) for key, values in state.get("values", {}).items()}
         self._elapsed_before = float(state["elapsed"])
         self._session_start = time.monotonic()
         self._last = (self._session_start, self._state["step"], self._state["updates"])

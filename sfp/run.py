@@ -5,12 +5,13 @@ from sfp import paths
 from sfp.experiment import build_experiment
 from sfp.logger import EpochLogger, claim_run_dir
 from sfp.provenance import write_provenance
-from sfp.runtime import set_threads
+from sfp.runtime import seed_everything, set_threads
 from sfp.trainer import Trainer
 
 
 def run(params, notes: list[str]) -> Trainer:
     threads = set_threads(params.num_threads)
+    seed_everything(params.seed)  # before the networks are initialised
     experiment = build_experiment(params)  # every missing file or bad combination fails here, before any step
     metaworld_class = getattr(experiment.env.unwrapped, "metaworld_class", None)
     if metaworld_class:

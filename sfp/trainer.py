@@ -91,11 +91,8 @@ class Trainer:
 
     # ------------------------------------------------------------------------------------------------ set-up
     def start(self) -> None:
-        """A fresh run: seeds, first reset, optional behaviour cloning."""
+        """A fresh run (seeded by sfp.run before anything was built): first reset, optional behaviour cloning."""
         p = self.params
-        random.seed(p.seed)
-        np.random.seed(p.seed)
-        torch.manual_seed(p.seed)
         self._new_episode(reset_seed=p.seed)
         if p.bc_epochs > 0:
             from sfp.bc_data import expert_batches

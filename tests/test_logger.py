@@ -35,7 +35,7 @@ def test_column_names_follow_the_reference_order():
     names = column_names(RL_ROW)
     assert names[:6] == ["Epoch", "AverageEpRet", "StdEpRet", "MaxEpRet", "MinEpRet", "AverageTestEpRet"]
     assert names.index("EpLen") < names.index("TotalEnvInteracts") < names.index("AverageQ1Vals")
-    assert names[-5:] == ["LossPi", "LossQ", "Time", "SPS", "UpdatesPerSec"]
+    assert names[-8:] == ["LossPi", "LossQ", "LossLambda", "LossQSIL", "LossPiSIL", "Time", "SPS", "UpdatesPerSec"]
 
 
 def test_progress_rows_missing_keys_and_tensorboard(tmp_path):
@@ -45,8 +45,8 @@ def test_progress_rows_missing_keys_and_tensorboard(tmp_path):
     logger.store(EpRet=torch.tensor([3.0]), EpLen=300)
     logger.log_epoch(1, 4000, updates=3000)
     logger.store(EpLen=10)  # EpRet never stored in epoch 2
-    with pytest.raises(ValueError, match="LossLambda"):
-        logger.store(LossLambda=1.0)
+    with pytest.raises(ValueError, match="LossTypo"):
+        logger.store(LossTypo=1.0)
     logger.log_epoch(2, 8000, updates=7000)
     logger.close()
 

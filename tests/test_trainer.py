@@ -1,0 +1,86 @@
+"""The downstream-RL loop on the point maze: what a run leaves behind, exact resume, clear errors."""
+import os
+import signal
+
+import numpy as np
+import pytest
+
+import main
+from sfp import paths
+from sfp.errors import UserError
+from sfp.rl_params import load_rl_params
+from sfp.run import run
+
+# Small but complete: 2 epochs of 150 steps, episodes of 100 steps (so epochs end mid-episode), real updates.
+TINY = ["--env", "corridor-v1", "--epochs", "2", "--steps_per_epoch", "150", "--start_steps", "60",
+        "--update_after", "50", "--update_every", "25", "--batch_size", "16", "--hid", "16", "--max_ep_len", "100",
+        "--num_test_episodes", "1", "--num_threads", "1", "--replay_size", "1000"]
+VOLATILE = ("Time", "SPS", "UpdatesPerSec")
+
+
+def _run(argv):
+    params, notes = load_rl_params(argv)
+    return run(params, notes)
+
+
+def _progress(name):
+    path = paths.run_dir(name, 0) / "progress.txt"
+    header, *rows = [line.split("\t") for line in path.read_text().splitlines()]
+    keep = [i for i, column in enumerate(header) if column not in VOLATILE]
+    return [header[i] for i in keep], np.array([[float(row[i]) for i in keep] for row in rows])
+
+
+def test_a_run_leaves_progress_config_tensorboard_and_checkpoint():
+    trainer = _run(TINY + ["--exp_name", "plain"])
+    directory = paths.run_dir("plain", 0)
+    header, rows = _progress("plain")
+    assert rows.shape[0] == 2 and rows[:, header.index("Epoch")].tolist() == [1.0, 2.0]
+    assert rows[:, header.index("TotalEnvInteracts")].tolist() == [150.0, 300.0]
+    assert trainer.updates > 0 and np.isfinite(rows[-1, header.index("LossQ")])
+    for name in ("config.json", "provenance.json", "checkpoint.pt"):
+        assert (directory / name).exists(), name
+    assert list(directory.glob("events.out.tfevents.*"))
+
+
+def test_resume_after_an_epoch_gives_the_same_numbers_as_one_run():
+    _run(TINY + ["--exp_name", "whole"])
+    _run([*TINY, "--exp_name", "split", "--epochs", "1"])
+    _run([*TINY, "--exp_name", "split", "--resume", "True"])
+    header, whole = _progress("whole")
+    _, split = _progress("split")
+    np.testing.assert_array_equal(whole, split)
+
+
+def test_ctrl_c_mid_episode_saves_and_resume_continues_exactly(monkeypatch):
+    _run(TINY + ["--exp_name", "whole"])
+    from sfp import trainer as trainer_module
+
+    original_step = trainer_module.Trainer._step
+
+    def step_then_interrupt(self):
+        original_step(self)
+        if self.t == 210:  # mid-episode, mid-epoch, after updates have started
+            os.kill(os.getpid(), signal.SIGINT)
+
+    monkeypatch.setattr(trainer_module.Trainer, "_step", step_then_interrupt)
+    interrupted = _run(TINY + ["--exp_name", "split"])
+    assert not interrupted.finished and interrupted.t == 210
+    monkeypatch.setattr(trainer_module.Trainer, "_step", original_step)
+    _run(TINY + ["--exp_name", "split", "--resume", "True"])
+    _, whole = _progress("whole")
+    _, split = _progress("split")
+    np.testing.assert_array_equal(whole, split)
+
+
+def test_a_finished_run_is_never_overwritten():
+    _run(TINY + ["--exp_name", "keep"])
+    with pytest.raises(UserError, match="already holds a run"):
+        _run(TINY + ["--exp_name", "keep"])
+
+
+def test_missing_prior_names_the_command_before_any_step(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main.main(TINY + ["--use_prior", "True", "--exp_name", "noprior"])
+    assert exit_info.value.code == 2
+    assert "flows/train.py" in capsys.readouterr().err
+    assert not paths.run_dir("noprior", 0).exists()
