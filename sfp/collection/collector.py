@@ -28,7 +28,6 @@ PIECE_NAME = re.compile(r"^(?P<short>[a-z0-9]+)_primitive_(?P<index>\d+)\.npz$")
 TEMPORARY_NAME = re.compile(r"^\..+\.(?P<pid>\d+)\.tmp$")
 MANIFEST = "collection.json"
 MAX_TRAJ_LEN = 500  # both environments end their episodes after 500 steps (Meta-World refuses a 501st)
-STALE_EMPTY_CLAIM_SECONDS = 60.0
 
 
 @dataclass(frozen=True)
@@ -124,30 +123,30 @@ def claim_path(piece: Path) -> Path:
 
 
 def claim(piece: Path) -> bool:
-    """Reserve `piece` for this process; False if a live process holds it. Claims of dead processes are taken."""
+    """Reserve `piece` for this process; False if a live process holds it. Claims of dead processes are taken.
+    A claim file appears complete (holding the pid) or not at all: it is hard-linked from a written temporary."""
     path = claim_path(piece)
-    for _ in range(2):
-        try:
-            descriptor = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
-        except FileExistsError:
-            if _claim_is_live(path):
-                return False
-            path.unlink(missing_ok=True)
-            continue
-        with os.fdopen(descriptor, "w") as handle:
-            handle.write(str(os.getpid()))
-        return True
-    return False
+    tmp = paths.atomic_write_path(path)
+    tmp.write_text(str(os.getpid()))
+    try:
+        for _ in range(2):
+            try:
+                os.link(tmp, path)
+                return True
+            except FileExistsError:
+                if _claim_is_live(path):
+                    return False
+                path.unlink(missing_ok=True)
+        return False
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def _claim_is_live(path: Path) -> bool:
     try:
         text = path.read_text().strip()
-        age = time.time() - path.stat().st_mtime
     except FileNotFoundError:
         return False
-    if not text:  # being written right now, unless its writer died between creating and writing it
-        return age < STALE_EMPTY_CLAIM_SECONDS
     return text.isdigit() and pid_alive(int(text))
 
 

@@ -29,7 +29,7 @@ from sfp.errors import UserError
 
 META_KEYS = ("suite", "env", "index", "seed", "expert_version")
 MATRIX_KEYS = ("observations", "actions", "goals")
-SHARED_PROPERTIES = ("traj_len", "dims", "env", "seed", "expert_version", "images")
+SHARED_PROPERTIES = ("traj_len", "env", "seed", "expert_version", "images")
 
 
 @dataclass
@@ -109,7 +109,7 @@ def read_piece(path: Path, index: int, expert) -> dict:
         raise piece_error(path, f"is unreadable ({type(err).__name__}: {err})", expert.suite) from None
     check_piece(path, piece, images, index, expert)
     piece["properties"] = {
-        "traj_len": len(piece["actions"]), "dims": tuple(piece[key].shape[1] for key in MATRIX_KEYS),
+        "traj_len": len(piece["actions"]),
         "env": str(piece["env"]), "seed": int(piece["seed"]), "expert_version": int(piece["expert_version"]),
         "images": images is not None,
     }
@@ -123,13 +123,21 @@ def check_piece(path: Path, piece: dict, images: np.ndarray | None, index: int, 
         raise piece_error(path, f"was collected for suite {str(piece['suite'])!r}, not {short!r}", suite)
     if int(piece["index"]) != index:
         raise piece_error(path, f"holds trajectory {int(piece['index'])}, not {index}", suite)
-    rows = len(piece["actions"])
+    for key in data.VECTOR_KEYS:
+        expected_ndim = 2 if key in MATRIX_KEYS else 1
+        if piece[key].ndim != expected_ndim:
+            raise piece_error(path, f"{key} has shape {piece[key].shape}, expected one "
+                                    f"{'vector' if expected_ndim == 2 else 'scalar'} per row", suite)
+    row_counts = {key: len(piece[key]) for key in data.VECTOR_KEYS}
+    rows = row_counts["actions"]
+    if len(set(row_counts.values())) != 1 or rows == 0:
+        raise piece_error(path, f"its arrays have different or zero row counts {row_counts}", suite)
+    for key, width in zip(MATRIX_KEYS, expert.dims):
+        if piece[key].shape[1] != width:
+            raise piece_error(path, f"{key} has {piece[key].shape[1]} entries per row, expected {width} for "
+                                    f"{suite}", suite)
     for key in data.VECTOR_KEYS:
         value = piece[key]
-        expected_ndim = 2 if key in MATRIX_KEYS else 1
-        if value.ndim != expected_ndim or len(value) != rows or rows == 0:
-            raise piece_error(path, f"{key} has shape {value.shape}, expected {rows} rows of "
-                                    f"{'vectors' if expected_ndim == 2 else 'scalars'}", suite)
         if value.dtype != data.DTYPES[key]:
             raise piece_error(path, f"{key} has dtype {value.dtype}, expected {np.dtype(data.DTYPES[key])}", suite)
         if value.dtype.kind == "f" and not np.isfinite(value).all():
