@@ -40,7 +40,7 @@ def real_segments(data: ExpertData, trajectories: np.ndarray, n_step: int, steps
     lengths = data.bounds[trajectories + 1] - data.bounds[trajectories]
     steps = min(steps, int(lengths.max()) - n_step)
     starts = data.bounds[trajectories][lengths >= n_step + steps][:count]
-    segments = data.actions[starts[:, None] + np.arange(n_step + steps)]
+    segments = data.actions[starts[:, None] + np.arange(n_step + steps)].astype(np.float32)
     return segments[:, :n_step].reshape(len(starts), -1), segments[:, n_step:]
 
 

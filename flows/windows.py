@@ -125,7 +125,7 @@ def build_samples(data: ExpertData, trajectories: np.ndarray, mode: str, n_step:
     epoch_size = len(rows)
     if full_trajectories is not None:
         epoch_size = len(window_rows(data.bounds[full_trajectories], data.bounds[full_trajectories + 1], offset))
-    actions = torch.from_numpy(data.actions[rows]).to(device)
+    actions = torch.from_numpy(np.ascontiguousarray(data.actions[rows], dtype=np.float32)).to(device)
     if one_step:
         return SampleSet(actions, None, epoch_size)
     if mode == "image":
