@@ -80,11 +80,12 @@ def build_experiment(params) -> Experiment:
     test_env = wrap_action_prior(make_env_from_params(params), params, device)
     obs_dim, goal_dim, stored_shape = observation_layout(env.observation_space)
     act_dim = env.action_space.shape[0]
-    max_steps = min(env.unwrapped.max_steps, params.max_ep_len)
+    max_steps = min(env.get_wrapper_attr("max_steps"), params.max_ep_len)  # agent steps (n-step wrappers)
     if params.replay_size < max_steps:
         raise UserError(f"--replay_size {params.replay_size} cannot hold one {max_steps}-step episode; raise it")
 
-    files = {}
+    wrapper_prior = getattr(env, "prior", None)  # PARROT and flow wrappers act through a prior of their own
+    files = {"action_prior": wrapper_prior.path} if wrapper_prior is not None else {}
     prior = None
     if params.use_prior or params.kl_reg:
         prior, files["prior"] = load_agent_prior(params, env, device)

@@ -1,0 +1,146 @@
+"""RL speed measurements for scripts/bench_rl.py (run side by side, same process, same thread count).
+
+- `update_times`: one SFP update vs one plain SAC update vs a bare reference update of the same networks (a
+  minimal SAC step written out with no prior, logging or PER bookkeeping), on Meta-World-sized batches.
+- `training_loop`: the real trainer on a Meta-World task with an (untrained, default-size) flow prior: environment
+  steps/s and the loop's cost on top of the gradient updates themselves.
+"""
+import os
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from flows.benchmark import default_flow_config
+from flows.checkpoint import save_checkpoint
+from flows.factory import build_model
+from sfp import paths
+from sfp.agent import AgentConfig, SACAgent
+from sfp.data import write_dataset
+from sfp.envs import make_env
+from sfp.experiment import flat_observation
+from sfp.mixture_prior import MixturePrior
+from sfp.prior import load_prior
+from sfp.replay import ReplayBuffer
+from sfp.rl_params import load_rl_params
+from sfp.run import run
+
+TASK = "window-close-v2"
+
+
+def _filled_buffer(env, episodes: int, n_step: int) -> ReplayBuffer:
+    """A HER buffer with `episodes` random-action episodes of the real env (dict observations)."""
+    obs_dim = env.observation_space["observation"].shape[0]
+    goal_dim, act_dim = env.observation_space["desired_goal"].shape[0], env.action_space.shape[0]
+    buffer = ReplayBuffer((obs_dim,), goal_dim, act_dim, act_dim, 100_000, 0.99, n_step, True, 4,
+                          env.compute_reward, True)
+    rng = np.random.default_rng(0)
+    for episode in range(episodes):
+        obs, _ = env.reset(seed=episode)
+        observations, actions = [obs], rng.uniform(-1, 1, (env.max_steps, act_dim)).astype(np.float32)
+        rewards = []
+        for action in actions:
+            obs, reward, *_ = env.step(action)
+            observations.append(obs)
+            rewards.append(reward)
+        stacked = {key: np.stack([o[key] for o in observations]) for key in observations[0]}
+        window = np.concatenate([np.zeros((1, act_dim), np.float32), actions])
+        buffer.store_episode({**stacked, "act": actions, "rew": np.asarray(rewards, np.float32),
+                              "terminal": np.zeros(len(actions), bool), "window": window})
+    return buffer
+
+
+def _flow_prior(act_dim: int, directory: Path):
+    config = default_flow_config(act_dim, 1)
+    return load_prior(save_checkpoint(directory / "bench_prior.pt", build_model(config), config))
+
+
+def bare_update(agent: SACAgent, batch: dict, alpha: float) -> None:
+    """The minimal SAC step on the agent's own networks: critic, actor, Polyak. No prior, no extras."""
+    ac, obs, obs2 = agent.ac, batch["obs"], batch["obs2"]
+    with torch.no_grad():
+        action2, logp2, *_ = ac.actor.sample(obs2)
+        q_next = torch.min(*agent.target["critics"](obs2, action2))
+        target = batch["rew"] + batch["discount"] * (1 - batch["done"]) * (q_next - alpha * logp2)
+    q1, q2 = ac.critics(obs, batch["act"])
+    loss_q = ((q1 - target) ** 2).mean() + ((q2 - target) ** 2).mean()
+    agent.q_optimizer.zero_grad()
+    loss_q.backward()
+    agent.q_optimizer.step()
+    action, logp, *_ = ac.actor.sample(obs)
+    loss_pi = (alpha * logp - torch.min(*ac.critics(obs, action))).mean()
+    agent.pi_optimizer.zero_grad()
+    loss_pi.backward()
+    agent.pi_optimizer.step()
+    agent.polyak_update()
+
+
+def _time_per_call(function, batches: list) -> float:
+    for batch in batches[:10]:
+        function(batch)
+    start = time.perf_counter()
+    for batch in batches:
+        function(batch)
+    return (time.perf_counter() - start) / len(batches)
+
+
+def update_times(updates: int = 300, batch_size: int = 100, n_step: int = 10) -> dict:
+    """Seconds per update: {'bare', 'sac', 'sfp', 'sample'}, all on the same batches."""
+    env = make_env(TASK)
+    buffer = _filled_buffer(env, 4, n_step)
+    start = time.perf_counter()
+    batches = [buffer.sample(batch_size, 0.5)[0] for _ in range(updates)]
+    sample_time = (time.perf_counter() - start) / updates
+    obs_dim, act_dim = batches[0]["obs"].shape[1], batches[0]["act"].shape[1]
+    with tempfile.TemporaryDirectory() as tmp:
+        prior = MixturePrior(_flow_prior(act_dim, Path(tmp)), "action", obs_dim, 0, act_dim, act_dim)
+        sac = SACAgent(AgentConfig(), obs_dim, act_dim)
+        sfp = SACAgent(AgentConfig(use_prior=True, alpha=0.01), obs_dim, act_dim, prior)
+        reference = SACAgent(AgentConfig(), obs_dim, act_dim)
+        times = {"bare": _time_per_call(lambda b: bare_update(reference, b, 0.2), batches),
+                 "sac": _time_per_call(sac.update, batches), "sfp": _time_per_call(sfp.update, batches)}
+    env.close()
+    return {**times, "sample": sample_time}
+
+
+def training_loop(steps: int = 3000, start_steps: int = 500) -> dict:
+    """Run the trainer (SFP, default sizes) for `steps` env steps. Updates start once the first 500-step episode
+    is stored; from then on (the steady state) measure env steps/s and the share of time inside updates."""
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        for variable, name in (("D4RL_DATASET_DIR", "datasets"), ("SFP_FLOW_DIR", "flows"), ("SFP_LOG_DIR", "logs")):
+            os.environ[variable] = str(root / name)
+        act_dim = 4
+        config = {**default_flow_config(act_dim, 1), "short": "sawyer"}
+        save_checkpoint(paths.prior_checkpoint("sawyer", "flow", "action", 1), build_model(config), config)
+        rng = np.random.default_rng(0)
+        timeouts = np.zeros(5000, bool)
+        timeouts[499::500] = True
+        write_dataset(paths.dataset_dir(create=True) / "sawyer_primitive.hdf5",
+                      {"observations": rng.normal(size=(5000, 36)), "actions": rng.uniform(-1, 1, (5000, 4)),
+                       "goals": rng.normal(size=(5000, 3)), "rewards": np.zeros(5000),
+                       "terminals": np.zeros(5000, bool), "timeouts": timeouts})
+        params, notes = load_rl_params(["--env", TASK, "--use_prior", "True", "--alpha", "0.01", "--epochs", "1",
+                                        "--steps_per_epoch", str(steps), "--start_steps", str(start_steps),
+                                        "--update_after", str(start_steps), "--num_test_episodes", "0",
+                                        "--num_threads", "1", "--exp_name", "bench"])
+        inside = {"seconds": 0.0, "first": None}
+        original = SACAgent.update
+
+        def timed_update(self, batch):
+            begin = time.perf_counter()
+            inside["first"] = inside["first"] or begin
+            result = original(self, batch)
+            inside["seconds"] += time.perf_counter() - begin
+            return result
+
+        SACAgent.update = timed_update
+        try:
+            trainer = run(params, notes)
+            steady = time.perf_counter() - inside["first"]
+        finally:
+            SACAgent.update = original
+    return {"steps_per_second": (steps - start_steps) / steady, "steady_seconds": steady,
+            "updates": trainer.updates, "update_seconds": inside["seconds"]}
