@@ -58,14 +58,18 @@ def rollout(model: PriorModel, windows: torch.Tensor | None, steps: int, count: 
 
 
 def pair_plot(path, previous: np.ndarray, real: np.ndarray, sampled: np.ndarray) -> None:
-    """Per action dimension, a scatter of (a_{t-1,d}, a_{t,d}): real pairs vs pairs with a sampled a_t."""
+    """Per action dimension, a scatter of (a_{t-1,d}, a_{t,d}): real pairs vs pairs with a sampled a_t. The view
+    is the data's range plus a margin; the title counts the samples outside it."""
     dims = real.shape[1]
+    low, high = real.min() - 0.5, real.max() + 0.5
     figure, axes = plt.subplots(1, dims, figsize=(3.2 * dims, 3.2), squeeze=False)
     for d, axis in enumerate(axes[0]):
         axis.scatter(previous[:, d], real[:, d], s=2, alpha=0.4, label="data")
         axis.scatter(previous[:, d], sampled[:, d], s=2, alpha=0.4, label="prior")
         axis.set_xlabel(f"a[t-1][{d}]")
         axis.set_ylabel(f"a[t][{d}]")
+        axis.set_ylim(low, high)
+        axis.set_title(f"{int(((sampled[:, d] < low) | (sampled[:, d] > high)).sum())} samples outside", fontsize=9)
     axes[0][0].legend(loc="best", markerscale=4)
     figure.tight_layout()
     figure.savefig(path, dpi=100)

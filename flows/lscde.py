@@ -93,8 +93,9 @@ def fit_lscde(model: LSCDE, actions: torch.Tensor, conds: torch.Tensor, val_acti
     best = {"val_nll": math.inf}
     for sigma in SIGMAS:
         big_h, small_h = _solve(x, y, u, v, sigma)
+        identity = torch.eye(len(u), dtype=big_h.dtype, device=big_h.device)
         for ridge in RIDGES:
-            alpha = torch.linalg.solve(big_h + ridge * torch.eye(len(u), dtype=big_h.dtype), small_h).clamp_min(0)
+            alpha = torch.linalg.solve(big_h + ridge * identity, small_h).clamp_min(0)
             if alpha.max() <= 0:
                 continue
             model.sigma.fill_(sigma)

@@ -1,6 +1,7 @@
 """Stage 2 end to end: dataset -> samples -> model -> training -> checkpoint -> diagnostics."""
 import math
 import time
+from contextlib import closing
 from argparse import Namespace
 from pathlib import Path
 
@@ -8,7 +9,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from flows.checkpoint import check_replaceable, load_model, replacement_verdict, save_checkpoint
+from flows.checkpoint import check_replaceable, replacement_verdict, save_checkpoint
 from flows.diagnostics import action_prior_report
 from flows.factory import build_model, model_config
 from flows.lscde import LSCDE, fit_lscde
@@ -18,6 +19,7 @@ from flows.windows import build_samples, check_mode, condition_shape, split_traj
 from sfp import paths
 from sfp.data import ExpertData, file_md5, load_dataset
 from sfp.errors import UserError
+from sfp.prior import load_prior
 from sfp.runtime import seed_everything, set_threads
 
 
@@ -70,53 +72,61 @@ def fit(model, params: Namespace, train_set, val_set, generator: torch.Generator
     return result.val_loss, result.best_epoch, result.stop_reason
 
 
+def sample_sets(params: Namespace, data: ExpertData):
+    """Trajectory ids and samples of the train and validation splits: (train_ids, val_ids, train_set, val_set)."""
+    train_ids, val_ids, num_train = split_trajectories(data.num_trajectories, params.data_ratio, params.debug)
+    options = (params.mode, params.n_step, params.one_step, params.device)
+    train_set = build_samples(data, train_ids, *options, full_trajectories=np.arange(num_train))
+    return train_ids, val_ids, train_set, build_samples(data, val_ids, *options)
+
+
+def publish(model, config: dict, params: Namespace, directory: Path) -> tuple[bool, str]:
+    """Save the run's model in its log directory and, by the overwrite policy, to the flow directory."""
+    write_json(directory / "config.json", config)
+    save_checkpoint(directory / "model.pt", model, config)
+    if params.debug:
+        return False, "debug run: the checkpoint stays in the log directory"
+    target = checkpoint_path(params)
+    written, verdict = replacement_verdict(target, config["val_nll"], params.overwrite)
+    if written:
+        save_checkpoint(target, model, config)
+    return written, verdict
+
+
 def train_prior(params: Namespace) -> dict:
     """Train the prior of `params`, save it where main.py reads it (subject to the overwrite policy), write the
     log directory. Returns {"checkpoint", "written", "log_dir", "val_nll", ...}."""
     set_threads(params.num_threads)
     seed_everything(params.seed)
-    short = paths.short_name(params.env)
-    data = load_data(params)
-    train_ids, val_ids, num_train = split_trajectories(data.num_trajectories, params.data_ratio, params.debug)
-    sample_args = (params.mode, params.n_step, params.one_step, params.device)
-    train_set = build_samples(data, train_ids, *sample_args, full_trajectories=np.arange(num_train))
-    val_set = build_samples(data, val_ids, *sample_args)
-    config = model_config(params, short, data.actions.shape[1],
-                          condition_shape(data, params.mode, params.n_step, params.one_step), len(train_set),
-                          file_md5(data.path))
-    target = checkpoint_path(params)
-    if not params.debug:
-        check_replaceable(target, config, params.overwrite)
-    directory = fresh_directory(paths.run_dir(run_name(params), params.seed, params.debug))
-    provenance = {"git_commit": git_commit(), "dataset": str(data.path), "dataset_md5": config["dataset_md5"],
-                  "train_trajectories": len(train_ids), "val_trajectories": len(val_ids),
-                  "train_samples": len(train_set), "val_samples": len(val_set), "checkpoint": str(target)}
-    write_json(directory / "params.json", {**vars(params), **provenance})
-    tqdm.write(f"training a {params.model} prior on {len(train_ids)} trajectories ({len(train_set)} samples), "
-               f"validating on {len(val_ids)}; logs in {directory}")
-    model = build_model(config).to(params.device)
-    generator = torch.Generator().manual_seed(params.seed)
-    log = RunLog(directory)
-    started = time.time()
-    try:
-        val_loss, best_epoch, stop_reason = fit(model, params, train_set, val_set, generator, log)
-    finally:
-        log.close()
-    tqdm.write(f"{stop_reason} after {time.time() - started:.0f} s")
-    if not math.isfinite(val_loss):
-        raise UserError(f"no epoch finished with a finite validation loss ({stop_reason}); nothing was saved")
-    config.update({"val_nll": val_loss, "epoch": best_epoch, "seed": params.seed, "git_commit": provenance["git_commit"],
-                   **{key: getattr(params, key) for key in ("lr", "batch_size", "weight_decay", "epochs")}})
-    write_json(directory / "config.json", config)
-    save_checkpoint(directory / "model.pt", model, config)
-    written, verdict = (False, "debug run: the checkpoint stays in the log directory") if params.debug else \
-        replacement_verdict(target, val_loss, params.overwrite)
-    if written:
-        save_checkpoint(target, model, config)
-    tqdm.write(f"{target}: {verdict}")
-    model.eval()
-    report = diagnose(model, config, data, val_ids, val_loss, directory)
-    data.close()
+    with closing(load_data(params)) as data:
+        train_ids, val_ids, train_set, val_set = sample_sets(params, data)
+        config = model_config(params, paths.short_name(params.env), data.actions.shape[1],
+                              condition_shape(data, params.mode, params.n_step, params.one_step), len(train_set),
+                              file_md5(data.path))
+        target = checkpoint_path(params)
+        if not params.debug:
+            check_replaceable(target, config, params.overwrite)
+        directory = fresh_directory(paths.run_dir(run_name(params), params.seed, params.debug))
+        commit = git_commit()
+        write_json(directory / "params.json", {
+            **vars(params), "git_commit": commit, "dataset": str(data.path), "dataset_md5": config["dataset_md5"],
+            "train_trajectories": len(train_ids), "val_trajectories": len(val_ids), "train_samples": len(train_set),
+            "val_samples": len(val_set), "checkpoint": str(target)})
+        tqdm.write(f"training a {params.model} prior on {len(train_ids)} trajectories ({len(train_set)} samples), "
+                   f"validating on {len(val_ids)}; logs in {directory}")
+        model = build_model(config).to(params.device)
+        started = time.time()
+        with closing(RunLog(directory)) as log:
+            val_loss, best_epoch, stop_reason = fit(model, params, train_set, val_set,
+                                                    torch.Generator().manual_seed(params.seed), log)
+        tqdm.write(f"{stop_reason} after {time.time() - started:.0f} s")
+        if not math.isfinite(val_loss):
+            raise UserError(f"no epoch finished with a finite validation loss ({stop_reason}); nothing was saved")
+        config.update({"val_nll": val_loss, "epoch": best_epoch, "seed": params.seed, "git_commit": commit,
+                       **{key: getattr(params, key) for key in ("lr", "batch_size", "weight_decay", "epochs")}})
+        written, verdict = publish(model, config, params, directory)
+        tqdm.write(f"{target}: {verdict}")
+        report = diagnose(model.eval(), config, data, val_ids, val_loss, directory)
     return {"checkpoint": target, "written": written, "log_dir": directory, "val_nll": val_loss, **report}
 
 
@@ -124,12 +134,12 @@ def diagnose_checkpoint(params: Namespace) -> dict:
     """Diagnostics of the existing checkpoint of `params` on its validation split, in a fresh log directory."""
     set_threads(params.num_threads)
     target = checkpoint_path(params)
-    model, config = load_model(target, params.device)
-    data = load_data(params)
-    _, val_ids, _ = split_trajectories(data.num_trajectories, config["data_ratio"], params.debug)
-    val_set = build_samples(data, val_ids, config["mode"], config["n_step"], config["one_step"], params.device)
-    directory = fresh_directory(paths.run_dir(run_name(params) + "_diagnose", params.seed, params.debug))
-    val_loss = mean_loss(model, val_set, params.test_batch_size)
-    report = diagnose(model, config, data, val_ids, val_loss, directory)
-    data.close()
+    prior = load_prior(target, params.device)
+    with closing(load_data(params)) as data:
+        if file_md5(data.path) != prior.config["dataset_md5"]:
+            tqdm.write(f"warning: {data.path} is not the dataset {target.name} was trained on")
+        _, val_ids, _, val_set = sample_sets(params, data)
+        directory = fresh_directory(paths.run_dir(run_name(params) + "_diagnose", params.seed, params.debug))
+        val_loss = mean_loss(prior.network, val_set, params.test_batch_size)
+        report = diagnose(prior.network, prior.config, data, val_ids, val_loss, directory)
     return {"checkpoint": target, "log_dir": directory, **report}
