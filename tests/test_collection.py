@@ -1,5 +1,6 @@
 """Stage 1: the experts, resumable parallel collection and verified distillation (sfp.collection)."""
 import importlib.util
+import json
 import os
 import signal
 import subprocess
@@ -12,10 +13,11 @@ import numpy as np
 import pytest
 
 from sfp import data, paths
-from sfp.collection.collector import (CollectionSettings, collect, finished_indices, make_piece, piece_name,
-                                      trajectory_randomness)
+from sfp.collection.collector import CollectionSettings, collect, finished_indices, make_piece, piece_name
 from sfp.collection.collector import describe as describe_collection
-from sfp.collection.distill import distill, describe, index_ranges
+from sfp.collection.collector import trajectory_randomness
+from sfp.collection.distill import describe as describe_distill
+from sfp.collection.distill import distill, index_ranges
 from sfp.collection.experts import MazeExpert, SawyerExpert
 from sfp.errors import UserError
 
@@ -180,6 +182,10 @@ def rewrite(path: Path, **changes) -> None:
         np.savez_compressed(handle, **piece)
 
 
+def rewrite_meta(path: Path, **changes) -> None:
+    rewrite(path, meta=np.array(json.dumps({**json.loads(str(load_piece(path)["meta"])), **changes})))
+
+
 def truncate(path: Path) -> None:
     path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
 
@@ -204,9 +210,10 @@ def with_nan(path: Path) -> None:
     (lambda path: rewrite(path, actions=np.zeros((19, 2), np.float32)), "different or zero row counts"),
     (lambda path: rewrite(path, goals=np.zeros((20, 2))), "dtype float64"),
     (with_nan, "non-finite"),
-    (lambda path: rewrite(path, suite=np.array("sawyer")), "suite 'sawyer'"),
+    (lambda path: rewrite_meta(path, suite="meta-world"), "suite 'meta-world'"),
     (lambda path: rewrite(path, timeouts=np.ones(20, bool)), "trajectory ends"),
-    (lambda path: rewrite(path, seed=np.array(7)), "seed"),
+    (lambda path: rewrite_meta(path, seed=7), "seed"),
+    (lambda path: rewrite(path, meta=np.array("{}")), "metadata"),
 ])
 def test_distill_names_a_bad_piece_and_writes_nothing(corrupt, message):
     collect("point-maze", num_trajs=3, traj_len=20, progress=False)
@@ -223,12 +230,12 @@ def test_distill_reports_gaps_skips_unchanged_pieces_and_replaces_stale_output()
     (paths.pieces_dir("maze") / piece_name("maze", 2)).unlink()
     partial = distill("point-maze", progress=False)
     assert (partial.status, partial.missing, partial.num_trajectories, partial.rows) == ("written", [2], 3, 60)
-    assert "trajectories 2 are missing" in describe(partial, "point-maze")
+    assert "trajectories 2 are missing" in describe_distill(partial, "point-maze")
     assert distill("point-maze", progress=False).status == "unchanged"
     collect("point-maze", num_trajs=4, traj_len=20, progress=False)
     full = distill("point-maze", progress=False)
     assert (full.status, full.missing, full.rows) == ("replaced", [], 80)
-    assert "made from 3 trajectories" in describe(full, "point-maze")
+    assert "made from 3 trajectories" in describe_distill(full, "point-maze")
     dataset = data.load_dataset("maze")
     assert dataset.num_trajectories == 4 and np.array_equal(dataset.bounds, [0, 20, 40, 60, 80])
     with h5py.File(dataset.path) as handle:

@@ -1,8 +1,8 @@
 """Resumable, parallel, atomic collection of expert trajectories, one piece file per trajectory.
 
 $D4RL_DATASET_DIR/<short>_primitive/ holds
-  <short>_primitive_00042.npz   trajectory 42: the arrays of sfp.collection.experts plus its metadata as 0-d
-                                arrays (suite, env, index, seed, expert_version)
+  <short>_primitive_00042.npz   trajectory 42: the arrays of sfp.collection.experts plus "meta", a JSON string
+                                (suite, env, index, seed, expert_version); zip-compressed when it holds images
   collection.json               the options the folder's pieces were made with (a run with other options stops)
   .<piece>.<pid>.tmp            a piece being written by process <pid>; renamed into place once complete
   .<piece>.claim                the pid of the process making that piece, so that concurrent collectors split work
@@ -85,11 +85,13 @@ def trajectory_randomness(seed: int, index: int) -> tuple[int, np.random.Generat
 
 
 def make_piece(expert, env, settings: CollectionSettings, index: int) -> dict[str, np.ndarray]:
-    """Trajectory `index`: the expert's arrays plus metadata (0-d arrays)."""
+    """Trajectory `index`: the expert's arrays plus "meta", a 0-d string array holding a JSON object with
+    suite, env, index, seed and expert_version."""
     env_seed, rng = trajectory_randomness(settings.seed, index)
     piece = expert.rollout(env, rng, env_seed, settings.traj_len, settings.images)
-    piece.update(suite=np.array(expert.short), env=np.array(expert.env_name), index=np.array(index),
-                 seed=np.array(settings.seed), expert_version=np.array(settings.expert_version))
+    meta = {"suite": expert.suite, "env": expert.env_name, "index": index, "seed": settings.seed,
+            "expert_version": settings.expert_version}
+    piece["meta"] = np.array(json.dumps(meta))
     return piece
 
 
@@ -105,7 +107,9 @@ def write_atomically(path: Path, write) -> None:
 
 
 def write_piece(path: Path, piece: dict[str, np.ndarray]) -> None:
-    write_atomically(path, lambda handle: np.savez_compressed(handle, **piece))
+    """An .npz, compressed only when it holds images (small vector pieces are faster to write plain)."""
+    save = np.savez_compressed if "images" in piece else np.savez
+    write_atomically(path, lambda handle: save(handle, **piece))
 
 
 def pid_alive(pid: int) -> bool:

@@ -14,6 +14,7 @@ are distilled. An existing output made from the same pieces is kept; otherwise i
 the pieces stay).
 """
 import hashlib
+import json
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -98,31 +99,31 @@ def read_piece(path: Path, index: int, expert) -> dict:
     Its images, if any, are decompressed and checked, then dropped."""
     try:
         with np.load(path, allow_pickle=False) as archive:
-            missing = [key for key in data.VECTOR_KEYS + META_KEYS if key not in archive.files]
+            missing = [key for key in (*data.VECTOR_KEYS, "meta") if key not in archive.files]
             if missing:
                 raise piece_error(path, f"lacks the keys {missing}", expert.suite)
-            piece = {key: archive[key] for key in data.VECTOR_KEYS + META_KEYS}
+            piece = {key: archive[key] for key in data.VECTOR_KEYS}
+            meta = json.loads(str(archive["meta"]))
             images = archive[data.IMAGE_KEY] if data.IMAGE_KEY in archive.files else None
     except UserError:
         raise
     except Exception as err:  # any failure to decompress or parse means a torn or corrupt file
         raise piece_error(path, f"is unreadable ({type(err).__name__}: {err})", expert.suite) from None
-    check_piece(path, piece, images, index, expert)
-    piece["properties"] = {
-        "traj_len": len(piece["actions"]),
-        "env": str(piece["env"]), "seed": int(piece["seed"]), "expert_version": int(piece["expert_version"]),
-        "images": images is not None,
-    }
+    if not isinstance(meta, dict) or set(meta) != set(META_KEYS):
+        raise piece_error(path, f"has metadata {meta!r}, expected the fields {list(META_KEYS)}", expert.suite)
+    check_piece(path, piece, meta, images, index, expert)
+    piece["properties"] = {"traj_len": len(piece["actions"]), "images": images is not None,
+                           **{key: meta[key] for key in ("env", "seed", "expert_version")}}
     return piece
 
 
-def check_piece(path: Path, piece: dict, images: np.ndarray | None, index: int, expert) -> None:
+def check_piece(path: Path, piece: dict, meta: dict, images: np.ndarray | None, index: int, expert) -> None:
     """Raise a UserError naming `path` for the first problem found."""
-    short, suite = expert.short, expert.suite
-    if str(piece["suite"]) != short:
-        raise piece_error(path, f"was collected for suite {str(piece['suite'])!r}, not {short!r}", suite)
-    if int(piece["index"]) != index:
-        raise piece_error(path, f"holds trajectory {int(piece['index'])}, not {index}", suite)
+    suite = expert.suite
+    if meta["suite"] != suite:
+        raise piece_error(path, f"was collected for suite {meta['suite']!r}, not {suite!r}", suite)
+    if meta["index"] != index:
+        raise piece_error(path, f"holds trajectory {meta['index']}, not {index}", suite)
     for key in data.VECTOR_KEYS:
         expected_ndim = 2 if key in MATRIX_KEYS else 1
         if piece[key].ndim != expected_ndim:

@@ -14,7 +14,7 @@ point-maze (room-v1; S = A = G = 2). A point moving at unit speed toward random 
   The original release compared the scaled position with a raw target, so its "target" was reached practically
   never and every action pointed in one fixed direction for 61 steps (sliding along the walls). The actions are
   clipped to the action space here (the original stored unclipped values up to about 1.18): the stored action is
-  the one the environment executes.
+  the one the environment executes (rounded to float32).
 meta-world (reach-v2; S = 36, A = 4, G = 3). A P-controller of the hand: action = clip([5 (target - hand),
   U(-1, 1) gripper], -1, 1) + N(0, 0.02^2) per dimension (the noise comes after the clip, as in the original,
   so entries can exceed 1 by a few hundredths; Meta-World clips them when it executes them). A new target,
@@ -67,32 +67,36 @@ class MazeExpert:
         return make_env(self.env_name, goal_cond=False)
 
     def rollout(self, env, rng: np.random.Generator, env_seed: int, traj_len: int, images: bool = False) -> dict:
+        # MazeEnv.step takes ~3 us, so this loop stays in plain Python floats and lists (no per-step numpy)
         piece = empty_piece(traj_len, *self.dims, images)
-        observations, actions, frames = piece["observations"], piece["actions"], piece.get("images")
         obs, _ = env.reset(seed=env_seed)
         corner_low, corner_high = env.unscale(np.zeros(2)), env.unscale(np.ones(2))
         targets = rng.uniform(corner_low, corner_high, size=(traj_len + 1, 2))  # at most one new target per step
         noise = rng.normal(0.0, self.noise_std, size=(traj_len, 2)).tolist()
-        target_of_row = np.zeros(traj_len, np.int64)
+        target_list, step, hypot = targets.tolist(), env.step, math.hypot
+        observations, actions, switch_rows = [obs], [], []
         current, steps_toward = 0, 0
-        tx, ty = targets[0].tolist()
+        tx, ty = target_list[0]
+        px, py = env.position.tolist()
         for k in range(traj_len):
-            observations[k] = obs
-            px, py = env.position.tolist()
             if images:  # the frame shows the expert's target in green, as in the original
-                frames[k] = env.canvas.draw((px, py), (tx, ty)).transpose(2, 0, 1)
+                piece["images"][k] = env.canvas.draw((px, py), (tx, ty)).transpose(2, 0, 1)
             dx, dy = tx - px, ty - py
-            distance = math.hypot(dx, dy) or 1.0
+            distance = hypot(dx, dy) or 1.0
             nx, ny = noise[k]
-            actions[k, 0] = min(1.0, max(-1.0, dx / distance + nx))
-            actions[k, 1] = min(1.0, max(-1.0, dy / distance + ny))
-            target_of_row[k] = current
-            obs = env.step(actions[k])[0]
-            steps_toward += 1
+            ax, ay = dx / distance + nx, dy / distance + ny
+            action = (1.0 if ax > 1.0 else -1.0 if ax < -1.0 else ax, 1.0 if ay > 1.0 else -1.0 if ay < -1.0 else ay)
+            actions.append(action)
+            observations.append(step(action)[0])
             px, py = env.position.tolist()
-            if steps_toward >= self.patience or math.hypot(tx - px, ty - py) <= self.reach_radius:
+            steps_toward += 1
+            if steps_toward >= self.patience or hypot(tx - px, ty - py) <= self.reach_radius:
                 current, steps_toward = current + 1, 0
-                tx, ty = targets[current].tolist()
+                tx, ty = target_list[current]
+                switch_rows.append(k + 1)
+        piece["observations"][:] = observations[:-1]
+        piece["actions"][:] = actions
+        target_of_row = np.repeat(np.arange(current + 1), np.diff([0, *switch_rows, traj_len]))
         piece["goals"][:] = env.scale(targets[target_of_row])
         return piece
 

@@ -1,0 +1,69 @@
+"""Benchmark data collection against the bare environments, per suite, on this machine.
+
+    python scripts/bench_collect.py [--maze_trajs 400] [--sawyer_trajs 20] [--traj_len 500]
+
+For each suite: env.step steps/s of the bare environment replaying the collected actions (same reset seeds, no
+images, nothing else in the loop); the per-worker steps/s of collection with 1 worker (rollout + expert + piece writing, environment
+construction excluded) and its ratio to the bare rate; the wall-clock steps/s with 1 and 2 workers (process
+start-up included) and the speed-up. Pieces go to a temporary folder that is deleted afterwards.
+"""
+import argparse
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from sfp.collection.collector import collect, piece_name, trajectory_randomness
+from sfp.collection.experts import expert_for
+from sfp.errors import exits_cleanly
+
+
+def bare_steps_per_second(suite: str, folder: Path, num_trajs: int) -> float:
+    """env.step rate of the suite's environment replaying the collected actions from the same reset seeds,
+    so that the bare loop does exactly the environment work of the collection and nothing else."""
+    expert = expert_for(suite)
+    env = expert.make_env()
+    replays = []
+    for index in range(num_trajs):
+        with np.load(folder / piece_name(expert.short, index)) as piece:
+            replays.append((trajectory_randomness(0, index)[0], piece["actions"]))
+    start = time.perf_counter()
+    for env_seed, actions in replays:
+        env.reset(seed=env_seed)
+        for action in actions:
+            env.step(action)
+    seconds = time.perf_counter() - start
+    env.close()
+    return num_trajs * len(replays[0][1]) / seconds
+
+
+def bench_suite(suite: str, num_trajs: int, traj_len: int) -> dict[str, float]:
+    with tempfile.TemporaryDirectory() as folder:
+        one = collect(suite, num_trajs, traj_len, workers=1, folder=Path(folder) / "one", progress=False)
+        two = collect(suite, num_trajs, traj_len, workers=2, folder=Path(folder) / "two", progress=False)
+        bare = bare_steps_per_second(suite, Path(folder) / "one", num_trajs)
+    return {"bare": bare, "worker": one.worker_steps_per_second, "wall1": one.wall_steps_per_second,
+            "wall2": two.wall_steps_per_second}
+
+
+@exits_cleanly
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0], allow_abbrev=False)
+    parser.add_argument("--maze_trajs", type=int, default=400, help="point-maze trajectories per measurement")
+    parser.add_argument("--sawyer_trajs", type=int, default=20, help="meta-world trajectories per measurement")
+    parser.add_argument("--traj_len", type=int, default=500, help="steps per trajectory")
+    args = parser.parse_args(argv)
+    header = (f"{'suite':<11} {'bare steps/s':>12} {'1 worker':>10} {'ratio':>6} {'wall 1w':>10} "
+              f"{'wall 2w':>10} {'speed-up':>8}")
+    rows = []
+    for suite, num_trajs in (("point-maze", args.maze_trajs), ("meta-world", args.sawyer_trajs)):
+        r = bench_suite(suite, num_trajs, args.traj_len)
+        rows.append(f"{suite:<11} {r['bare']:>12,.0f} {r['worker']:>10,.0f} {r['worker'] / r['bare']:>6.2f} "
+                    f"{r['wall1']:>10,.0f} {r['wall2']:>10,.0f} {r['wall2'] / r['wall1']:>8.2f}")
+    print("\n".join([header, *rows]))
+    print("ratio = collection steps/s of one worker / bare env.step steps/s (target >= 0.8)")
+
+
+if __name__ == "__main__":
+    main()
