@@ -7,6 +7,7 @@ writes $D4RL_DATASET_DIR/<short>_primitive/<short>_primitive_<index>.npz (see sf
 Run it again after an interruption (or several at once) to make only the missing trajectories; then distill.
 """
 import argparse
+import sys
 
 from sfp.collection.collector import collect, describe
 from sfp.errors import exits_cleanly
@@ -28,8 +29,13 @@ def parse_args(argv=None) -> argparse.Namespace:
 @exits_cleanly
 def main(argv=None) -> None:
     args = parse_args(argv)
-    summary = collect(args.env, num_trajs=args.num_trajs, traj_len=args.traj_len, workers=args.workers,
-                      images=args.images, seed=args.seed)
+    try:
+        summary = collect(args.env, num_trajs=args.num_trajs, traj_len=args.traj_len, workers=args.workers,
+                          images=args.images, seed=args.seed)
+    except KeyboardInterrupt:
+        print("\ninterrupted: finished trajectories are kept; run the same command again to make the rest",
+              file=sys.stderr)
+        sys.exit(130)
     print(describe(summary, args.env))
 
 

@@ -286,3 +286,11 @@ def test_a_trajectory_claimed_by_a_live_collector_is_left_to_it(tmp_path):
     assert (summary.made, summary.busy_elsewhere) == (3, [2])
     assert finished_indices(tmp_path, "maze") == {0, 1, 3, 4}
     assert "another running collector" in describe_collection(summary, "point-maze")
+
+
+def test_a_maze_collection_never_imports_mujoco_or_metaworld(tmp_path):
+    program = ("import sys; from pathlib import Path; from sfp.collection.collector import collect; "
+               f"collect('point-maze', num_trajs=2, traj_len=10, folder=Path({str(tmp_path)!r}), progress=False); "
+               "print(sorted(name for name in ('mujoco', 'metaworld') if name in sys.modules))")
+    result = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "[]"

@@ -13,6 +13,7 @@ import json
 import multiprocessing
 import os
 import re
+import signal
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -234,6 +235,7 @@ _WORKER: PieceMaker | None = None
 
 def _start_worker(settings: CollectionSettings, folder: Path) -> None:
     global _WORKER
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle: it stops the pool
     _WORKER = PieceMaker(settings, folder)
 
 

@@ -12,7 +12,10 @@ point-maze (room-v1; S = A = G = 2). A point moving at unit speed toward random 
   target is drawn when the point is within 0.5 of it or after 61 steps. Position and target live in the same
   (raw world) frame; observations and goals are stored scaled to [0, 1]^2, like the environment's observations.
   The original release compared the scaled position with a raw target, so its "target" was reached practically
-  never and every action pointed in one fixed direction for 61 steps (sliding along the walls). The actions are
+  never and every action pointed in one fixed direction for 61 steps, sliding along the walls. Measured on 200
+  trajectories of 500 steps: segments of one target last 61 steps in 100% of cases originally, 13.8 steps on
+  average here (median 14, 90th percentile 23, none reaching 61); rows within 0.5 of the outer wall drop from 85%
+  to 1%; both cover all 729 cells. The actions are
   clipped to the action space here (the original stored unclipped values up to about 1.18): the stored action is
   the one the environment executes (rounded to float32).
 meta-world (reach-v2; S = 36, A = 4, G = 3). A P-controller of the hand: action = clip([5 (target - hand),
