@@ -1,0 +1,109 @@
+"""Every method of the paper runs from main.py: a short epoch on a point maze, with real (tiny) priors."""
+import numpy as np
+import pytest
+
+from flows.benchmark import default_flow_config
+from flows.checkpoint import save_checkpoint
+from flows.factory import build_model
+from flows.options import parse_train_params
+from flows.prior_training import train_prior
+from flows.synthetic import write_persistent_dataset
+from sfp import paths
+from sfp.rl_params import load_rl_params
+from sfp.run import run
+
+SHORT_RUN = ["--env", "corridor-v1", "--epochs", "1", "--steps_per_epoch", "120", "--start_steps", "40",
+             "--update_after", "40", "--update_every", "20", "--batch_size", "16", "--hid", "16", "--max_ep_len", "60",
+             "--num_test_episodes", "1", "--num_threads", "1", "--replay_size", "1000", "--exp_name", "baseline"]
+TINY_PRIOR = ["--env", "point-maze", "--epochs", "1", "--num_blocks", "2", "--num_hidden", "16", "--pre_mlp_units",
+              "8", "--batch_size", "64", "--num_threads", "1"]
+PRIORS = [["--model", model] for model in ("flow", "deterministic", "gaussian", "vae", "lscde")] + [
+    ["--mode", "state+goal"], ["--mode", "state"], ["--mode", "action+state"], ["--n_step", "3"],
+    ["--one_step", "True"]]
+
+
+@pytest.fixture(scope="module")
+def prior_root(tmp_path_factory):
+    """A maze dataset and one tiny prior per model and conditioning (trained for one epoch)."""
+    root = tmp_path_factory.mktemp("priors")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("D4RL_DATASET_DIR", str(root / "datasets"))
+        patch.setenv("SFP_FLOW_DIR", str(root / "flows"))
+        patch.setenv("SFP_LOG_DIR", str(root / "prior-logs"))
+        paths.dataset_dir(create=True)
+        write_persistent_dataset(paths.dataset_file("maze"), 12, 60)
+        for extra in PRIORS:
+            train_prior(parse_train_params(TINY_PRIOR + extra))
+        image = {**default_flow_config(2, 1), "short": "maze", "mode": "image", "cond_shape": [3, 64, 64],
+                 "cond_dim": 3 * 64 * 64, "num_blocks": 1, "num_hidden": 16, "pre_mlp_units": 8}
+        save_checkpoint(paths.prior_checkpoint("maze", "flow", "image", 1), build_model(image), image)
+    return root
+
+
+@pytest.fixture
+def with_priors(prior_root, monkeypatch):
+    monkeypatch.setenv("D4RL_DATASET_DIR", str(prior_root / "datasets"))
+    monkeypatch.setenv("SFP_FLOW_DIR", str(prior_root / "flows"))
+
+
+def _row(extra):
+    params, notes = load_rl_params(SHORT_RUN + extra)
+    trainer = run(params, notes)
+    header, values = (paths.run_dir("baseline", 0) / "progress.txt").read_text().splitlines()
+    row = dict(zip(header.split("\t"), map(float, values.split("\t"))))
+    return trainer, row
+
+
+METHODS = {
+    "sac": [],
+    "sfp": ["--use_prior", "True", "--alpha", "0.01"],
+    "sfp_scalar_lambda_schedule": ["--use_prior", "True", "--lambda_param", "True", "--prior_schedule", "60",
+                                   "--prior_smoothing", "0.3", "--prior_clamp", "0.5"],
+    "sfp_original_batch_mean": ["--use_prior", "True", "--lambda_batch_mean", "True", "--rand_init_cond", "False"],
+    "sfp_frozen_lambda_plain_objective": ["--use_prior", "True", "--learn_lambda", "False",
+                                          "--prior_objective", "False", "--prior_initial", "False"],
+    "sfp_three_step_window": ["--use_prior", "True", "--prior_n_step", "3"],
+    "sfp_one_step_prior": ["--use_prior", "True", "--one_step", "True"],
+    "sfp_state_prior": ["--use_prior", "True", "--prior_cond", "state"],
+    "sfp_state_goal_prior": ["--use_prior", "True", "--prior_cond", "state+goal"],
+    "sfp_action_state_prior": ["--use_prior", "True", "--prior_cond", "action+state"],
+    "sfp_deterministic": ["--use_prior", "True", "--prior_model", "deterministic"],
+    "sfp_gaussian": ["--use_prior", "True", "--prior_model", "gaussian"],
+    "sfp_vae": ["--use_prior", "True", "--prior_model", "vae"],
+    "sfp_lscde": ["--use_prior", "True", "--prior_model", "lscde"],
+    "sac_bc": ["--bc_epochs", "1"],
+    "sac_bc_without_goals": ["--bc_epochs", "1", "--goal_cond", "False", "--her", "False"],
+    "parrot_state": ["--action_prior", "parrot_state"],
+    "parrot_action": ["--action_prior", "parrot_action"],
+    "parrot_image": ["--action_prior", "parrot_image", "--visual", "True"],
+    "polyrl": ["--use_polyrl", "True"],
+    "sil": ["--sil", "True", "--sil_m", "1"],
+    "per": ["--prioritize", "True"],
+    "kl_reg": ["--kl_reg", "True", "--prior_model", "gaussian"],
+    "ez_greedy": ["--action_prior", "ez-greedy"],
+    "nstep": ["--action_prior", "nstep", "--prior_n_step", "3"],
+    "diagonal": ["--action_prior", "diagonal", "--prior_n_step", "3"],
+    "densediagonal": ["--action_prior", "densediagonal", "--prior_n_step", "3"],
+    "flow_latent": ["--action_prior", "flow"],
+    "visual_sfp": ["--visual", "True", "--use_prior", "True"],
+    "no_her_one_step_returns_neg_rew": ["--her", "False", "--n_step_rew", "1", "--neg_rew", "True"],
+    "terminate_on_success_with_goals": ["--terminate_on_success", "True"],
+}
+
+
+@pytest.mark.parametrize("method", list(METHODS))
+def test_method_runs_an_epoch(method, with_priors):
+    trainer, row = _row(METHODS[method])
+    assert trainer.finished and trainer.updates > 0
+    assert row["TotalEnvInteracts"] == 120
+    for column in ("LossQ", "LossPi", "AverageQ1Vals", "AverageTestEpRet"):
+        assert np.isfinite(row[column]), column
+    uses_prior = "--use_prior" in METHODS[method] and "--prior_initial" not in METHODS[method]
+    if uses_prior:  # the first 40 steps act with the prior only
+        assert row["MaxPriorP"] == 1.0
+
+
+def test_sfp_learns_lambda_and_logs_it(with_priors):
+    _, row = _row(METHODS["sfp"])
+    assert 0.0 < row["AverageLambda"] < 1.0 and np.isfinite(row["LossLambda"])
+    assert 0.0 < row["AverageMixingWeight"] <= 1.0
