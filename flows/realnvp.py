@@ -79,7 +79,9 @@ class BatchNormFlow(nn.Module):
             return self.running_mean, self.running_var
         if not inverse:
             mean = x.mean(0)
-            self._batch_stats = (mean, (x - mean).pow(2).mean(0) + self.eps)
+            var = (x - mean).pow(2).mean(0) + self.eps
+            self._batch_stats = (mean.detach(), var.detach())  # for an inverse pass in training mode
+            return mean, var
         return self._batch_stats or (self.running_mean, self.running_var)
 
     def forward(self, x: torch.Tensor, cond: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
