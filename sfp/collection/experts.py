@@ -72,16 +72,17 @@ class MazeExpert:
     def rollout(self, env, rng: np.random.Generator, env_seed: int, traj_len: int, images: bool = False) -> dict:
         # MazeEnv.step takes ~3 us, so this loop stays in plain Python floats and lists (no per-step numpy)
         piece = empty_piece(traj_len, *self.dims, images)
-        obs, _ = env.reset(seed=env_seed)
+        env.reset(seed=env_seed)
         corner_low, corner_high = env.unscale(np.zeros(2)), env.unscale(np.ones(2))
         targets = rng.uniform(corner_low, corner_high, size=(traj_len + 1, 2))  # at most one new target per step
         noise = rng.normal(0.0, self.noise_std, size=(traj_len, 2)).tolist()
         target_list, step, hypot = targets.tolist(), env.step, math.hypot
-        observations, actions, switch_rows = [obs], [], []
+        positions, actions, switch_rows = [], [], []
         current, steps_toward = 0, 0
         tx, ty = target_list[0]
-        px, py = env.position.tolist()
+        px, py = env.xy
         for k in range(traj_len):
+            positions.append((px, py))
             if images:  # the frame shows the expert's target in green, as in the original
                 piece["images"][k] = env.canvas.draw((px, py), (tx, ty)).transpose(2, 0, 1)
             dx, dy = tx - px, ty - py
@@ -90,14 +91,14 @@ class MazeExpert:
             ax, ay = dx / distance + nx, dy / distance + ny
             action = (1.0 if ax > 1.0 else -1.0 if ax < -1.0 else ax, 1.0 if ay > 1.0 else -1.0 if ay < -1.0 else ay)
             actions.append(action)
-            observations.append(step(action)[0])
-            px, py = env.position.tolist()
+            step(action)
+            px, py = env.xy
             steps_toward += 1
             if steps_toward >= self.patience or hypot(tx - px, ty - py) <= self.reach_radius:
                 current, steps_toward = current + 1, 0
                 tx, ty = target_list[current]
                 switch_rows.append(k + 1)
-        piece["observations"][:] = observations[:-1]
+        piece["observations"][:] = env.scale(np.array(positions))  # what reset/step returned, in one pass
         piece["actions"][:] = actions
         target_of_row = np.repeat(np.arange(current + 1), np.diff([0, *switch_rows, traj_len]))
         piece["goals"][:] = env.scale(targets[target_of_row])

@@ -64,6 +64,11 @@ class MazeEnv(gymnasium.Env):
         return np.array((self._x, self._y))
 
     @property
+    def xy(self) -> tuple[float, float]:
+        """The position as two Python floats (no array: for tight loops such as data collection)."""
+        return self._x, self._y
+
+    @property
     def goal(self) -> np.ndarray:
         """(2,) float64 goal in world coordinates (a cell centre)."""
         return np.array(self._goal)
