@@ -10,6 +10,7 @@ from pathlib import Path
 
 import torch
 
+from flows.frozen_sampler import FrozenRealNVPSampler, supports as supports_fused
 from sfp import paths
 from sfp.errors import UserError
 
@@ -49,12 +50,16 @@ class Prior:
         self.model, self.mode = config["model"], config["mode"]
         self.n_step, self.one_step = config["n_step"], config["one_step"]
         self.action_dim, self.cond_dim = config["action_dim"], config["cond_dim"]
+        self._fused = FrozenRealNVPSampler(network) if supports_fused(network) else None  # same result, faster
 
     def sample(self, cond: torch.Tensor | None, num: int | None = None) -> torch.Tensor:
         """One action per row, (B, A), no gradient, unclamped. One-step priors ignore cond; B = num or len(cond)."""
         count = num if num is not None else len(cond)
+        cond = None if self.one_step else cond
+        if self._fused is not None:
+            return self._fused.transform(torch.randn(count, self.action_dim, device=self._fused.device), cond)
         with torch.no_grad():
-            return self.network.sample(None if self.one_step else cond, count)
+            return self.network.sample(cond, count)
 
     def log_prob(self, action: torch.Tensor, cond: torch.Tensor | None) -> torch.Tensor:
         """log p(a | c), (B,): exact for flow, gaussian and lscde; a single-sample ELBO for vae; the
@@ -71,7 +76,8 @@ class Prior:
         """Latent noise (B, A) -> actions (B, A) through the inverse flow (PARROT's action remapping)."""
         if self.model != "flow":
             raise UserError(f"{self.path.name} is a {self.model} prior; latent actions need a flow prior")
-        return self.network.transform(z, None if self.one_step else cond)
+        cond = None if self.one_step else cond
+        return self._fused.transform(z, cond) if self._fused is not None else self.network.transform(z, cond)
 
 
 def load_prior(path: str | Path, device: str = "cpu") -> Prior:

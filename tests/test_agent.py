@@ -88,7 +88,7 @@ def test_critic_target_uses_prior_action_when_lambda_is_one_and_policy_when_zero
     force_lambda(agent, lam)
     batch = make_batch()
     torch.manual_seed(7)
-    target, prior_action = agent.critic_target(batch)
+    target, prior_action, _ = agent.critic_target(batch)
 
     torch.manual_seed(7)  # replay the same random draws: the policy sample at obs2 comes first
     with torch.no_grad():
@@ -112,7 +112,7 @@ def test_kl_regularised_target_uses_the_standard_gaussian_kl():
     agent = make_agent(use_prior=False, kl_reg=True, alpha=0.5)
     batch = make_batch()
     torch.manual_seed(3)
-    target, prior_action = agent.critic_target(batch)
+    target, prior_action, _ = agent.critic_target(batch)
     torch.manual_seed(3)
     with torch.no_grad():
         action, _, mu, log_std = agent.ac.actor.sample(batch["obs2"])
