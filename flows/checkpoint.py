@@ -5,7 +5,6 @@ Overwrite policy (flows/train.py): an existing checkpoint is replaced only by a 
 loss, unless --overwrite True. A different identity is refused before training starts; a worse run keeps the
 existing file and leaves its own model in its log directory.
 """
-import os
 import pickle
 import zipfile
 from pathlib import Path
@@ -15,19 +14,15 @@ import torch
 from flows.base import PriorModel
 from flows.factory import IDENTITY_KEYS, build_model
 from sfp.errors import UserError
-from sfp.paths import atomic_write_path
+from sfp.paths import atomic_output
 
 
 def save_checkpoint(path: Path, model: PriorModel, config: dict) -> Path:
     """Write the state_dict (moved to CPU) and config to `path` atomically."""
     path.parent.mkdir(parents=True, exist_ok=True)
     state = {key: value.detach().cpu() for key, value in model.state_dict().items()}
-    tmp = atomic_write_path(path)
-    try:
+    with atomic_output(path) as tmp:
         torch.save({"state_dict": state, "config": config}, tmp)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
     return path
 
 

@@ -3,9 +3,9 @@
     python scripts/bench_collect.py [--maze_trajs 400] [--sawyer_trajs 20] [--traj_len 500]
 
 For each suite: env.step steps/s of the bare environment replaying the collected actions (same reset seeds, no
-images, nothing else in the loop); the per-worker steps/s of collection with 1 worker (rollout + expert + piece writing, environment
-construction excluded) and its ratio to the bare rate; the wall-clock steps/s with 1 and 2 workers (process
-start-up included) and the speed-up. Pieces go to a temporary folder that is deleted afterwards.
+images, nothing else in the loop); the per-worker steps/s of collection with 1 worker (rollout + expert + piece
+writing, environment construction excluded) and its ratio to the bare rate; the wall-clock steps/s with 1 and 2
+workers (process start-up included) and the speed-up. Pieces go to a temporary folder that is deleted afterwards.
 """
 import argparse
 import tempfile

@@ -19,10 +19,11 @@ def main() -> None:
     loop = training_loop(args.steps)
     update_share = loop["update_seconds"] / loop["steady_seconds"]
     print(f"\nRL benchmark, 1 torch thread, {TASK}, batch 100, hid 256x2, n-step 10, HER")
-    print(f"| measurement | value | ratio |\n|---|---|---|")
+    print("| measurement | value | ratio |\n|---|---|---|")
     print(f"| bare reference update | {times['bare'] * 1e3:.2f} ms | 1.00 |")
     print(f"| SAC update (sfp.agent) | {times['sac'] * 1e3:.2f} ms | {times['sac'] / times['bare']:.2f} x bare |")
-    print(f"| SFP update (flow prior, 6 blocks) | {times['sfp'] * 1e3:.2f} ms | {times['sfp'] / times['sac']:.2f} x SAC |")
+    print(f"| SFP update (flow prior, 6 blocks) | {times['sfp'] * 1e3:.2f} ms | "
+          f"{times['sfp'] / times['sac']:.2f} x SAC |")
     print(f"| replay sample (HER, n-step) | {times['sample'] * 1e3:.2f} ms | |")
     print(f"| SFP training loop, steady state | {loop['steps_per_second']:.1f} env steps/s | "
           f"{1 / update_share:.3f} x time in updates ({loop['updates']} updates) |")

@@ -40,7 +40,7 @@ def main() -> None:
             continue
         print(f"\n== python {' '.join(command)}", flush=True)
         if subprocess.run([sys.executable, *command], cwd=ROOT, env=env).returncode != 0:
-            sys.exit(f"demo stopped: the command above failed")
+            sys.exit("demo stopped: the command above failed")
     print(f"\nDone. Everything is under {root}:\n"
           f"  dataset      {root / 'datasets' / 'maze_primitive.hdf5'}\n"
           f"  prior        {prior} (diagnostics and plots in {root / 'logs'}/flows_maze_flow_action_1_s1)\n"

@@ -1,24 +1,19 @@
 """Run checkpoints: everything needed to continue a run exactly (networks, optimisers, replay, RNG states,
 counters, the episode in progress), written atomically so an interruption never leaves a torn file."""
-import os
 from pathlib import Path
 
 import torch
 
 from sfp.errors import UserError
-from sfp.paths import atomic_write_path
+from sfp.paths import atomic_output
 
 CHECKPOINT_FILE = "checkpoint.pt"
 
 
 def save_checkpoint(directory: str | Path, state: dict) -> Path:
     path = Path(directory) / CHECKPOINT_FILE
-    tmp = atomic_write_path(path)
-    try:
+    with atomic_output(path) as tmp:
         torch.save(state, tmp)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
     return path
 
 

@@ -14,7 +14,6 @@ A trajectory ends at every row where `terminals | timeouts` is set. `load_datase
 release's `<short>_primitive_distilled.npy` dict files (keys actions, states, goals, terminals, timeouts).
 """
 import hashlib
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -142,21 +141,16 @@ def write_dataset(path: str | Path, arrays: dict[str, np.ndarray], images: np.nd
     path = Path(path)
     arrays = {key: np.asarray(arrays[key], dtype=DTYPES[key]) for key in VECTOR_KEYS}
     _check_lengths(path, arrays)
-    tmp = paths.atomic_write_path(path)
-    try:
-        with h5py.File(tmp, "w") as handle:
-            for key, value in arrays.items():
-                handle.create_dataset(key, data=value, compression="gzip", compression_opts=1)
-            if images is not None:
-                frames = handle.create_dataset(IMAGE_KEY, shape=(len(images), *IMAGE_SHAPE), dtype=np.uint8,
-                                               chunks=(1, *IMAGE_SHAPE), compression="gzip", compression_opts=1)
-                for start in range(0, len(images), 4096):
-                    frames[start:start + 4096] = images[start:start + 4096]
-            for key, value in (attrs or {}).items():
-                handle.attrs[key] = value
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    with paths.atomic_output(path) as tmp, h5py.File(tmp, "w") as handle:
+        for key, value in arrays.items():
+            handle.create_dataset(key, data=value, compression="gzip", compression_opts=1)
+        if images is not None:
+            frames = handle.create_dataset(IMAGE_KEY, shape=(len(images), *IMAGE_SHAPE), dtype=np.uint8,
+                                           chunks=(1, *IMAGE_SHAPE), compression="gzip", compression_opts=1)
+            for start in range(0, len(images), 4096):
+                frames[start:start + 4096] = images[start:start + 4096]
+        for key, value in (attrs or {}).items():
+            handle.attrs[key] = value
     return path
 
 

@@ -17,7 +17,6 @@ Typical use by the trainer:
 """
 import json
 import math
-import os
 import time
 from pathlib import Path
 
@@ -25,7 +24,7 @@ import numpy as np
 from tqdm import tqdm
 
 from sfp.errors import UserError
-from sfp.paths import atomic_write_path
+from sfp.paths import atomic_output
 
 STATS = "stats"  # Average<key>, Std<key>, Max<key>, Min<key> over every stored element of the epoch
 MEAN = "mean"  # <key>: the average only
@@ -127,9 +126,8 @@ def claim_run_dir(directory: str | Path, params, resume: bool) -> Path:
 
 
 def write_json_atomically(path: Path, payload) -> None:
-    tmp = atomic_write_path(path)
-    tmp.write_text(json.dumps(payload, indent=2, sort_keys=True, default=str) + "\n")
-    os.replace(tmp, path)
+    with atomic_output(path) as tmp:
+        tmp.write_text(json.dumps(payload, indent=2, sort_keys=True, default=str) + "\n")
 
 
 class EpochLogger:
@@ -235,9 +233,8 @@ class EpochLogger:
             raise UserError(f"{self.progress_path} has no Epoch column; choose a new --exp_name")
         position = header.index("Epoch")
         kept = [line for line in lines[1:] if float(line.split("\t")[position]) <= epoch]
-        tmp = atomic_write_path(self.progress_path)
-        tmp.write_text("\n".join([lines[0], *kept]) + "\n")
-        os.replace(tmp, self.progress_path)
+        with atomic_output(self.progress_path) as tmp:
+            tmp.write_text("\n".join([lines[0], *kept]) + "\n")
 
     def _append_row(self, row: dict[str, float]) -> None:
         header = "\t".join(self.columns)

@@ -8,6 +8,7 @@ They are created on demand by the code that writes into them (`create=True`).
 """
 import os
 import tempfile
+from contextlib import contextmanager
 from pathlib import Path
 
 from sfp.errors import UserError
@@ -89,5 +90,17 @@ def run_dir(exp_name: str, seed: int, debug: bool = False) -> Path:
 
 
 def atomic_write_path(final: Path) -> Path:
-    """A temporary path beside `final`; write there, then `os.replace(tmp, final)` so readers never see a torn file."""
+    """A temporary path beside `final`, private to this process."""
     return final.with_name(f".{final.name}.{os.getpid()}.tmp")
+
+
+@contextmanager
+def atomic_output(final: Path):
+    """Yield a temporary path beside `final` to write; when the block succeeds it is renamed to `final`, so readers
+    never see a torn file. The temporary file is removed in any case."""
+    tmp = atomic_write_path(Path(final))
+    try:
+        yield tmp
+        os.replace(tmp, final)
+    finally:
+        tmp.unlink(missing_ok=True)

@@ -18,8 +18,9 @@ probability 1 - 1/(1+replay_k), by ag_{f+1} for f uniform in [t, L); the rewards
 r_{t+m} = reward_fn(ag_{t+m+1}, g), and obs and obs2 both carry g. Without HER the stored rewards are summed.
 
 PER is proportional: P_i = p_i / sum_j p_j with leaf p_i = (priority + epsilon)^alpha (a negative or non-finite
-priority raises ValueError); a new transition gets the largest (priority + epsilon) seen so far (initially 1). Importance weights w_i = (N P_i)^-beta / max_j w_j, where
-the maximum is over ALL stored transitions (the leaf of smallest probability), so w_i = (p_i / p_min)^-beta <= 1.
+priority raises ValueError); a new transition gets the largest (priority + epsilon) seen so far (initially 1).
+Importance weights w_i = (N P_i)^-beta / max_j w_j, where the maximum is over ALL stored transitions (the leaf of
+smallest probability), so w_i = (p_i / p_min)^-beta <= 1.
 beta anneals linearly from per_beta to 1 as `progress` goes from 0 to 1.
 """
 import json

@@ -20,7 +20,6 @@ from sfp import paths
 from sfp.agent import AgentConfig, SACAgent
 from sfp.data import write_dataset
 from sfp.envs import make_env
-from sfp.experiment import flat_observation
 from sfp.mixture_prior import MixturePrior
 from sfp.prior import load_prior
 from sfp.replay import ReplayBuffer

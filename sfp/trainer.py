@@ -134,7 +134,8 @@ class Trainer:
         if self.t >= self.params.start_steps:
             return agent.act(flat, window, schedule=self._schedule())
         if self.x.polyrl is not None:
-            action = self.x.polyrl.select_action(flat, self.window[-1], lambda: agent.act(flat, window, schedule=0.0)[0])
+            policy_sample = lambda: agent.act(flat, window, schedule=0.0)[0]  # noqa: E731  (the SAC policy alone)
+            action = self.x.polyrl.select_action(flat, self.window[-1], policy_sample)
             return action.astype(np.float32), {"prior_used": 0.0, "mixing_weight": 0.0}
         return agent.explore(flat, window)
 

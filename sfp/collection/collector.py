@@ -98,13 +98,8 @@ def make_piece(expert, env, settings: CollectionSettings, index: int) -> dict[st
 
 def write_atomically(path: Path, write) -> None:
     """Call write(file object) on a temporary file beside `path`, then rename it into place."""
-    tmp = paths.atomic_write_path(path)
-    try:
-        with open(tmp, "wb") as handle:
-            write(handle)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    with paths.atomic_output(path) as tmp, open(tmp, "wb") as handle:
+        write(handle)
 
 
 def write_piece(path: Path, piece: dict[str, np.ndarray]) -> None:
