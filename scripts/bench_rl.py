@@ -4,9 +4,8 @@
 """
 import argparse
 
-import torch
-
 from sfp.rl_benchmark import TASK, training_loop, update_times
+from sfp.runtime import set_threads
 
 
 def main() -> None:
@@ -14,7 +13,7 @@ def main() -> None:
     parser.add_argument("--updates", type=int, default=300, help="updates timed per variant")
     parser.add_argument("--steps", type=int, default=3000, help="environment steps of the training-loop run")
     args = parser.parse_args()
-    torch.set_num_threads(1)
+    set_threads(1)
     times = update_times(args.updates)
     loop = training_loop(args.steps)
     update_share = loop["update_seconds"] / loop["steady_seconds"]

@@ -112,3 +112,26 @@ def build_experiment(params) -> Experiment:
         flat_dim = obs_dim if obs_dim is not None else int(np.prod(stored_shape))
         polyrl = PolyRL(params.env, flat_dim, act_dim, np.random.default_rng(params.seed))
     return Experiment(params, env, test_env, agent, buffer, windows, polyrl, device, dataset, files)
+
+
+WRAPPER_PRIOR_MODES = {"parrot_image": "image", "parrot_action": "action", "flow": "action"}
+
+
+def required_priors(params) -> list[tuple[str, str, int, float, bool]]:
+    """The prior checkpoints a run loads, as (model, cond, n_step, data_ratio, one_step): the agent's prior
+    (use_prior / kl_reg) and the action wrapper's flow (PARROT, flow latents), as sfp.wrappers chooses it."""
+    needed = []
+    if params.use_prior or params.kl_reg:
+        needed.append((params.prior_model, params.prior_cond, params.prior_n_step, params.data_ratio,
+                       params.one_step))
+    if params.action_prior == "parrot_state":
+        needed.append(("flow", "state+goal" if params.goal_cond else "state", 1, params.data_ratio, params.one_step))
+    elif params.action_prior in WRAPPER_PRIOR_MODES:
+        n_step = params.prior_n_step if params.action_prior == "flow" else 1
+        needed.append(("flow", WRAPPER_PRIOR_MODES[params.action_prior], n_step, params.data_ratio, params.one_step))
+    return needed
+
+
+def needs_dataset(params) -> bool:
+    """Whether a run reads the expert dataset (initial prior windows, behaviour cloning, PARROT-action)."""
+    return needs_action_windows(params) or params.bc_epochs > 0 or params.action_prior in ("parrot_action", "flow")

@@ -8,6 +8,7 @@
 import os
 import tempfile
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -20,6 +21,7 @@ from sfp import paths
 from sfp.agent import AgentConfig, SACAgent
 from sfp.data import write_dataset
 from sfp.envs import make_env
+from sfp.errors import UserError
 from sfp.mixture_prior import MixturePrior
 from sfp.prior import load_prior
 from sfp.replay import ReplayBuffer
@@ -104,37 +106,53 @@ def update_times(updates: int = 300, batch_size: int = 100, n_step: int = 10) ->
     return {**times, "sample": sample_time}
 
 
-def training_loop(steps: int = 3000, start_steps: int = 500) -> dict:
-    """Run the trainer (SFP, default sizes) for `steps` env steps. Updates start once the first 500-step episode
-    is stored; from then on (the steady state) measure env steps/s and the share of time inside updates."""
+SFP_FLAGS = ("--use_prior", "True", "--alpha", "0.01")
+SAC_HER_FLAGS = ("--n_step_rew", "1")  # one-step returns, as Stable-Baselines3's SAC
+DIRECTORY_VARIABLES = {"D4RL_DATASET_DIR": "datasets", "SFP_FLOW_DIR": "flows", "SFP_LOG_DIR": "logs"}
+
+
+@contextmanager
+def sandbox():
+    """Temporary dataset, prior and log directories holding a default-size sawyer action prior and a small random
+    sawyer dataset (speed does not depend on what they contain); the environment variables are restored after."""
+    saved = {variable: os.environ.get(variable) for variable in DIRECTORY_VARIABLES}
     with tempfile.TemporaryDirectory() as tmp:
-        root = Path(tmp)
-        for variable, name in (("D4RL_DATASET_DIR", "datasets"), ("SFP_FLOW_DIR", "flows"), ("SFP_LOG_DIR", "logs")):
-            os.environ[variable] = str(root / name)
-        act_dim = 4
-        config = {**default_flow_config(act_dim, 1), "short": "sawyer"}
-        save_checkpoint(paths.prior_checkpoint("sawyer", "flow", "action", 1), build_model(config), config)
-        rng = np.random.default_rng(0)
-        timeouts = np.zeros(5000, bool)
-        timeouts[499::500] = True
-        write_dataset(paths.dataset_dir(create=True) / "sawyer_primitive.hdf5",
-                      {"observations": rng.normal(size=(5000, 36)), "actions": rng.uniform(-1, 1, (5000, 4)),
-                       "goals": rng.normal(size=(5000, 3)), "rewards": np.zeros(5000),
-                       "terminals": np.zeros(5000, bool), "timeouts": timeouts})
-        params, notes = load_rl_params(["--env", TASK, "--use_prior", "True", "--alpha", "0.01", "--epochs", "1",
-                                        "--steps_per_epoch", str(steps), "--start_steps", str(start_steps),
-                                        "--update_after", str(start_steps), "--num_test_episodes", "0",
-                                        "--num_threads", "1", "--exp_name", "bench"])
-        inside = {"seconds": 0.0, "first": None}
-        original = SACAgent.update
+        for variable, name in DIRECTORY_VARIABLES.items():
+            os.environ[variable] = str(Path(tmp) / name)
+        try:
+            config = {**default_flow_config(4, 1), "short": "sawyer"}
+            save_checkpoint(paths.prior_checkpoint("sawyer", "flow", "action", 1), build_model(config), config)
+            rng = np.random.default_rng(0)
+            timeouts = np.zeros(5000, bool)
+            timeouts[499::500] = True
+            write_dataset(paths.dataset_dir(create=True) / "sawyer_primitive.hdf5",
+                          {"observations": rng.normal(size=(5000, 36)), "actions": rng.uniform(-1, 1, (5000, 4)),
+                           "goals": rng.normal(size=(5000, 3)), "rewards": np.zeros(5000),
+                           "terminals": np.zeros(5000, bool), "timeouts": timeouts})
+            yield
+        finally:
+            for variable, value in saved.items():
+                os.environ.pop(variable, None) if value is None else os.environ.__setitem__(variable, value)
 
-        def timed_update(self, batch):
-            begin = time.perf_counter()
-            inside["first"] = inside["first"] or begin
-            result = original(self, batch)
-            inside["seconds"] += time.perf_counter() - begin
-            return result
 
+def training_loop(steps: int = 3000, start_steps: int = 1000, flags=SFP_FLAGS) -> dict:
+    """Run the trainer (default sizes, `flags` choose the method) for `steps` env steps. Updates start once the
+    first 500-step episode is stored; from then on (the steady state) measure env steps/s and the share of time
+    inside updates."""
+    inside = {"seconds": 0.0, "first": None}
+    original = SACAgent.update
+
+    def timed_update(self, batch):
+        begin = time.perf_counter()
+        inside["first"] = inside["first"] or begin
+        result = original(self, batch)
+        inside["seconds"] += time.perf_counter() - begin
+        return result
+
+    with sandbox():
+        params, notes = load_rl_params(["--env", TASK, *flags, "--epochs", "1", "--steps_per_epoch", str(steps),
+                                        "--start_steps", str(start_steps), "--update_after", str(start_steps),
+                                        "--num_test_episodes", "0", "--num_threads", "1", "--exp_name", "bench"])
         SACAgent.update = timed_update
         try:
             trainer = run(params, notes)
@@ -143,3 +161,33 @@ def training_loop(steps: int = 3000, start_steps: int = 500) -> dict:
             SACAgent.update = original
     return {"steps_per_second": (steps - start_steps) / steady, "steady_seconds": steady,
             "updates": trainer.updates, "update_seconds": inside["seconds"]}
+
+
+def stable_baselines3_sac_her(steps: int = 3000, start_steps: int = 1000) -> dict:
+    """Stable-Baselines3 SAC + HerReplayBuffer on the same task, network sizes (256x2), batch (100), fixed entropy
+    weight (0.2), learning rate, HER strategy (future, k=4), one gradient step per environment step and one
+    thread; steady-state env steps/s after `start_steps`."""
+    try:
+        from stable_baselines3 import SAC, HerReplayBuffer
+        from stable_baselines3.common.callbacks import BaseCallback
+    except ImportError:
+        raise UserError("the Stable-Baselines3 comparison needs the benchmark extra: "
+                        "pip install -r requirements-bench.txt") from None
+
+    class SteadyClock(BaseCallback):
+        def _on_step(self) -> bool:
+            if self.num_timesteps == start_steps + 1:
+                self.started = time.perf_counter()
+            return True
+
+    env = make_env(TASK)
+    model = SAC("MultiInputPolicy", env, learning_rate=1e-3, buffer_size=1_000_000, learning_starts=start_steps,
+                batch_size=100, tau=0.005, gamma=0.99, train_freq=1, gradient_steps=1, ent_coef=0.2,
+                replay_buffer_class=HerReplayBuffer,
+                replay_buffer_kwargs={"n_sampled_goal": 4, "goal_selection_strategy": "future"},
+                policy_kwargs={"net_arch": [256, 256]}, seed=0, device="cpu")
+    clock = SteadyClock()
+    model.learn(total_timesteps=steps, callback=clock)
+    steady = time.perf_counter() - clock.started
+    env.close()
+    return {"steps_per_second": (steps - start_steps - 1) / steady}

@@ -1,0 +1,104 @@
+"""Learning curves and a results table from run directories (see sfp/analysis.py for the statistics).
+
+    python scripts/plot.py ~/logs/maze__* --out results/maze
+
+Writes <out>_success.png and <out>_return.png (test success rate and test return against environment steps, one
+panel per task, mean over seeds with 95 % bootstrap bands), <out>.md (per task and method: seeds, final and AUC
+test success with bootstrap intervals; per method: IQM across tasks and seeds with stratified bootstrap
+intervals) and <out>_curves.csv (every run's curve).
+"""
+import argparse
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+from sfp.analysis import (aligned, bootstrap_mean_band, group, read_runs, run_scores,  # noqa: E402
+                          stratified_bootstrap_iqm)
+from sfp.errors import exits_cleanly  # noqa: E402
+
+SUCCESS, RETURN = "AverageTestSuccessRate", "AverageTestEpRet"
+
+
+def plot_curves(groups, column: str, label: str, path: Path, rng) -> None:
+    tasks = list(dict.fromkeys(task for task, _ in groups))
+    figure, axes = plt.subplots(1, len(tasks), figsize=(4.2 * len(tasks), 3.2), squeeze=False)
+    for axis, task in zip(axes[0], tasks):
+        for (group_task, method), runs in groups.items():
+            if group_task != task:
+                continue
+            steps, values = aligned(runs, column)
+            mean, low, high = bootstrap_mean_band(values, rng)
+            axis.plot(steps, mean, label=f"{method} ({len(runs)} seeds)")
+            axis.fill_between(steps, low, high, alpha=0.25)
+        axis.set_title(task)
+        axis.set_xlabel("environment steps")
+        axis.set_ylabel(label)
+        axis.grid(alpha=0.3)
+        axis.legend(fontsize=7)
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+
+
+def _interval(values: np.ndarray, rng) -> str:
+    mean, low, high = (float(x[0]) for x in bootstrap_mean_band(values[:, None], rng))
+    return f"{mean:.2f} [{low:.2f}, {high:.2f}]"
+
+
+def results_table(groups, last: int, rng) -> str:
+    lines = [f"Test success rate: final = mean of the last {last} epochs, AUC = mean over all epochs; "
+             "mean over seeds [95 % bootstrap interval].", "",
+             "| task | method | seeds | steps | final | AUC |", "|---|---|---|---|---|---|"]
+    by_method: dict[str, dict[str, list]] = {}
+    for (task, method), runs in groups.items():
+        steps = min(int(run.steps[-1]) for run in runs)
+        scores = np.array([run_scores(run, SUCCESS, last) for run in runs])
+        lines.append(f"| {task} | {method} | {len(runs)} | {steps:,} | {_interval(scores[:, 0], rng)} | "
+                     f"{_interval(scores[:, 1], rng)} |")
+        by_method.setdefault(method, {"final": [], "auc": []})
+        by_method[method]["final"].append(scores[:, 0])
+        by_method[method]["auc"].append(scores[:, 1])
+    lines += ["", "Across tasks and seeds: interquartile mean [95 % stratified bootstrap interval].", "",
+              "| method | runs | IQM final | IQM AUC |", "|---|---|---|---|"]
+    for method, scores in by_method.items():
+        final, auc = (stratified_bootstrap_iqm(scores[key], rng) for key in ("final", "auc"))
+        runs = sum(len(s) for s in scores["final"])
+        lines.append(f"| {method} | {runs} | {final[0]:.2f} [{final[1]:.2f}, {final[2]:.2f}] | "
+                     f"{auc[0]:.2f} [{auc[1]:.2f}, {auc[2]:.2f}] |")
+    return "\n".join(lines) + "\n"
+
+
+def write_curves(runs, path: Path) -> None:
+    rows = ["task,method,seed,steps,test_success,test_return"]
+    for run in runs:
+        for step, success, ret in zip(run.steps, run.columns[SUCCESS], run.columns[RETURN]):
+            rows.append(f"{run.task},{run.method},{run.seed},{int(step)},{success:.4f},{ret:.4f}")
+    path.write_text("\n".join(rows) + "\n")
+
+
+@exits_cleanly
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("runs", nargs="+", type=Path, help="run directories (e.g. ~/logs/maze__*)")
+    parser.add_argument("--out", type=Path, required=True, help="output prefix, e.g. results/maze")
+    parser.add_argument("--last", type=int, default=3, help="epochs averaged for the final score")
+    args = parser.parse_args()
+    runs = read_runs([path for path in args.runs if path.is_dir()])
+    groups = group(runs)
+    rng = np.random.default_rng(0)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    plot_curves(groups, SUCCESS, "test success rate", args.out.with_name(args.out.name + "_success.png"), rng)
+    plot_curves(groups, RETURN, "test return", args.out.with_name(args.out.name + "_return.png"), rng)
+    table = results_table(groups, args.last, rng)
+    args.out.with_name(args.out.name + ".md").write_text(table)
+    write_curves(runs, args.out.with_name(args.out.name + "_curves.csv"))
+    print(table)
+    print(f"wrote {args.out}_success.png, {args.out}_return.png, {args.out}.md, {args.out}_curves.csv")
+
+
+if __name__ == "__main__":
+    main()

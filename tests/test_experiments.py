@@ -1,0 +1,58 @@
+"""The experiment launcher: specs, the grid of runs, run status, the preparation commands."""
+import pytest
+
+from sfp import paths
+from sfp.errors import UserError
+from sfp.experiments import grid, load_spec, preparation_commands
+
+
+@pytest.fixture
+def spec_file(tmp_path):
+    path = tmp_path / "grid.yaml"
+    path.write_text("name: g\ntasks: [corridor-v1]\nmethods: [sfp, sac, parrot_state]\nseeds: [0, 1]\n"
+                    "params: {epochs: 2, steps_per_epoch: 100}\nmethod_params: {sac: {alpha: 0.05}}\n"
+                    "prior: {epochs: 3}\n")
+    return path
+
+
+def test_grid_names_and_flags(spec_file):
+    runs = grid(load_spec(spec_file))
+    assert [(run.method, run.seed) for run in runs] == [("sfp", 0), ("sfp", 1), ("sac", 0), ("sac", 1),
+                                                        ("parrot_state", 0), ("parrot_state", 1)]
+    sfp, sac = runs[0], runs[2]
+    assert sfp.name == "g__corridor-v1__sfp" and sfp.directory == paths.run_dir("g__corridor-v1__sfp", 0)
+    assert sfp.argv[sfp.argv.index("--use_prior") + 1] == "True"
+    assert sac.argv[sac.argv.index("--alpha") + 1] == "0.05"
+
+
+def test_missing_data_and_priors_become_the_commands_a_user_would_type(spec_file):
+    commands = preparation_commands(load_spec(spec_file), grid(load_spec(spec_file)))
+    assert commands[0][:3] == ["scripts/collect_dataset.py", "--env", "point-maze"]
+    assert commands[1] == ["scripts/distill_dataset.py", "--env", "point-maze"]
+    modes = [command[command.index("--mode") + 1] for command in commands[2:]]
+    assert modes == ["action", "state+goal"] and all(command[-2:] == ["--epochs", "3"] for command in commands[2:])
+
+
+def test_run_status_follows_the_log_directory(spec_file):
+    run = grid(load_spec(spec_file))[0]
+    assert run.status(epochs=2) == "new"
+    run.directory.mkdir(parents=True)
+    (run.directory / "config.json").write_text("{}")
+    assert run.status(epochs=2) == "broken"
+    (run.directory / "checkpoint.pt").write_bytes(b"x")
+    (run.directory / "progress.txt").write_text("Epoch\tX\n1\t0\n")
+    assert run.status(epochs=2) == "interrupted"
+    (run.directory / "progress.txt").write_text("Epoch\tX\n1\t0\n2\t0\n")
+    assert run.status(epochs=2) == "finished"
+
+
+@pytest.mark.parametrize("text,message", [
+    ("name: g\ntasks: [corridor-v1]\nmethods: [dqn]\nseeds: [0]\n", "unknown method 'dqn'"),
+    ("name: g\ntasks: [corridor-v1]\nmethods: [sac]\n", "a spec has name, tasks, methods, seeds"),
+    ("name: g\ntasks: [corridor-v1]\nmethods: [sac]\nseeds: [0]\nparams: {epoch: 3}\n", "unknown parameter --epoch"),
+])
+def test_bad_specs_fail_with_one_line(tmp_path, text, message):
+    path = tmp_path / "bad.yaml"
+    path.write_text(text)
+    with pytest.raises(UserError, match=message):
+        grid(load_spec(path))
