@@ -13,13 +13,14 @@ from flows.checkpoint import check_replaceable, replacement_verdict, save_checkp
 from flows.diagnostics import action_prior_report
 from flows.factory import build_model, model_config
 from flows.lscde import LSCDE, fit_lscde
-from flows.runlog import RunLog, fresh_directory, git_commit, write_json
+from flows.runlog import RunLog, fresh_directory, write_json
 from flows.trainer import TrainingSettings, mean_loss, train_model
 from flows.windows import build_samples, check_mode, condition_shape, split_trajectories
 from sfp import paths
 from sfp.data import ExpertData, file_md5, load_dataset
 from sfp.errors import UserError
 from sfp.prior import load_prior
+from sfp.provenance import git_state
 from sfp.runtime import seed_everything, set_threads
 
 
@@ -107,9 +108,9 @@ def train_prior(params: Namespace) -> dict:
         if not params.debug:
             check_replaceable(target, config, params.overwrite)
         directory = fresh_directory(paths.run_dir(run_name(params), params.seed, params.debug))
-        commit = git_commit()
+        git = git_state()  # {commit, dirty}, or None outside a git checkout
         write_json(directory / "params.json", {
-            **vars(params), "git_commit": commit, "dataset": str(data.path), "dataset_md5": config["dataset_md5"],
+            **vars(params), "git": git, "dataset": str(data.path), "dataset_md5": config["dataset_md5"],
             "train_trajectories": len(train_ids), "val_trajectories": len(val_ids), "train_samples": len(train_set),
             "val_samples": len(val_set), "checkpoint": str(target)})
         tqdm.write(f"training a {params.model} prior on {len(train_ids)} trajectories ({len(train_set)} samples), "
@@ -122,7 +123,7 @@ def train_prior(params: Namespace) -> dict:
         tqdm.write(f"{stop_reason} after {time.time() - started:.0f} s")
         if not math.isfinite(val_loss):
             raise UserError(f"no epoch finished with a finite validation loss ({stop_reason}); nothing was saved")
-        config.update({"val_nll": val_loss, "epoch": best_epoch, "seed": params.seed, "git_commit": commit,
+        config.update({"val_nll": val_loss, "epoch": best_epoch, "seed": params.seed, "git": git,
                        **{key: getattr(params, key) for key in ("lr", "batch_size", "weight_decay", "epochs")}})
         written, verdict = publish(model, config, params, directory)
         tqdm.write(f"{target}: {verdict}")

@@ -1,25 +1,10 @@
 """The log directory of one prior-training run: params.json, progress.txt (tab-separated, one row per epoch),
 tensorboard event files, and whatever diagnostics write there."""
 import json
-import subprocess
 from pathlib import Path
 
 from torch.utils.tensorboard import SummaryWriter
 from tqdm import tqdm
-
-REPOSITORY = Path(__file__).resolve().parent.parent
-
-
-def git_commit() -> str | None:
-    """The repository's HEAD commit, or None outside a git checkout (never raises)."""
-    try:
-        result = subprocess.run(["git", "rev-parse", "HEAD"], cwd=REPOSITORY, capture_output=True, text=True,
-                                timeout=10)
-    except (OSError, subprocess.SubprocessError):
-        return None
-    if result.returncode != 0:
-        return None
-    return result.stdout.strip() or None
 
 
 def fresh_directory(base: Path) -> Path:
