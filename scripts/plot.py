@@ -20,7 +20,7 @@ from sfp.analysis import (aligned, bootstrap_mean_band, group, read_runs, run_sc
                           stratified_bootstrap_iqm)
 from sfp.errors import exits_cleanly  # noqa: E402
 
-SUCCESS, RETURN = "AverageTestSuccessRate", "AverageTestEpRet"
+SUCCESS, RETURN, TRAIN_SUCCESS = "AverageTestSuccessRate", "AverageTestEpRet", "AverageSuccessRate"
 
 
 def plot_curves(groups, column: str, label: str, path: Path, rng) -> None:
@@ -50,15 +50,17 @@ def _interval(values: np.ndarray, rng) -> str:
 
 
 def results_table(groups, last: int, rng) -> str:
-    lines = [f"Test success rate: final = mean of the last {last} epochs, AUC = mean over all epochs; "
-             "mean over seeds [95 % bootstrap interval].", "",
-             "| task | method | seeds | steps | final | AUC |", "|---|---|---|---|---|---|"]
+    lines = [f"Test success rate (deterministic policy): final = mean of the last {last} epochs, AUC = mean over all "
+             "epochs; exploration = success rate of the training episodes (the behaviour policy, e.g. SFP's mixture) "
+             "over all epochs; mean over seeds [95 % bootstrap interval].", "",
+             "| task | method | seeds | steps | final | AUC | exploration |", "|---|---|---|---|---|---|---|"]
     by_method: dict[str, dict[str, list]] = {}
     for (task, method), runs in groups.items():
         steps = min(int(run.steps[-1]) for run in runs)
         scores = np.array([run_scores(run, SUCCESS, last) for run in runs])
+        exploration = np.array([run_scores(run, TRAIN_SUCCESS, last)[1] for run in runs])
         lines.append(f"| {task} | {method} | {len(runs)} | {steps:,} | {_interval(scores[:, 0], rng)} | "
-                     f"{_interval(scores[:, 1], rng)} |")
+                     f"{_interval(scores[:, 1], rng)} | {_interval(exploration, rng)} |")
         by_method.setdefault(method, {"final": [], "auc": []})
         by_method[method]["final"].append(scores[:, 0])
         by_method[method]["auc"].append(scores[:, 1])

@@ -35,8 +35,8 @@ def _fake_run(root: Path, name: str, env: str, seed: int, success: list[float]) 
     directory = root / f"{name}_s{seed}"
     directory.mkdir(parents=True)
     (directory / "config.json").write_text(json.dumps({"exp_name": name, "env": env, "seed": seed}))
-    rows = ["Epoch\tTotalEnvInteracts\tAverageTestSuccessRate\tAverageTestEpRet"]
-    rows += [f"{i + 1}\t{(i + 1) * 1000}\t{s}\t{10 * s}" for i, s in enumerate(success)]
+    rows = ["Epoch\tTotalEnvInteracts\tAverageTestSuccessRate\tAverageTestEpRet\tAverageSuccessRate"]
+    rows += [f"{i + 1}\t{(i + 1) * 1000}\t{s}\t{10 * s}\t{s / 2}" for i, s in enumerate(success)]
     (directory / "progress.txt").write_text("\n".join(rows) + "\n")
     return directory
 
