@@ -2,8 +2,9 @@
 
     python scripts/plot.py ~/logs/maze__* --out results/maze
 
-Writes <out>_success.png and <out>_return.png (test success rate and test return against environment steps, one
-panel per task, mean over seeds with 95 % bootstrap bands), <out>.md (per task and method: seeds, final and AUC
+Writes <out>_success.png, <out>_return.png and <out>_exploration.png (test success rate, test return and the
+success rate of the training episodes against environment steps, one panel per task, mean over seeds with 95 %
+bootstrap bands), <out>.md (per task and method: seeds, final and AUC
 test success with bootstrap intervals; per method: IQM across tasks and seeds with stratified bootstrap
 intervals) and <out>_curves.csv (every run's curve).
 """
@@ -95,11 +96,14 @@ def main() -> None:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     plot_curves(groups, SUCCESS, "test success rate", args.out.with_name(args.out.name + "_success.png"), rng)
     plot_curves(groups, RETURN, "test return", args.out.with_name(args.out.name + "_return.png"), rng)
+    plot_curves(groups, TRAIN_SUCCESS, "training-episode success (exploration)",
+                args.out.with_name(args.out.name + "_exploration.png"), rng)
     table = results_table(groups, args.last, rng)
     args.out.with_name(args.out.name + ".md").write_text(table)
     write_curves(runs, args.out.with_name(args.out.name + "_curves.csv"))
     print(table)
-    print(f"wrote {args.out}_success.png, {args.out}_return.png, {args.out}.md, {args.out}_curves.csv")
+    print(f"wrote {args.out}_success.png, {args.out}_return.png, {args.out}_exploration.png, {args.out}.md, "
+          f"{args.out}_curves.csv")
 
 
 if __name__ == "__main__":

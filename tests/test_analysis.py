@@ -58,7 +58,7 @@ def test_plot_script_writes_figures_table_and_curves(tmp_path):
     result = subprocess.run([sys.executable, "scripts/plot.py", *map(str, dirs), "--out", str(out)], cwd=ROOT,
                             capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
-    for suffix in ("_success.png", "_return.png", ".md", "_curves.csv"):
+    for suffix in ("_success.png", "_return.png", "_exploration.png", ".md", "_curves.csv"):
         assert Path(f"{out}{suffix}").stat().st_size > 0
     table = Path(f"{out}.md").read_text()
     assert "| corridor-v1 | sfp | 3 | 4,000 |" in table and "| sfp | 6 |" in table
