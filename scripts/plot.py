@@ -6,7 +6,8 @@ Writes <out>_success.png, <out>_return.png and <out>_exploration.png (test succe
 success rate of the training episodes against environment steps, one panel per task, mean over seeds with 95 %
 bootstrap bands), <out>.md (per task and method: seeds, final and AUC
 test success with bootstrap intervals; per method: IQM across tasks and seeds with stratified bootstrap
-intervals) and <out>_curves.csv (every run's curve).
+intervals) and <out>_curves.csv (every run's curve). --snapshot DIR copies each run's config.json and progress.txt
+to DIR, so the figures can be made again from committed logs.
 """
 import argparse
 from pathlib import Path
@@ -20,6 +21,7 @@ import numpy as np  # noqa: E402
 from sfp.analysis import (aligned, bootstrap_mean_band, group, read_runs, run_scores,  # noqa: E402
                           stratified_bootstrap_iqm)
 from sfp.errors import exits_cleanly  # noqa: E402
+from sfp.experiments import snapshot_logs  # noqa: E402
 
 SUCCESS, RETURN, TRAIN_SUCCESS = "AverageTestSuccessRate", "AverageTestEpRet", "AverageSuccessRate"
 
@@ -89,8 +91,12 @@ def main() -> None:
     parser.add_argument("runs", nargs="+", type=Path, help="run directories (e.g. ~/logs/maze__*)")
     parser.add_argument("--out", type=Path, required=True, help="output prefix, e.g. results/maze")
     parser.add_argument("--last", type=int, default=3, help="epochs averaged for the final score")
+    parser.add_argument("--snapshot", type=Path, help="also copy each run's config.json and progress.txt here")
     args = parser.parse_args()
-    runs = read_runs([path for path in args.runs if path.is_dir()])
+    directories = [path for path in args.runs if path.is_dir()]
+    runs = read_runs(directories)
+    if args.snapshot:
+        snapshot_logs(directories, args.snapshot)
     groups = group(runs)
     rng = np.random.default_rng(0)
     args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -223,3 +223,18 @@ def run_grid(spec_path: str | Path, parallel: int, prepare_only: bool = False) -
         epochs = int(spec.get("params", {}).get("epochs", load_rl_params([])[0].epochs))
         Launcher(runs, epochs, parallel).run()
     return runs
+
+
+def snapshot_logs(directories: list[Path], destination: Path) -> list[Path]:
+    """Copy each run's config.json and progress.txt (a few kB; no checkpoints) to destination/<run>/, so figures
+    can be regenerated from committed logs. Returns the copies."""
+    copies = []
+    for directory in directories:
+        if not (directory / "progress.txt").exists():
+            continue
+        target = destination / directory.name
+        target.mkdir(parents=True, exist_ok=True)
+        for name in ("config.json", "progress.txt"):
+            (target / name).write_bytes((directory / name).read_bytes())
+        copies.append(target)
+    return copies

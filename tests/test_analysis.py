@@ -55,11 +55,14 @@ def test_plot_script_writes_figures_table_and_curves(tmp_path):
             for task in ("corridor-v1", "maze-v1") for method, score in (("sfp", 1.0), ("sac", 0.2))
             for seed in (0, 1, 2)]
     out = tmp_path / "results" / "maze"
-    result = subprocess.run([sys.executable, "scripts/plot.py", *map(str, dirs), "--out", str(out)], cwd=ROOT,
-                            capture_output=True, text=True)
+    result = subprocess.run([sys.executable, "scripts/plot.py", *map(str, dirs), "--out", str(out), "--snapshot",
+                             str(tmp_path / "committed")], cwd=ROOT, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     for suffix in ("_success.png", "_return.png", "_exploration.png", ".md", "_curves.csv"):
         assert Path(f"{out}{suffix}").stat().st_size > 0
     table = Path(f"{out}.md").read_text()
     assert "| corridor-v1 | sfp | 3 | 4,000 |" in table and "| sfp | 6 |" in table
     assert len(Path(f"{out}_curves.csv").read_text().splitlines()) == 1 + 12 * 4
+    copies = sorted((tmp_path / "committed").iterdir())
+    assert len(copies) == 12 and (copies[0] / "progress.txt").read_text() == (dirs[0].parent / copies[0].name /
+                                                                              "progress.txt").read_text()
