@@ -28,6 +28,7 @@ SUCCESS, RETURN, TRAIN_SUCCESS = "AverageTestSuccessRate", "AverageTestEpRet", "
 
 def plot_curves(groups, column: str, label: str, path: Path, rng) -> None:
     tasks = list(dict.fromkeys(task for task, _ in groups))
+    methods = sorted({method for _, method in groups})  # one colour per method in every panel and figure
     figure, axes = plt.subplots(1, len(tasks), figsize=(4.2 * len(tasks), 3.2), squeeze=False)
     for axis, task in zip(axes[0], tasks):
         for (group_task, method), runs in groups.items():
@@ -35,8 +36,9 @@ def plot_curves(groups, column: str, label: str, path: Path, rng) -> None:
                 continue
             steps, values = aligned(runs, column)
             mean, low, high = bootstrap_mean_band(values, rng)
-            axis.plot(steps, mean, label=f"{method} ({len(runs)} seeds)")
-            axis.fill_between(steps, low, high, alpha=0.25)
+            color = f"C{methods.index(method) % 10}"
+            axis.plot(steps, mean, color=color, label=f"{method} ({len(runs)} seeds)")
+            axis.fill_between(steps, low, high, color=color, alpha=0.25)
         axis.set_title(task)
         axis.set_xlabel("environment steps")
         axis.set_ylabel(label)
