@@ -30,18 +30,22 @@ class RunLog:
     columns: dict[str, np.ndarray]  # column -> (E,)
 
 
+def read_progress(path: Path) -> dict[str, np.ndarray]:
+    """progress.txt as {column: values (E,)}; empty when the file is missing or has no row yet."""
+    lines = path.read_text().splitlines() if path.exists() else []
+    if len(lines) < 2:
+        return {}
+    values = np.array([[float(v) for v in line.split("\t")] for line in lines[1:]])
+    return {name: values[:, i] for i, name in enumerate(lines[0].split("\t"))}
+
+
 def read_run(directory: Path) -> RunLog | None:
     """The run in `directory`, or None if it has no finished epoch yet."""
-    config_path, progress_path = directory / "config.json", directory / "progress.txt"
-    if not (config_path.exists() and progress_path.exists()):
+    config_path = directory / "config.json"
+    columns = read_progress(directory / "progress.txt")
+    if not (config_path.exists() and columns):
         return None
     config = json.loads(config_path.read_text())
-    lines = progress_path.read_text().splitlines()
-    if len(lines) < 2:
-        return None
-    header = lines[0].split("\t")
-    values = np.array([[float(v) for v in line.split("\t")] for line in lines[1:]])
-    columns = {name: values[:, i] for i, name in enumerate(header)}
     method = config["exp_name"].split("__")[-1]
     return RunLog(config["env"], method, int(config["seed"]), columns[STEP], columns)
 

@@ -25,6 +25,7 @@ from pathlib import Path
 import yaml
 
 from sfp import paths
+from sfp.analysis import read_progress
 from sfp.envs import env_family, locomotion_body
 from sfp.errors import UserError
 from sfp.experiment import needs_dataset, required_priors
@@ -111,11 +112,8 @@ def grid(spec: dict) -> list[Run]:
 
 
 def last_epoch(progress: Path) -> int:
-    lines = progress.read_text().splitlines()
-    if len(lines) < 2:
-        return 0
-    header = lines[0].split("\t")
-    return int(float(lines[-1].split("\t")[header.index("Epoch")]))
+    columns = read_progress(progress)
+    return int(columns["Epoch"][-1]) if columns else 0
 
 
 def _suite(task: str) -> str:
@@ -178,7 +176,7 @@ class Launcher:
     def report(self) -> None:
         for key, (run, process) in list(self.active.items()):
             progress = run.directory / "progress.txt"
-            epoch = last_epoch(progress) if progress.exists() else 0
+            epoch = last_epoch(progress)
             if epoch != self.reported.get(key, 0):
                 self.reported[key] = epoch
                 print(f"{key}: epoch {epoch}/{self.epochs}, {_last_value(progress, 'AverageTestSuccessRate')} "
@@ -207,11 +205,8 @@ class Launcher:
 
 
 def _last_value(progress: Path, column: str) -> str:
-    lines = progress.read_text().splitlines() if progress.exists() else []
-    if len(lines) < 2:
-        return "-"
-    header = lines[0].split("\t")
-    return lines[-1].split("\t")[header.index(column)]
+    columns = read_progress(progress)
+    return f"{columns[column][-1]:g}" if columns else "-"
 
 
 def run_grid(spec_path: str | Path, parallel: int, prepare_only: bool = False) -> list[Run]:
