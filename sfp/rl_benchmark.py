@@ -17,9 +17,9 @@ import torch
 from flows.benchmark import default_flow_config
 from flows.checkpoint import save_checkpoint
 from flows.factory import build_model
+from flows.synthetic import write_persistent_dataset
 from sfp import paths
 from sfp.agent import AgentConfig, SACAgent
-from sfp.data import write_dataset
 from sfp.envs import make_env
 from sfp.errors import UserError
 from sfp.mixture_prior import MixturePrior
@@ -113,7 +113,7 @@ DIRECTORY_VARIABLES = {"D4RL_DATASET_DIR": "datasets", "SFP_FLOW_DIR": "flows", 
 
 @contextmanager
 def sandbox():
-    """Temporary dataset, prior and log directories holding a default-size sawyer action prior and a small random
+    """Temporary dataset, prior and log directories holding a default-size sawyer action prior and a small synthetic
     sawyer dataset (speed does not depend on what they contain); the environment variables are restored after."""
     saved = {variable: os.environ.get(variable) for variable in DIRECTORY_VARIABLES}
     with tempfile.TemporaryDirectory() as tmp:
@@ -122,13 +122,8 @@ def sandbox():
         try:
             config = {**default_flow_config(4, 1), "short": "sawyer"}
             save_checkpoint(paths.prior_checkpoint("sawyer", "flow", "action", 1), build_model(config), config)
-            rng = np.random.default_rng(0)
-            timeouts = np.zeros(5000, bool)
-            timeouts[499::500] = True
-            write_dataset(paths.dataset_dir(create=True) / "sawyer_primitive.hdf5",
-                          {"observations": rng.normal(size=(5000, 36)), "actions": rng.uniform(-1, 1, (5000, 4)),
-                           "goals": rng.normal(size=(5000, 3)), "rewards": np.zeros(5000),
-                           "terminals": np.zeros(5000, bool), "timeouts": timeouts})
+            paths.dataset_dir(create=True)
+            write_persistent_dataset(paths.dataset_file("sawyer"), 10, 500, action_dim=4)  # only actions are read
             yield
         finally:
             for variable, value in saved.items():
