@@ -37,12 +37,26 @@ def rng_snapshot(env) -> dict[str, dict]:
 
 
 def restore_rng(env, snapshot: dict[str, dict]) -> None:
+    """Put every Generator of `snapshot` back. Gymnasium makes an env's `_np_random` on first use, so a freshly
+    built env may lack one the saved env had: it is created, with the saved state, on the object that held it."""
     generators = _generators(env)
-    missing = set(snapshot) - set(generators)
-    if missing:
-        raise RuntimeError(f"the environment no longer has the random generators {sorted(missing)}")
     for path, state in snapshot.items():
-        generators[path].bit_generator.state = state
+        if path in generators:
+            generators[path].bit_generator.state = state
+        else:
+            _create_generator(env, path, state)
+
+
+def _create_generator(env, path: str, state: dict) -> None:
+    *owner_path, name = path.split(".")[1:]
+    owner = env
+    for attribute in owner_path:
+        owner = getattr(owner, attribute, None)
+    if owner is None or getattr(owner, name, None) is not None:
+        raise RuntimeError(f"the environment no longer has the random generator {path}")
+    generator = np.random.Generator(getattr(np.random, state["bit_generator"])())
+    generator.bit_generator.state = state
+    setattr(owner, name, generator)
 
 
 def replay_episode(env, reset_seed: int | None, snapshot: dict[str, dict], actions: list[np.ndarray]):
