@@ -123,17 +123,27 @@ class SACAgent:
     def _min_q(self, features: torch.Tensor, action: torch.Tensor) -> torch.Tensor:
         return torch.min(*self.ac.critics(features, action))
 
+    def _lambda_at(self, features: torch.Tensor) -> torch.Tensor | None:
+        """λ at the given features (B,), with its graph when λ learns; None without the mixture."""
+        if not self.mixing:
+            return None
+        with torch.set_grad_enabled(self.config.learn_lambda):
+            return self.ac.lam(features)
+
     @torch.no_grad()
-    def critic_target(self, batch: dict) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor]:
+    def critic_target(self, batch: dict, features2: torch.Tensor | None = None,
+                      lam2: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor]:
         """y (B,), the one prior sample at obs2 (B,A) (None without the mixture) and the policy's sample at obs2
-        before mixing (B,A); the λ step reuses both."""
+        before mixing (B,A); the λ step reuses both. features2 (B,F) and lam2 (B,): the encoder's features and λ
+        at obs2 when the caller has them."""
         obs2, window2 = batch["obs2"], batch["window2"]
-        features2 = self.ac.encoder(obs2)
+        features2 = self.ac.encoder(obs2) if features2 is None else features2
         policy_action, logp, mu, log_std = self.ac.actor.sample(features2)
         next_action, prior_action = policy_action, None
         if self.mixing:
             prior_action = self.prior.sample(obs2, window2)
-            next_action = mix_actions(choose_prior_rows(self.ac.lam(features2)), prior_action, policy_action)
+            lam2 = self.ac.lam(features2) if lam2 is None else lam2
+            next_action = mix_actions(choose_prior_rows(lam2), prior_action, policy_action)
         q_next = torch.min(*self.target["critics"](self.target["encoder"](obs2), next_action))
         regulariser = self._regulariser(logp, mu, log_std, obs2, window2)
         target = losses.critic_target(batch["rew"], batch["discount"], batch["done"], q_next, regulariser)
@@ -159,14 +169,15 @@ class SACAgent:
         return loss.detach(), logp.detach(), log_std.detach()
 
     def _lambda_step(self, features2: torch.Tensor, prior_action: torch.Tensor,
-                     policy_action: torch.Tensor | None = None):
-        """λ step at s'; policy_action: a policy sample at s' (the critic target's, reused), else a fresh one."""
+                     policy_action: torch.Tensor | None = None, lam2: torch.Tensor | None = None):
+        """λ step at s'; policy_action: a policy sample at s' (the critic target's, reused), else a fresh one;
+        lam2: λ(s') with its graph (the critic target's, reused), else computed here."""
         with torch.no_grad():
             if policy_action is None:
                 policy_action = self.ac.actor.sample(features2)[0]
             q = self._min_q(torch.cat([features2, features2]), torch.cat([prior_action, policy_action]))
             q_prior, q_policy = q.chunk(2)
-        lam = torch.nan_to_num(self.ac.lam(features2))
+        lam = torch.nan_to_num(self.ac.lam(features2) if lam2 is None else lam2)
         loss = losses.lambda_loss(lam, q_prior, q_policy, self.config.beta, self.config.epsilon,
                                   self.config.lambda_batch_mean)
         self._step(self.lambda_optimizer, loss, self._lambda_params)
@@ -187,8 +198,12 @@ class SACAgent:
     # ----------------------------------------------------------------------------------------------- updates
     def update(self, batch: dict) -> tuple[dict, np.ndarray]:
         """One SAC(+prior) update on a replay batch: critic step, actor step (critics untouched), λ step
-        (use_prior and learn_lambda), Polyak. -> (info of float scalars, PER priorities (B,))."""
-        target, prior_action, policy_action2 = self.critic_target(batch)
+        (use_prior and learn_lambda), Polyak. -> (info of float scalars, PER priorities (B,)).
+        λ(s') is evaluated once: it picks the target's rows and, with its graph, is λ's loss input."""
+        with torch.no_grad():
+            features2 = self.ac.encoder(batch["obs2"])
+        lam2 = self._lambda_at(features2)
+        target, prior_action, policy_action2 = self.critic_target(batch, features2, lam2)
         loss_q, q1, q2 = self._critic_step(batch, target)
         with torch.no_grad():
             features = self.ac.encoder(batch["obs"])
@@ -197,9 +212,7 @@ class SACAgent:
                   "LogPi": logp.mean(), "LogStd": log_std.mean(),
                   "H": (log_std.sum(-1) + (0.5 + HALF_LOG_TWO_PI) * self.act_dim).mean()}
         if self.mixing and self.config.learn_lambda:
-            with torch.no_grad():
-                features2 = self.ac.encoder(batch["obs2"])
-            values["LossLambda"], lam = self._lambda_step(features2, prior_action, policy_action2)
+            values["LossLambda"], lam = self._lambda_step(features2, prior_action, policy_action2, lam2)
             values["Lambda"] = lam.mean()
         self.polyak_update()
         priorities = losses.td_priorities(q1, q2, target)
