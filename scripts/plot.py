@@ -4,7 +4,8 @@
 
 Writes <out>_success.png, <out>_return.png and <out>_exploration.png (test success rate, test return and the
 success rate of the training episodes against environment steps, one panel per task, mean over seeds with 95 %
-bootstrap bands), <out>.md (per task and method: seeds, final and AUC
+bootstrap bands), <out>_prior_use.png (the share of training actions drawn from the prior, for the methods that
+mix one in, such as SFP), <out>.md (per task and method: seeds, final and AUC
 test success with bootstrap intervals; per method: IQM across tasks and seeds with stratified bootstrap
 intervals) and <out>_curves.csv (every run's curve). --snapshot DIR copies each run's config.json and progress.txt
 to DIR, so the figures can be made again from committed logs.
@@ -18,17 +19,17 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from sfp.analysis import (aligned, bootstrap_mean_band, group, read_runs, run_scores,  # noqa: E402
-                          stratified_bootstrap_iqm)
+from sfp.analysis import (PRIOR_USE, aligned, bootstrap_mean_band, group, mixing_groups, read_runs,  # noqa: E402
+                          run_scores, stratified_bootstrap_iqm)
 from sfp.errors import exits_cleanly  # noqa: E402
 from sfp.experiments import snapshot_logs  # noqa: E402
 
 SUCCESS, RETURN, TRAIN_SUCCESS = "AverageTestSuccessRate", "AverageTestEpRet", "AverageSuccessRate"
 
 
-def plot_curves(groups, column: str, label: str, path: Path, rng) -> None:
+def plot_curves(groups, column: str, label: str, path: Path, rng, methods: list[str]) -> None:
+    """One panel per task; `methods` fixes each method's colour (its index), the same in every figure."""
     tasks = list(dict.fromkeys(task for task, _ in groups))
-    methods = sorted({method for _, method in groups})  # one colour per method in every panel and figure
     figure, axes = plt.subplots(1, len(tasks), figsize=(4.2 * len(tasks), 3.2), squeeze=False)
     for axis, task in zip(axes[0], tasks):
         for (group_task, method), runs in groups.items():
@@ -102,16 +103,21 @@ def main() -> None:
     groups = group(runs)
     rng = np.random.default_rng(0)
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    plot_curves(groups, SUCCESS, "test success rate", args.out.with_name(args.out.name + "_success.png"), rng)
-    plot_curves(groups, RETURN, "test return", args.out.with_name(args.out.name + "_return.png"), rng)
-    plot_curves(groups, TRAIN_SUCCESS, "training-episode success (exploration)",
-                args.out.with_name(args.out.name + "_exploration.png"), rng)
+    methods = sorted({method for _, method in groups})
+    figures = {"_success.png": (groups, SUCCESS, "test success rate"),
+               "_return.png": (groups, RETURN, "test return"),
+               "_exploration.png": (groups, TRAIN_SUCCESS, "training-episode success (exploration)"),
+               "_prior_use.png": (mixing_groups(groups), PRIOR_USE, "share of actions from the prior")}
+    written = []
+    for suffix, (shown, column, label) in figures.items():
+        if shown:
+            plot_curves(shown, column, label, args.out.with_name(args.out.name + suffix), rng, methods)
+            written.append(f"{args.out}{suffix}")
     table = results_table(groups, args.last, rng)
     args.out.with_name(args.out.name + ".md").write_text(table)
     write_curves(runs, args.out.with_name(args.out.name + "_curves.csv"))
     print(table)
-    print(f"wrote {args.out}_success.png, {args.out}_return.png, {args.out}_exploration.png, {args.out}.md, "
-          f"{args.out}_curves.csv")
+    print(f"wrote {', '.join(written)}, {args.out}.md, {args.out}_curves.csv")
 
 
 if __name__ == "__main__":

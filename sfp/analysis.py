@@ -19,6 +19,7 @@ from sfp.errors import UserError
 
 BOOTSTRAP = 2000
 STEP = "TotalEnvInteracts"
+PRIOR_USE = "AveragePriorP"  # share of the training actions drawn from the prior, per epoch
 
 
 @dataclass
@@ -70,6 +71,12 @@ def aligned(runs: list[RunLog], column: str) -> tuple[np.ndarray, np.ndarray]:
     """(steps (E,), values (seeds, E)) over the epochs every run of the group has reached."""
     length = min(len(run.steps) for run in runs)
     return runs[0].steps[:length], np.stack([run.columns[column][:length] for run in runs])
+
+
+def mixing_groups(groups: dict) -> dict:
+    """The groups whose behaviour policy drew actions from a prior (a positive share of prior actions logged)."""
+    return {key: runs for key, runs in groups.items()
+            if all(PRIOR_USE in run.columns for run in runs) and np.any(aligned(runs, PRIOR_USE)[1] > 0)}
 
 
 def bootstrap_mean_band(values: np.ndarray, rng: np.random.Generator, level: float = 0.95):
