@@ -3,7 +3,7 @@ import pytest
 
 from sfp import paths
 from sfp.errors import UserError
-from sfp.experiments import grid, load_spec, preparation_commands
+from sfp.experiments import ROOT, grid, load_spec, preparation_commands
 
 
 @pytest.fixture
@@ -56,3 +56,10 @@ def test_bad_specs_fail_with_one_line(tmp_path, text, message):
     path.write_text(text)
     with pytest.raises(UserError, match=message):
         grid(load_spec(path))
+
+
+@pytest.mark.parametrize("spec", sorted(ROOT.glob("experiments/*.yaml")), ids=lambda path: path.name)
+def test_every_committed_spec_makes_a_valid_grid(spec):
+    """grid() checks each run's parameters as main.py would."""
+    runs = grid(load_spec(spec))
+    assert runs and len({run.name for run in runs}) * len(load_spec(spec)["seeds"]) == len(runs)
