@@ -1,18 +1,13 @@
 """Downstream RL: SAC (+HER, n-step) with a state-free prior, and every baseline of the paper.
 
     python main.py --env window-close-v2 --use_prior True --alpha 0.01
-Parameters and their defaults: default_params.json (any key can be given as --key value).
+
+Parameters and their defaults: default_params.json beside this file (any key can be given as --key value; edit
+the file to change a default). The console script sfp-train is the same command (sfp/commands/train.py).
 """
-from sfp.errors import exits_cleanly
-from sfp.rl_params import load_rl_params
-from sfp.run import run
+from pathlib import Path
 
-
-@exits_cleanly
-def main(argv: list[str] | None = None) -> None:
-    params, notes = load_rl_params(argv)
-    run(params, notes)
-
+from sfp.commands.train import main
 
 if __name__ == "__main__":
-    main()
+    main(params_file=Path(__file__).parent / "default_params.json")

@@ -1,23 +1,13 @@
 """Train a prior over expert actions:  python flows/train.py --env point-maze [--key value ...]
 
-Parameters: flows/default_params.json. The checkpoint goes to $SFP_FLOW_DIR under the name main.py reads;
-logs, plots and diagnostics to $SFP_LOG_DIR/flows_<...>_s<seed>/. --diagnose_only True re-checks a checkpoint.
+Parameters: flows/default_params.json beside this file (edit it to change a default). The checkpoint goes to
+$SFP_FLOW_DIR under the name main.py reads; logs, plots and diagnostics to $SFP_LOG_DIR/flows_<...>_s<seed>/.
+--diagnose_only True re-checks a checkpoint. The console script sfp-train-prior is the same command
+(sfp/commands/train_prior.py).
 """
-import sys
+from pathlib import Path
 
-from flows.options import parse_train_params
-from flows.prior_training import diagnose_checkpoint, train_prior
-from sfp.errors import exits_cleanly
-
-
-@exits_cleanly
-def main(argv: list[str] | None = None) -> None:
-    params = parse_train_params(argv)
-    if params.diagnose_only:
-        diagnose_checkpoint(params)
-    else:
-        train_prior(params)
-
+from sfp.commands.train_prior import main
 
 if __name__ == "__main__":
-    main(sys.argv[1:])
+    main(params_file=Path(__file__).parent / "default_params.json")

@@ -11,10 +11,17 @@ import time
 
 import torch
 
-from flows.benchmark import run_benchmarks
-from sfp.collection.benchmark import bench_suite
+from sfp.benchmarks.collection import bench_suite
+from sfp.benchmarks.prior import run_benchmarks
+from sfp.benchmarks.rl import (
+    SAC_HER_FLAGS,
+    SFP_FLAGS,
+    TASK,
+    stable_baselines3_sac_her,
+    training_loop,
+    update_times,
+)
 from sfp.errors import exits_cleanly
-from sfp.rl_benchmark import SAC_HER_FLAGS, SFP_FLAGS, TASK, stable_baselines3_sac_her, training_loop, update_times
 from sfp.runtime import set_threads
 
 

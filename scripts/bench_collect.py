@@ -9,7 +9,7 @@ workers (process start-up included) and the speed-up. Pieces go to a temporary f
 """
 import argparse
 
-from sfp.collection.benchmark import bench_suite
+from sfp.benchmarks.collection import bench_suite
 from sfp.errors import exits_cleanly
 
 

@@ -5,7 +5,7 @@
 import argparse
 import json
 
-from flows.benchmark import run_benchmarks
+from sfp.benchmarks.prior import run_benchmarks
 from sfp.errors import exits_cleanly
 from sfp.runtime import set_threads
 

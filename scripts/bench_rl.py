@@ -1,10 +1,10 @@
-"""RL speed, measured side by side in one run at one torch thread (see sfp/rl_benchmark.py).
+"""RL speed, measured side by side in one run at one torch thread (see sfp/benchmarks/rl.py).
 
     python scripts/bench_rl.py [--updates 300] [--steps 3000]
 """
 import argparse
 
-from sfp.rl_benchmark import TASK, training_loop, update_times
+from sfp.benchmarks.rl import TASK, training_loop, update_times
 from sfp.runtime import set_threads
 
 
@@ -20,7 +20,7 @@ def main() -> None:
     print(f"\nRL benchmark, 1 torch thread, {TASK}, batch 100, hid 256x2, n-step 10, HER")
     print("| measurement | value | ratio |\n|---|---|---|")
     print(f"| bare reference update | {times['bare'] * 1e3:.2f} ms | 1.00 |")
-    print(f"| SAC update (sfp.agent) | {times['sac'] * 1e3:.2f} ms | {times['sac'] / times['bare']:.2f} x bare |")
+    print(f"| SAC update (sfp.rl.agent) | {times['sac'] * 1e3:.2f} ms | {times['sac'] / times['bare']:.2f} x bare |")
     print(f"| SFP update (flow prior, 6 blocks) | {times['sfp'] * 1e3:.2f} ms | "
           f"{times['sfp'] / times['sac']:.2f} x SAC |")
     print(f"| replay sample (HER, n-step) | {times['sample'] * 1e3:.2f} ms | |")

@@ -1,43 +1,7 @@
 """Collect task-agnostic expert trajectories of a suite, one resumable piece file per trajectory.
 
-    python scripts/collect_dataset.py --env point-maze|meta-world [--num_trajs 4000] [--traj_len 500]
-        [--workers 1] [--images] [--seed 0]
-
-writes $D4RL_DATASET_DIR/<short>_primitive/<short>_primitive_<index>.npz (see sfp/collection/collector.py).
-Run it again after an interruption (or several at once) to make only the missing trajectories; then distill.
-"""
-import argparse
-import sys
-
-from sfp.collection.collector import collect, describe
-from sfp.errors import exits_cleanly
-from sfp.paths import SUITES
-
-
-def parse_args(argv=None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0], allow_abbrev=False,
-                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    parser.add_argument("--env", required=True, choices=SUITES, help="suite of the expert")
-    parser.add_argument("--num_trajs", type=int, default=4000, help="trajectories 0..num_trajs-1 to have")
-    parser.add_argument("--traj_len", type=int, default=500, help="steps per trajectory (at most 500)")
-    parser.add_argument("--workers", type=int, default=1, help="processes collecting in parallel")
-    parser.add_argument("--images", action="store_true", help="also store a (3, 64, 64) uint8 frame per step")
-    parser.add_argument("--seed", type=int, default=0, help="trajectory i is made from the seed pair (seed, i)")
-    return parser.parse_args(argv)
-
-
-@exits_cleanly
-def main(argv=None) -> None:
-    args = parse_args(argv)
-    try:
-        summary = collect(args.env, num_trajs=args.num_trajs, traj_len=args.traj_len, workers=args.workers,
-                          images=args.images, seed=args.seed)
-    except KeyboardInterrupt:
-        print("\ninterrupted: finished trajectories are kept; run the same command again to make the rest",
-              file=sys.stderr)
-        sys.exit(130)
-    print(describe(summary, args.env))
-
+Same command as the console script sfp-collect; usage: --help, or sfp/commands/collect.py."""
+from sfp.commands.collect import main
 
 if __name__ == "__main__":
     main()

@@ -6,6 +6,8 @@ Directories come from environment variables with defaults:
   $SFP_LOG_DIR       (~/logs)            training logs
 They are created on demand by the code that writes into them (`create=True`).
 """
+import hashlib
+import json
 import os
 import tempfile
 from contextlib import contextmanager
@@ -104,3 +106,18 @@ def atomic_output(final: Path):
         os.replace(tmp, final)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def write_json(path: Path, payload) -> None:
+    """Write `payload` as indented, key-sorted JSON, atomically."""
+    with atomic_output(path) as tmp:
+        tmp.write_text(json.dumps(payload, indent=2, sort_keys=True, default=str) + "\n")
+
+
+def file_md5(path: str | Path, chunk: int = 1 << 20) -> str:
+    """md5 of a file's bytes (provenance of datasets and priors)."""
+    digest = hashlib.md5()
+    with open(path, "rb") as handle:
+        while block := handle.read(chunk):
+            digest.update(block)
+    return digest.hexdigest()

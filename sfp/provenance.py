@@ -13,8 +13,7 @@ import subprocess
 from importlib import metadata
 from pathlib import Path
 
-from sfp.data import file_md5
-from sfp.logger import write_json_atomically
+from sfp.paths import file_md5, write_json
 
 PROVENANCE_FILE = "provenance.json"
 SOURCE_DIR = Path(__file__).resolve().parent.parent
@@ -69,5 +68,5 @@ def write_provenance(directory: str | Path, files: dict[str, str | Path | None],
     if not isinstance(history, list):
         history = []
     record = provenance_record(files, source_dir)
-    write_json_atomically(path, history + [record])
+    write_json(path, history + [record])
     return record

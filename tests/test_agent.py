@@ -7,12 +7,12 @@ import pytest
 import torch
 from torch import nn
 
-from sfp.agent import AgentConfig, SACAgent
-from sfp.bc_data import expert_batches
-from sfp.data import ExpertData
+from sfp.data.dataset import ExpertData
 from sfp.errors import UserError
-from sfp.mixture_prior import MixturePrior, mixture_prior_from_params
-from sfp.rl_params import load_rl_params
+from sfp.rl.agent import AgentConfig, SACAgent
+from sfp.rl.bc_data import expert_batches
+from sfp.rl.mixture import MixturePrior, mixture_prior_from_params
+from sfp.rl.params import load_rl_params
 
 torch.set_num_threads(1)
 S, G, A = 3, 2, 2
@@ -20,7 +20,7 @@ D = S + G
 
 
 class FakePrior(nn.Module):
-    """Same interface as sfp.prior.Prior: a linear map of the condition (or a constant), counting its calls."""
+    """Same interface as sfp.priors.loading.Prior: a linear map of the condition (or a constant), counting its calls."""
 
     def __init__(self, cond_dim: int, action_dim: int = A, model: str = "flow", offset: float = 0.0):
         super().__init__()
@@ -316,7 +316,7 @@ def test_prior_conditions_and_postprocessing():
     assert torch.equal(MixturePrior(FakePrior(D), "state+goal", S, G, A, A).condition(obs, window), obs)
     assert torch.equal(MixturePrior(FakePrior(A + D), "action+state", S, G, A, A).condition(obs, window),
                        torch.cat([window, obs], 1))
-    window2 = torch.arange(4.0).repeat(2, 1)  # n = 2: [a_{t-2}, a_{t-1}, s_t, g_t] as flows/windows.py trains
+    window2 = torch.arange(4.0).repeat(2, 1)  # n = 2: [a_{t-2}, a_{t-1}, s_t, g_t] as sfp/priors/windows.py trains
     assert torch.equal(MixturePrior(FakePrior(2 * A + D), "action+state", S, G, A, 2 * A).condition(obs, window2),
                        torch.cat([window2, obs], 1))
     assert MixturePrior(FakePrior(0), "action", S, G, A, A).condition(obs, window) is None

@@ -7,8 +7,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from sfp.analysis import (bootstrap_mean_band, group, iqm, mixing_groups, read_runs, run_scores,
-                          stratified_bootstrap_iqm)
+from sfp.experiments.analysis import (
+    bootstrap_mean_band,
+    group,
+    iqm,
+    mixing_groups,
+    read_runs,
+    run_scores,
+    stratified_bootstrap_iqm,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 

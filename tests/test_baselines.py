@@ -2,15 +2,15 @@
 import numpy as np
 import pytest
 
-from flows.benchmark import default_flow_config
-from flows.checkpoint import save_checkpoint
-from flows.factory import build_model
-from flows.options import parse_train_params
-from flows.prior_training import train_prior
-from flows.synthetic import write_persistent_dataset
 from sfp import paths
-from sfp.rl_params import load_rl_params
-from sfp.run import run
+from sfp.benchmarks.prior import default_flow_config
+from sfp.data.synthetic import write_persistent_dataset
+from sfp.priors.checkpoint import save_checkpoint
+from sfp.priors.factory import build_model
+from sfp.priors.params import parse_train_params
+from sfp.priors.training import train_prior
+from sfp.rl.params import load_rl_params
+from sfp.rl.run import run
 
 SHORT_RUN = ["--env", "corridor-v1", "--epochs", "1", "--steps_per_epoch", "120", "--start_steps", "40",
              "--update_after", "40", "--update_every", "20", "--batch_size", "16", "--hid", "16", "--max_ep_len", "60",

@@ -1,4 +1,4 @@
-"""Stage 1: the experts, resumable parallel collection and verified distillation (sfp.collection)."""
+"""Stage 1: the experts, resumable parallel collection and verified distillation (sfp.data)."""
 import importlib.util
 import json
 import os
@@ -12,13 +12,20 @@ import h5py
 import numpy as np
 import pytest
 
-from sfp import data, paths
-from sfp.collection.collector import CollectionSettings, collect, finished_indices, make_piece, piece_name
-from sfp.collection.collector import describe as describe_collection
-from sfp.collection.collector import trajectory_randomness
-from sfp.collection.distill import describe as describe_distill
-from sfp.collection.distill import distill, index_ranges
-from sfp.collection.experts import MazeExpert, SawyerExpert
+from sfp import paths
+from sfp.data import dataset
+from sfp.data.collector import (
+    CollectionSettings,
+    collect,
+    finished_indices,
+    make_piece,
+    piece_name,
+    trajectory_randomness,
+)
+from sfp.data.collector import describe as describe_collection
+from sfp.data.distill import describe as describe_distill
+from sfp.data.distill import distill, index_ranges
+from sfp.data.experts import MazeExpert, SawyerExpert
 from sfp.errors import UserError
 
 REPO = Path(__file__).resolve().parents[1]
@@ -141,7 +148,7 @@ def test_a_killed_collection_resumes_to_the_same_dataset(tmp_path, dataset_dir):
     collect("point-maze", num_trajs=wanted, traj_len=100, images=True, folder=reference_folder, progress=False)
     distill("point-maze", folder=reference_folder, output=reference_file, progress=False)
     with h5py.File(paths.dataset_file("maze")) as got, h5py.File(reference_file) as expected:
-        assert set(got) == set(expected) == set(data.VECTOR_KEYS) | {data.IMAGE_KEY}
+        assert set(got) == set(expected) == set(dataset.VECTOR_KEYS) | {dataset.IMAGE_KEY}
         for key in expected:
             assert np.array_equal(got[key][()], expected[key][()]), key
         assert got.attrs["pieces_hash"] == expected.attrs["pieces_hash"]
@@ -236,9 +243,9 @@ def test_distill_reports_gaps_skips_unchanged_pieces_and_replaces_stale_output()
     full = distill("point-maze", progress=False)
     assert (full.status, full.missing, full.rows) == ("replaced", [], 80)
     assert "made from 3 trajectories" in describe_distill(full, "point-maze")
-    dataset = data.load_dataset("maze")
-    assert dataset.num_trajectories == 4 and np.array_equal(dataset.bounds, [0, 20, 40, 60, 80])
-    with h5py.File(dataset.path) as handle:
+    data = dataset.load_dataset("maze")
+    assert data.num_trajectories == 4 and np.array_equal(data.bounds, [0, 20, 40, 60, 80])
+    with h5py.File(data.path) as handle:
         assert handle.attrs["indices"] == "0-3" and handle.attrs["suite"] == "point-maze"
         assert handle.attrs["expert_version"] == 2 and handle.attrs["traj_len"] == 20
 
@@ -252,30 +259,30 @@ def test_images_are_kept_and_readable_frame_by_frame():
     collect("point-maze", num_trajs=2, traj_len=30, images=True, progress=False)
     distill("point-maze", progress=False)
     second = load_piece(paths.pieces_dir("maze") / piece_name("maze", 1))
-    dataset = data.load_dataset("maze", with_images=True)
+    data = dataset.load_dataset("maze", with_images=True)
     try:
-        assert dataset.images.shape == (60, 3, 64, 64) and dataset.images.dtype == np.uint8
+        assert data.images.shape == (60, 3, 64, 64) and data.images.dtype == np.uint8
         for row in (0, 29, 30, 59):
-            frame = dataset.images[row]
+            frame = data.images[row]
             assert frame.shape == (3, 64, 64)
             assert np.any((frame[0] == 255) & (frame[1] == 0))  # the red agent is drawn
-        assert np.array_equal(dataset.images[31], second["images"][1])
+        assert np.array_equal(data.images[31], second["images"][1])
     finally:
-        dataset.close()
+        data.close()
 
 
 def test_meta_world_collection_with_two_workers(sawyer_env):
     summary = collect("meta-world", num_trajs=2, traj_len=50, workers=2, progress=False)
     assert summary.made == 2
     distill("meta-world", progress=False)
-    dataset = data.load_dataset("sawyer")
-    assert len(dataset) == 100 and dataset.num_trajectories == 2
-    assert (dataset.observations.shape, dataset.actions.shape, dataset.goals.shape) == ((100, 36), (100, 4),
+    data = dataset.load_dataset("sawyer")
+    assert len(data) == 100 and data.num_trajectories == 2
+    assert (data.observations.shape, data.actions.shape, data.goals.shape) == ((100, 36), (100, 4),
                                                                                           (100, 3))
     settings = CollectionSettings("meta-world", seed=0, traj_len=50, images=False)
     here = make_piece(SawyerExpert(), sawyer_env, settings, index=1)  # made in this process, not in a worker
-    for key in data.VECTOR_KEYS:
-        assert np.array_equal(here[key], dataset.trajectory(1)[key]), key
+    for key in dataset.VECTOR_KEYS:
+        assert np.array_equal(here[key], data.trajectory(1)[key]), key
 
 
 def test_a_trajectory_claimed_by_a_live_collector_is_left_to_it(tmp_path):
@@ -289,7 +296,7 @@ def test_a_trajectory_claimed_by_a_live_collector_is_left_to_it(tmp_path):
 
 
 def test_a_maze_collection_never_imports_mujoco_or_metaworld(tmp_path):
-    program = ("import sys; from pathlib import Path; from sfp.collection.collector import collect; "
+    program = ("import sys; from pathlib import Path; from sfp.data.collector import collect; "
                f"collect('point-maze', num_trajs=2, traj_len=10, folder=Path({str(tmp_path)!r}), progress=False); "
                "print(sorted(name for name in ('mujoco', 'metaworld') if name in sys.modules))")
     result = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, check=True)

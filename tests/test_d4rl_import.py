@@ -6,8 +6,9 @@ import h5py
 import numpy as np
 import pytest
 
-from sfp import data, paths
-from sfp.collection.d4rl_import import import_d4rl, infer_body, trajectory_pieces
+from sfp import paths
+from sfp.data import dataset
+from sfp.data.d4rl_import import import_d4rl, infer_body, trajectory_pieces
 from sfp.errors import UserError
 
 import_main = runpy.run_path(str(Path(__file__).parents[1] / "scripts" / "import_d4rl.py"))["main"]
@@ -51,34 +52,34 @@ def test_first_rows_of_each_episode(hopper_file):
     summary = import_d4rl(hopper_file, traj_len=5)
     assert summary.output == paths.dataset_file("hopper")
     assert (summary.episodes, summary.trajectories, summary.rows) == (5, 5, 5 + 3 + 5 + 5 + 4)
-    dataset = data.load_dataset("hopper")
+    data = dataset.load_dataset("hopper")
     # kept rows: 0-4 of episode [0,7), 7-9 (fall), 10-14 of [10,22), 22-26 (fall), 27-30 (tail)
     expected_rows = [*range(0, 5), *range(7, 10), *range(10, 15), *range(22, 27), *range(27, 31)]
-    np.testing.assert_array_equal(dataset.observations[:, 0], expected_rows)
-    np.testing.assert_array_equal(dataset.bounds, [0, 5, 8, 13, 18, 22])
+    np.testing.assert_array_equal(data.observations[:, 0], expected_rows)
+    np.testing.assert_array_equal(data.bounds, [0, 5, 8, 13, 18, 22])
     # only the two falls are terminals; every other trajectory ends with a timeout
-    np.testing.assert_array_equal(np.flatnonzero(dataset.terminals), [7, 17])
-    np.testing.assert_array_equal(np.flatnonzero(dataset.timeouts), [4, 12, 21])
-    np.testing.assert_array_equal(dataset.rewards, np.array(expected_rows) * 10)
+    np.testing.assert_array_equal(np.flatnonzero(data.terminals), [7, 17])
+    np.testing.assert_array_equal(np.flatnonzero(data.timeouts), [4, 12, 21])
+    np.testing.assert_array_equal(data.rewards, np.array(expected_rows) * 10)
 
 
 def test_goals_are_the_next_observations(hopper_file):
     import_d4rl(hopper_file, traj_len=5)
-    dataset = data.load_dataset("hopper")
+    data = dataset.load_dataset("hopper")
     source = _d4rl_arrays()
-    rows = dataset.observations[:, 0].astype(int)
-    np.testing.assert_array_equal(dataset.goals, source["next_observations"][rows])
-    np.testing.assert_array_equal(dataset.actions, source["actions"][rows])
-    assert dataset.goals.shape == dataset.observations.shape == (len(rows), HOPPER_OBS)
+    rows = data.observations[:, 0].astype(int)
+    np.testing.assert_array_equal(data.goals, source["next_observations"][rows])
+    np.testing.assert_array_equal(data.actions, source["actions"][rows])
+    assert data.goals.shape == data.observations.shape == (len(rows), HOPPER_OBS)
 
 
 def test_whole_episodes_are_cut_into_pieces(hopper_file):
     summary = import_d4rl(hopper_file, traj_len=5, whole_episodes=True)
-    dataset = data.load_dataset("hopper")
+    data = dataset.load_dataset("hopper")
     assert summary.rows == 31 and summary.trajectories == 2 + 1 + 3 + 1 + 1
-    np.testing.assert_array_equal(dataset.observations[:, 0], np.arange(31))
-    np.testing.assert_array_equal(dataset.bounds, [0, 5, 7, 10, 15, 20, 22, 27, 31])
-    np.testing.assert_array_equal(np.flatnonzero(dataset.terminals), [9, 26])
+    np.testing.assert_array_equal(data.observations[:, 0], np.arange(31))
+    np.testing.assert_array_equal(data.bounds, [0, 5, 7, 10, 15, 20, 22, 27, 31])
+    np.testing.assert_array_equal(np.flatnonzero(data.terminals), [9, 26])
 
 
 def test_max_trajs_keeps_the_first_ones(hopper_file):
@@ -93,12 +94,12 @@ def test_max_trajs_keeps_the_first_ones(hopper_file):
 
 def test_refuses_to_overwrite(hopper_file):
     import_d4rl(hopper_file, traj_len=5)
-    before = data.file_md5(paths.dataset_file("hopper"))
+    before = paths.file_md5(paths.dataset_file("hopper"))
     with pytest.raises(UserError, match="already exists.*--overwrite"):
         import_d4rl(hopper_file, traj_len=3)
-    assert data.file_md5(paths.dataset_file("hopper")) == before
+    assert paths.file_md5(paths.dataset_file("hopper")) == before
     import_d4rl(hopper_file, traj_len=3, overwrite=True)
-    assert len(data.load_dataset("hopper")) == 3 + 3 + 3 + 3 + 3
+    assert len(dataset.load_dataset("hopper")) == 3 + 3 + 3 + 3 + 3
 
 
 def test_missing_key_names_the_fix(tmp_path):
@@ -126,7 +127,7 @@ def test_bad_files_are_user_errors(tmp_path):
 def test_observation_mismatch_only_warns(tmp_path):
     summary = import_d4rl(_write_d4rl(tmp_path / "ant-expert-v2.hdf5", _d4rl_arrays(obs_dim=111, act_dim=8)))
     assert "111 dimensions but Ant-v5 has 105" in summary.warning
-    assert data.load_dataset("ant").observations.shape[1] == 111
+    assert dataset.load_dataset("ant").observations.shape[1] == 111
 
 
 @pytest.mark.parametrize("name,body", [
@@ -144,7 +145,7 @@ def test_infer_body_refuses_unclear_names(name):
 
 
 def test_script_prints_a_summary_and_exits_cleanly(tmp_path, capsys):
-    source = _write_d4rl(tmp_path / "my-data.hdf5", _d4rl_arrays())
+    source = _write_d4rl(tmp_path / "my-dataset.hdf5", _d4rl_arrays())
     import_main(["--file", str(source), "--body", "hopper", "--traj_len", "4"])
     assert f"imported 5 trajectories (19 rows) from 5 episodes into {paths.dataset_file('hopper')}" in (
         capsys.readouterr().out)

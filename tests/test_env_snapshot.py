@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import sfp.envs  # noqa: F401  (registers sfp/*)
-from sfp.env_snapshot import replay_episode, restore_rng, rng_snapshot
+from sfp.rl.env_snapshot import replay_episode, restore_rng, rng_snapshot
 
 
 @pytest.mark.parametrize("task", ["corridor-v1", "window-close-v2"])

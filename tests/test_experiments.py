@@ -1,9 +1,11 @@
 """The experiment launcher: specs, the grid of runs, run status, the preparation commands."""
+from pathlib import Path
+
 import pytest
 
 from sfp import paths
 from sfp.errors import UserError
-from sfp.experiments import ROOT, grid, load_spec, preparation_commands
+from sfp.experiments.grid import grid, load_spec, preparation_commands
 
 
 @pytest.fixture
@@ -27,8 +29,8 @@ def test_grid_names_and_flags(spec_file):
 
 def test_missing_data_and_priors_become_the_commands_a_user_would_type(spec_file):
     commands = preparation_commands(load_spec(spec_file), grid(load_spec(spec_file)))
-    assert commands[0][:3] == ["scripts/collect_dataset.py", "--env", "point-maze"]
-    assert commands[1] == ["scripts/distill_dataset.py", "--env", "point-maze"]
+    assert commands[0][:4] == ["-m", "sfp.commands.collect", "--env", "point-maze"]
+    assert commands[1] == ["-m", "sfp.commands.distill", "--env", "point-maze"]
     modes = [command[command.index("--mode") + 1] for command in commands[2:]]
     assert modes == ["action", "state+goal"] and all(command[-2:] == ["--epochs", "3"] for command in commands[2:])
 
@@ -58,7 +60,7 @@ def test_bad_specs_fail_with_one_line(tmp_path, text, message):
         grid(load_spec(path))
 
 
-@pytest.mark.parametrize("spec", sorted(ROOT.glob("experiments/*.yaml")), ids=lambda path: path.name)
+@pytest.mark.parametrize("spec", sorted((Path(__file__).resolve().parents[1] / "experiments").glob("*.yaml")), ids=lambda path: path.name)
 def test_every_committed_spec_makes_a_valid_grid(spec):
     """grid() checks each run's parameters as main.py would."""
     runs = grid(load_spec(spec))

@@ -2,14 +2,14 @@
 import pytest
 import torch
 
-from flows.checkpoint import read_checkpoint, save_checkpoint
-from flows.factory import build_model
-from flows.options import parse_train_params
-from flows.prior_training import train_prior
-from flows.synthetic import write_persistent_dataset
 from sfp import paths
+from sfp.data.synthetic import write_persistent_dataset
 from sfp.errors import UserError
-from sfp.prior import load_prior
+from sfp.priors.checkpoint import read_checkpoint, save_checkpoint
+from sfp.priors.factory import build_model
+from sfp.priors.loading import load_prior
+from sfp.priors.params import parse_train_params
+from sfp.priors.training import train_prior
 
 torch.set_num_threads(1)
 TINY = ["--env", "point-maze", "--epochs", "1", "--num_blocks", "2", "--num_hidden", "16", "--pre_mlp_units", "8",

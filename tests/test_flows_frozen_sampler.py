@@ -2,8 +2,8 @@
 import pytest
 import torch
 
-from flows.frozen_sampler import FrozenRealNVPSampler, supports
-from flows.realnvp import BatchNormFlow, ConditionalRealNVP
+from sfp.priors.frozen_sampler import FrozenRealNVPSampler, supports
+from sfp.priors.realnvp import BatchNormFlow, ConditionalRealNVP
 
 
 def _frozen(action_dim, cond_dim, **options):

@@ -4,13 +4,13 @@ import pytest
 import torch
 from torch.nn.functional import cosine_similarity, normalize
 
-from flows.diagnostics import action_prior_report, action_statistics
-from flows.factory import build_model
-from flows.lscde import LSCDE, fit_lscde
-from flows.synthetic import persistent_action_arrays
-from flows.trainer import TrainingSettings, train_model
-from flows.windows import SampleSet, build_samples, split_trajectories
-from sfp.data import ExpertData
+from sfp.data.dataset import ExpertData
+from sfp.data.synthetic import persistent_action_arrays
+from sfp.priors.diagnostics import action_prior_report, action_statistics
+from sfp.priors.factory import build_model
+from sfp.priors.lscde import LSCDE, fit_lscde
+from sfp.priors.trainer import TrainingSettings, train_model
+from sfp.priors.windows import SampleSet, build_samples, split_trajectories
 
 torch.set_num_threads(1)
 

@@ -2,9 +2,14 @@
 import pytest
 import torch
 
-from flows.batchnorm_stats import recompute_batchnorm
-from flows.realnvp import BatchNormFlow, ConditionalRealNVP, CouplingLayer, alternating_masks
-from flows.windows import SampleSet
+from sfp.priors.batchnorm_stats import recompute_batchnorm
+from sfp.priors.realnvp import (
+    BatchNormFlow,
+    ConditionalRealNVP,
+    CouplingLayer,
+    alternating_masks,
+)
+from sfp.priors.windows import SampleSet
 
 torch.set_num_threads(1)
 

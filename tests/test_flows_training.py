@@ -5,12 +5,12 @@ import json
 import pytest
 import torch
 
-from flows.options import parse_train_params
-from flows.prior_training import train_prior
-from flows.synthetic import write_persistent_dataset
 from flows.train import main
 from sfp import paths
-from sfp.prior import load_prior
+from sfp.data.synthetic import write_persistent_dataset
+from sfp.priors.loading import load_prior
+from sfp.priors.params import parse_train_params
+from sfp.priors.training import train_prior
 
 torch.set_num_threads(1)
 TINY = ["--env", "point-maze", "--epochs", "2", "--num_blocks", "2", "--num_hidden", "16", "--pre_mlp_units", "8",
@@ -109,7 +109,7 @@ def test_missing_images_are_reported(dirs, capsys):
 
 def test_diagnose_only_reports_an_existing_checkpoint(dirs):
     train()
-    from flows.prior_training import diagnose_checkpoint
+    from sfp.priors.training import diagnose_checkpoint
 
     report = diagnose_checkpoint(parse_train_params(TINY + ["--diagnose_only", "True"]))
     assert report["log_dir"].name.endswith("_diagnose_s1")

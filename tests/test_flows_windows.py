@@ -3,11 +3,17 @@ import numpy as np
 import pytest
 import torch
 
-from flows.synthetic import persistent_action_arrays, write_persistent_dataset
-from flows.windows import (build_samples, check_mode, condition_shape, conditions, split_trajectories,
-                           window_rows)
-from sfp.data import ExpertData, read_dataset
+from sfp.data.dataset import ExpertData, read_dataset
+from sfp.data.synthetic import persistent_action_arrays, write_persistent_dataset
 from sfp.errors import UserError
+from sfp.priors.windows import (
+    build_samples,
+    check_mode,
+    condition_shape,
+    conditions,
+    split_trajectories,
+    window_rows,
+)
 
 torch.set_num_threads(1)
 

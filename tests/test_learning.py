@@ -2,8 +2,8 @@
 import numpy as np
 
 from sfp import paths
-from sfp.rl_params import load_rl_params
-from sfp.run import run
+from sfp.rl.params import load_rl_params
+from sfp.rl.run import run
 
 
 def test_sac_her_learns_to_reach_room_corners():

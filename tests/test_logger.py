@@ -9,8 +9,17 @@ import torch
 
 from sfp import paths
 from sfp.errors import UserError
-from sfp.logger import COUNTER, MEAN, RL_ROW, STATS, EpochLogger, claim_run_dir, column_names, statistics
 from sfp.provenance import git_state, write_provenance
+from sfp.rl.logger import (
+    COUNTER,
+    MEAN,
+    RL_ROW,
+    STATS,
+    EpochLogger,
+    claim_run_dir,
+    column_names,
+    statistics,
+)
 
 SMALL_ROW = (("Epoch", COUNTER), ("EpRet", STATS), ("EpLen", MEAN), ("TotalEnvInteracts", COUNTER))
 

@@ -4,8 +4,13 @@ import math
 import pytest
 import torch
 
-from sfp import losses
-from sfp.networks import SquashedGaussianActor, gaussian_log_prob, squashed_action_log_prob, tanh_log_det
+from sfp.rl import losses
+from sfp.rl.networks import (
+    SquashedGaussianActor,
+    gaussian_log_prob,
+    squashed_action_log_prob,
+    tanh_log_det,
+)
 
 torch.set_num_threads(1)
 

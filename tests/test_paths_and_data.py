@@ -2,7 +2,8 @@
 import numpy as np
 import pytest
 
-from sfp import data, paths
+from sfp import paths
+from sfp.data import dataset
 from sfp.errors import UserError
 
 
@@ -43,8 +44,8 @@ def _arrays(lengths, obs_dim=3):
 def test_write_read_round_trip_with_streamed_images(isolated_dirs):
     arrays = _arrays([4, 6])
     images = np.random.default_rng(1).integers(0, 255, (10, 3, 64, 64), dtype=np.uint8)
-    path = data.write_dataset(paths.dataset_dir(create=True) / "maze_primitive.hdf5", arrays, images, {"suite": "maze"})
-    loaded = data.load_dataset("maze", with_images=True)
+    path = dataset.write_dataset(paths.dataset_dir(create=True) / "maze_primitive.hdf5", arrays, images, {"suite": "maze"})
+    loaded = dataset.load_dataset("maze", with_images=True)
     np.testing.assert_allclose(loaded.actions, arrays["actions"].astype(np.float32))
     assert loaded.bounds.tolist() == [0, 4, 10] and loaded.num_trajectories == 2
     assert loaded.trajectory(1)["observations"].shape == (6, 3)
@@ -58,24 +59,24 @@ def test_legacy_npy_dict_is_read(isolated_dirs):
     legacy = {"states": arrays["observations"], "actions": arrays["actions"], "goals": arrays["goals"],
               "terminals": arrays["timeouts"].astype(int), "timeouts": np.zeros(10)}
     np.save(paths.dataset_dir(create=True) / "sawyer_primitive_distilled.npy", legacy)
-    loaded = data.load_dataset("sawyer")
+    loaded = dataset.load_dataset("sawyer")
     assert loaded.bounds.tolist() == [0, 5, 10]
     np.testing.assert_allclose(loaded.observations, arrays["observations"].astype(np.float32))
 
 
 def test_missing_dataset_names_the_command(isolated_dirs):
     with pytest.raises(UserError, match="collect_dataset.py --env point-maze"):
-        data.load_dataset("maze")
+        dataset.load_dataset("maze")
     with pytest.raises(UserError, match="import_d4rl.py"):
-        data.load_dataset("hopper")
+        dataset.load_dataset("hopper")
 
 
 def test_corrupt_file_is_reported(isolated_dirs):
     bad = paths.dataset_dir(create=True) / "maze_primitive.hdf5"
     bad.write_bytes(b"not hdf5 at all")
     with pytest.raises(UserError, match="not a readable HDF5 file"):
-        data.load_dataset("maze")
+        dataset.load_dataset("maze")
 
 
 def test_episode_bounds_keep_an_unterminated_tail():
-    assert data.episode_bounds(np.array([0, 1, 0, 0]), np.zeros(4)).tolist() == [0, 2, 4]
+    assert dataset.episode_bounds(np.array([0, 1, 0, 0]), np.zeros(4)).tolist() == [0, 2, 4]

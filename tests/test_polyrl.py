@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from sfp.polyrl import PolyRL, persistent_direction, polyrl_constants
+from sfp.rl.polyrl import PolyRL, persistent_direction, polyrl_constants
 
 
 def angle(u, v):

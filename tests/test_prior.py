@@ -1,11 +1,11 @@
-"""sfp.prior: the API the RL side calls."""
+"""sfp.priors.loading: the API the RL side calls."""
 import pytest
 import torch
 
-from flows.checkpoint import save_checkpoint
-from flows.factory import build_model
 from sfp.errors import UserError
-from sfp.prior import Prior, command_for_checkpoint, load_prior, prior_command
+from sfp.priors.checkpoint import save_checkpoint
+from sfp.priors.factory import build_model
+from sfp.priors.loading import Prior, command_for_checkpoint, load_prior, prior_command
 
 torch.set_num_threads(1)
 

@@ -4,8 +4,8 @@ import pytest
 from scipy import stats
 
 from sfp.errors import UserError
-from sfp.replay import ReplayBuffer
-from sfp.sum_tree import SumTree
+from sfp.rl.replay import ReplayBuffer
+from sfp.rl.sum_tree import SumTree
 
 ACT_DIM = 1
 

@@ -6,7 +6,12 @@ import pytest
 
 from sfp.envs import SAWYER_TASKS, make_env
 from sfp.envs.sawyer import SawyerEnv
-from sfp.envs.sawyer_rewards import LEVER_RADIUS, PEG_GRASP_TO_HEAD, SUCCESS_RULES, peg_head
+from sfp.envs.sawyer_rewards import (
+    LEVER_RADIUS,
+    PEG_GRASP_TO_HEAD,
+    SUCCESS_RULES,
+    peg_head,
+)
 from sfp.errors import UserError
 
 EXPERT_POLICIES = {

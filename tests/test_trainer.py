@@ -8,8 +8,8 @@ import pytest
 import main
 from sfp import paths
 from sfp.errors import UserError
-from sfp.rl_params import load_rl_params
-from sfp.run import run
+from sfp.rl.params import load_rl_params
+from sfp.rl.run import run
 
 # Small but complete: 2 epochs of 150 steps, episodes of 100 steps (so epochs end mid-episode), real updates.
 TINY = ["--env", "corridor-v1", "--epochs", "2", "--steps_per_epoch", "150", "--start_steps", "60",
@@ -53,7 +53,7 @@ def test_resume_after_an_epoch_gives_the_same_numbers_as_one_run():
 
 def test_ctrl_c_mid_episode_saves_and_resume_continues_exactly(monkeypatch):
     _run(TINY + ["--exp_name", "whole"])
-    from sfp import trainer as trainer_module
+    from sfp.rl import trainer as trainer_module
 
     original_step = trainer_module.Trainer._step
 

@@ -1,4 +1,4 @@
-"""Action wrappers with a fake prior (a linear map with the sfp.prior.Prior interface) on the point mazes."""
+"""Action wrappers with a fake prior (a linear map with the sfp.priors.loading.Prior interface) on the point mazes."""
 import sys
 import types
 from argparse import Namespace
@@ -7,14 +7,23 @@ import numpy as np
 import pytest
 import torch
 
-from sfp import data, paths
-from sfp.action_windows import InitialWindows
+from sfp import paths
+from sfp.data import dataset
 from sfp.envs import make_env
 from sfp.errors import UserError
-from sfp.rl_params import ACTION_PRIORS
-from sfp.wrappers import (BUILDERS, ActionRepeatWrapper, DenseActionRepeatWrapper, EzGreedyWrapper,
-                          FlowLatentWrapper, NStepWrapper, ParrotWrapper, wrap_action_prior)
-from sfp.wrappers.latent import decode_latent, uniform_to_gaussian
+from sfp.rl.action_windows import InitialWindows
+from sfp.rl.params import ACTION_PRIORS
+from sfp.rl.wrappers import (
+    BUILDERS,
+    ActionRepeatWrapper,
+    DenseActionRepeatWrapper,
+    EzGreedyWrapper,
+    FlowLatentWrapper,
+    NStepWrapper,
+    ParrotWrapper,
+    wrap_action_prior,
+)
+from sfp.rl.wrappers.latent import decode_latent, uniform_to_gaussian
 
 Z95 = 1.6448536269514722  # Phi^-1(0.95)
 
@@ -53,13 +62,13 @@ def dataset_arrays(actions):
 
 def windows_of(actions, n, seed=0):
     """Initial windows drawn from one trajectory holding `actions` (N, A)."""
-    return InitialWindows(data.ExpertData(**dataset_arrays(actions), path=paths.dataset_file("maze")), n,
+    return InitialWindows(dataset.ExpertData(**dataset_arrays(actions), path=paths.dataset_file("maze")), n,
                           actions.shape[1], random_start=True, seed=seed)
 
 
 def write_maze_dataset(rows=50):
     paths.dataset_dir(create=True)
-    data.write_dataset(paths.dataset_file("maze"),
+    dataset.write_dataset(paths.dataset_file("maze"),
                        dataset_arrays(np.linspace(-1, 1, rows * 2, dtype=np.float32).reshape(rows, 2)))
 
 
@@ -245,8 +254,8 @@ def test_flow_latent_decodes_n_actions_with_a_rolling_window():
 
 @pytest.fixture
 def fake_prior_module(monkeypatch):
-    """Stand-in for sfp.prior: load_prior returns a FakePrior whose dims come from the checkpoint's name."""
-    module = types.ModuleType("sfp.prior")
+    """Stand-in for sfp.priors.loading: load_prior returns a FakePrior whose dims come from the checkpoint's name."""
+    module = types.ModuleType("sfp.priors.loading")
     module.loaded = []
 
     def load_prior(path, device="cpu"):
@@ -256,7 +265,7 @@ def fake_prior_module(monkeypatch):
         return FakePrior(cond_dim=0 if "one_step" in path.name else cond_dim, one_step="one_step" in path.name)
 
     module.load_prior = load_prior
-    monkeypatch.setitem(sys.modules, "sfp.prior", module)
+    monkeypatch.setitem(sys.modules, "sfp.priors.loading", module)
     return module
 
 

@@ -9,7 +9,10 @@ import gymnasium
 import numpy as np
 
 from sfp.envs import SAWYER_TASKS, sawyer_task
-from sfp.envs.rendering import OffscreenRenderer, channels_first  # selects MUJOCO_GL before metaworld loads mujoco
+from sfp.envs.rendering import (  # selects MUJOCO_GL before metaworld loads mujoco
+    OffscreenRenderer,
+    channels_first,
+)
 from sfp.envs.sawyer_rewards import SUCCESS_RULES, is_success, sparse_reward
 from sfp.errors import UserError
 

@@ -1,0 +1,1 @@
+"""Speed measurements of every stage, side by side in one run (scripts/bench*.py)."""

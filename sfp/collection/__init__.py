@@ -1,1 +1,0 @@
-"""Expert-data collection, distillation and import."""

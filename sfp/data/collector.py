@@ -1,0 +1,300 @@
+"""Resumable, parallel, atomic collection of expert trajectories, one piece file per trajectory.
+
+$D4RL_DATASET_DIR/<short>_primitive/ holds
+  <short>_primitive_00042.npz   trajectory 42: the arrays of sfp.data.experts plus "meta", a JSON string
+                                (suite, env, index, seed, expert_version); zip-compressed when it holds images
+  collection.json               the options the folder's pieces were made with (a run with other options stops)
+  .<piece>.<pid>.tmp            a piece being written by process <pid>; renamed into place once complete
+  .<piece>.claim                the pid of the process making that piece, so that concurrent collectors split work
+Trajectory i depends only on (seed, i) through numpy's SeedSequence, never on which process makes it or when, so
+a resumed, parallel or concurrent collection gives the same pieces as one uninterrupted run.
+"""
+import json
+import multiprocessing
+import os
+import re
+import signal
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+from sfp import paths
+from sfp.data.experts import EXPERT_VERSION, expert_for
+from sfp.errors import UserError
+
+PIECE_NAME = re.compile(r"^(?P<short>[a-z0-9]+)_primitive_(?P<index>\d+)\.npz$")
+TEMPORARY_NAME = re.compile(r"^\..+\.(?P<pid>\d+)\.tmp$")
+MANIFEST = "collection.json"
+MAX_TRAJ_LEN = 500  # both environments end their episodes after 500 steps (Meta-World refuses a 501st)
+
+
+@dataclass(frozen=True)
+class CollectionSettings:
+    """What a folder of pieces is made with; every piece of one folder shares these."""
+
+    suite: str
+    seed: int
+    traj_len: int
+    images: bool
+    expert_version: int = EXPERT_VERSION
+
+
+@dataclass
+class CollectionSummary:
+    """What one `collect` call did. steps / rollout_seconds is the env-steps rate of one worker."""
+
+    folder: Path
+    requested: int
+    already_done: int
+    made: int = 0
+    steps: int = 0
+    rollout_seconds: float = 0.0
+    wall_seconds: float = 0.0
+    busy_elsewhere: list[int] = field(default_factory=list)
+
+    @property
+    def worker_steps_per_second(self) -> float:
+        return self.steps / self.rollout_seconds if self.rollout_seconds else 0.0
+
+    @property
+    def wall_steps_per_second(self) -> float:
+        return self.steps / self.wall_seconds if self.wall_seconds else 0.0
+
+
+def piece_name(short: str, index: int) -> str:
+    return f"{short}_primitive_{index:05d}.npz"
+
+
+def finished_indices(folder: Path, short: str) -> set[int]:
+    """Indices whose piece file exists in `folder` (temporary and claim files are hidden dot-files)."""
+    found = set()
+    for entry in os.scandir(folder):
+        match = PIECE_NAME.match(entry.name)
+        if match and match["short"] == short:
+            found.add(int(match["index"]))
+    return found
+
+
+def trajectory_randomness(seed: int, index: int) -> tuple[int, np.random.Generator]:
+    """(environment reset seed, expert generator) of trajectory `index`: a function of (seed, index) only."""
+    sequence = np.random.SeedSequence([seed, index])
+    env_seed = int(sequence.generate_state(1)[0])
+    return env_seed, np.random.default_rng(sequence.spawn(1)[0])
+
+
+def make_piece(expert, env, settings: CollectionSettings, index: int) -> dict[str, np.ndarray]:
+    """Trajectory `index`: the expert's arrays plus "meta", a 0-d string array holding a JSON object with
+    suite, env, index, seed and expert_version."""
+    env_seed, rng = trajectory_randomness(settings.seed, index)
+    piece = expert.rollout(env, rng, env_seed, settings.traj_len, settings.images)
+    meta = {"suite": expert.suite, "env": expert.env_name, "index": index, "seed": settings.seed,
+            "expert_version": settings.expert_version}
+    piece["meta"] = np.array(json.dumps(meta))
+    return piece
+
+
+def write_atomically(path: Path, write) -> None:
+    """Call write(file object) on a temporary file beside `path`, then rename it into place."""
+    with paths.atomic_output(path) as tmp, open(tmp, "wb") as handle:
+        write(handle)
+
+
+def write_piece(path: Path, piece: dict[str, np.ndarray]) -> None:
+    """An .npz, compressed only when it holds images (small vector pieces are faster to write plain)."""
+    save = np.savez_compressed if "images" in piece else np.savez
+    write_atomically(path, lambda handle: save(handle, **piece))
+
+
+def pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def claim_path(piece: Path) -> Path:
+    return piece.with_name(f".{piece.name}.claim")
+
+
+def claim(piece: Path) -> bool:
+    """Reserve `piece` for this process; False if a live process holds it. Claims of dead processes are taken.
+    A claim file appears complete (holding the pid) or not at all: it is hard-linked from a written temporary."""
+    path = claim_path(piece)
+    tmp = paths.atomic_write_path(path)
+    tmp.write_text(str(os.getpid()))
+    try:
+        for _ in range(2):
+            try:
+                os.link(tmp, path)
+                return True
+            except FileExistsError:
+                if _claim_is_live(path):
+                    return False
+                path.unlink(missing_ok=True)
+        return False
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _claim_is_live(path: Path) -> bool:
+    try:
+        text = path.read_text().strip()
+    except FileNotFoundError:
+        return False
+    return text.isdigit() and pid_alive(int(text))
+
+
+def release(piece: Path) -> None:
+    claim_path(piece).unlink(missing_ok=True)
+
+
+def remove_stale_temporaries(folder: Path) -> int:
+    """Delete temporary files left by killed processes; returns how many."""
+    removed = 0
+    for entry in os.scandir(folder):
+        match = TEMPORARY_NAME.match(entry.name)
+        if match and not pid_alive(int(match["pid"])):
+            Path(entry.path).unlink(missing_ok=True)
+            removed += 1
+    return removed
+
+
+def check_manifest(folder: Path, settings: CollectionSettings) -> None:
+    """Record the settings of a new folder; stop if the folder was started with different ones."""
+    path = folder / MANIFEST
+    wanted = asdict(settings)
+    if path.exists():
+        try:
+            recorded = json.loads(path.read_text())
+        except json.JSONDecodeError:
+            recorded = None
+        if recorded != wanted:
+            raise UserError(
+                f"{folder} holds pieces made with {recorded} but this run asks for {wanted}; rerun with the "
+                f"recorded options, or move that folder away to start a new collection")
+        return
+    write_atomically(path, lambda handle: handle.write(json.dumps(wanted, indent=1).encode()))
+
+
+def check_options(num_trajs: int, traj_len: int, workers: int, seed: int) -> None:
+    if num_trajs < 1:
+        raise UserError(f"--num_trajs {num_trajs} must be at least 1")
+    if not 2 <= traj_len <= MAX_TRAJ_LEN:
+        raise UserError(f"--traj_len {traj_len} must be between 2 and {MAX_TRAJ_LEN} (the environments' episode "
+                        f"length)")
+    if workers < 1:
+        raise UserError(f"--workers {workers} must be at least 1")
+    if seed < 0:
+        raise UserError(f"--seed {seed} must be a non-negative integer")
+
+
+class PieceMaker:
+    """Makes pieces in one process; builds its environment once, on first use."""
+
+    def __init__(self, settings: CollectionSettings, folder: Path):
+        self.settings = settings
+        self.folder = Path(folder)
+        self.expert = expert_for(settings.suite)
+        self.env = None
+
+    def make(self, index: int) -> tuple[int, bool, int, float]:
+        """(index, made, env steps, seconds). made is False when another process holds or finished it."""
+        path = self.folder / piece_name(self.expert.short, index)
+        if not claim(path):
+            return index, False, 0, 0.0
+        try:
+            if path.exists():
+                return index, False, 0, 0.0
+            if self.env is None:
+                self.env = self.expert.make_env()
+            start = time.perf_counter()
+            write_piece(path, make_piece(self.expert, self.env, self.settings, index))
+            return index, True, self.settings.traj_len, time.perf_counter() - start
+        finally:
+            release(path)
+
+    def close(self) -> None:
+        if self.env is not None:
+            self.env.close()
+            self.env = None
+
+
+_WORKER: PieceMaker | None = None
+
+
+def _start_worker(settings: CollectionSettings, folder: Path) -> None:
+    global _WORKER
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle: it stops the pool
+    _WORKER = PieceMaker(settings, folder)
+
+
+def _make_in_worker(index: int) -> tuple[int, bool, int, float]:
+    return _WORKER.make(index)
+
+
+def _results(todo: list[int], settings: CollectionSettings, folder: Path, workers: int):
+    """Yield PieceMaker.make results for `todo`, in this process or in a spawn-safe pool of `workers`."""
+    if workers == 1:
+        maker = PieceMaker(settings, folder)
+        try:
+            yield from map(maker.make, todo)
+        finally:
+            maker.close()
+        return
+    context = multiprocessing.get_context("spawn")
+    with context.Pool(workers, initializer=_start_worker, initargs=(settings, folder)) as pool:
+        yield from pool.imap_unordered(_make_in_worker, todo)
+
+
+def collect(suite: str, num_trajs: int = 4000, traj_len: int = 500, workers: int = 1, images: bool = False,
+            seed: int = 0, folder: Path | None = None, progress: bool = True) -> CollectionSummary:
+    """Make every missing piece 0..num_trajs-1 of `suite` in `folder` (default: paths.pieces_dir)."""
+    check_options(num_trajs, traj_len, workers, seed)
+    expert = expert_for(suite)
+    settings = CollectionSettings(suite, seed, traj_len, images)
+    folder = Path(folder) if folder is not None else paths.pieces_dir(expert.short, create=True)
+    folder.mkdir(parents=True, exist_ok=True)
+    check_manifest(folder, settings)
+    remove_stale_temporaries(folder)
+    done = finished_indices(folder, expert.short)
+    todo = [index for index in range(num_trajs) if index not in done]
+    summary = CollectionSummary(folder, num_trajs, num_trajs - len(todo))
+    if not todo:
+        return summary
+    workers = min(workers, len(todo))
+    start = time.perf_counter()
+    with tqdm(total=len(todo), unit="traj", desc=f"{expert.short} trajectories", disable=not progress) as bar:
+        for index, made, steps, seconds in _results(todo, settings, folder, workers):
+            if made:
+                summary.made += 1
+                summary.steps += steps
+                summary.rollout_seconds += seconds
+            elif not (folder / piece_name(expert.short, index)).exists():
+                summary.busy_elsewhere.append(index)
+            elapsed = time.perf_counter() - start
+            bar.set_postfix_str(f"{summary.steps / max(elapsed, 1e-9):,.0f} env steps/s", refresh=False)
+            bar.update()
+    summary.wall_seconds = time.perf_counter() - start
+    return summary
+
+
+def describe(summary: CollectionSummary, suite: str) -> str:
+    """The lines a user reads after a collection: what was made, where, and the next command."""
+    lines = [f"{summary.made} trajectories made ({summary.already_done} of {summary.requested} were already "
+             f"there) in {summary.folder}"]
+    if summary.made:
+        lines.append(f"{summary.steps:,} env steps in {summary.wall_seconds:.1f} s "
+                     f"({summary.wall_steps_per_second:,.0f} steps/s; {summary.worker_steps_per_second:,.0f} "
+                     f"per worker)")
+    if summary.busy_elsewhere:
+        lines.append(f"{len(summary.busy_elsewhere)} trajectories are being made by another running collector; "
+                     f"run this command again once it has finished")
+    lines.append(f"next: python scripts/distill_dataset.py --env {suite}")
+    return "\n".join(lines)
+

@@ -1,0 +1,153 @@
+"""Expert-trajectory datasets: the one format every stage reads.
+
+A distilled dataset `$D4RL_DATASET_DIR/<short>_primitive.hdf5` holds D4RL's keys plus SFP's own, one row per step:
+
+  observations (N, S) float32   state at which actions[i] was taken (maze: scaled position; sawyer: obs[:36])
+  actions      (N, A) float32   the expert's action
+  goals        (N, G) float32   the point the expert was heading for (locomotion imports: the next observation)
+  rewards      (N,)   float32   zeros (the experts are task-agnostic)
+  terminals    (N,)   bool      true environment terminations (none for the experts)
+  timeouts     (N,)   bool      last step of a trajectory cut by its length
+  images       (N, 3, 64, 64) uint8, optional, chunked one frame per chunk so that frames can be streamed
+
+A trajectory ends at every row where `terminals | timeouts` is set. `load_dataset` also reads the original
+release's `<short>_primitive_distilled.npy` dict files (keys actions, states, goals, terminals, timeouts).
+"""
+from dataclasses import dataclass
+from pathlib import Path
+
+import h5py
+import numpy as np
+
+from sfp import paths
+from sfp.errors import UserError
+
+VECTOR_KEYS = ("observations", "actions", "goals", "rewards", "terminals", "timeouts")
+IMAGE_KEY = "images"
+IMAGE_SHAPE = (3, 64, 64)
+DTYPES = {"observations": np.float32, "actions": np.float32, "goals": np.float32, "rewards": np.float32,
+          "terminals": np.bool_, "timeouts": np.bool_}
+
+
+def collect_command(short: str) -> str:
+    """The command that creates the dataset of a short name (for error messages)."""
+    if short in paths.LOCOMOTION_BODIES:
+        return f"python scripts/import_d4rl.py --file <{short}-expert-v2.hdf5>"
+    suite = {value: key for key, value in paths.SUITES.items()}[short]
+    return f"python scripts/collect_dataset.py --env {suite} && python scripts/distill_dataset.py --env {suite}"
+
+
+def episode_bounds(terminals: np.ndarray, timeouts: np.ndarray) -> np.ndarray:
+    """Row offsets (E+1,): trajectory i is rows [b[i], b[i+1]). A trailing unterminated tail is a trajectory too."""
+    ends = np.flatnonzero(np.asarray(terminals, bool) | np.asarray(timeouts, bool)) + 1
+    n = len(terminals)
+    if len(ends) == 0 or ends[-1] != n:
+        ends = np.append(ends, n)
+    return np.concatenate([[0], ends]).astype(np.int64)
+
+
+@dataclass
+class ExpertData:
+    """Arrays of one dataset (see the module docstring) and its trajectory boundaries."""
+
+    observations: np.ndarray
+    actions: np.ndarray
+    goals: np.ndarray
+    rewards: np.ndarray
+    terminals: np.ndarray
+    timeouts: np.ndarray
+    path: Path
+    images: "h5py.Dataset | None" = None  # streamed from the open file; call close() when done
+
+    def __post_init__(self):
+        self.bounds = episode_bounds(self.terminals, self.timeouts)
+
+    @property
+    def num_trajectories(self) -> int:
+        return len(self.bounds) - 1
+
+    def __len__(self) -> int:
+        return len(self.actions)
+
+    def trajectory(self, i: int) -> dict[str, np.ndarray]:
+        """The vector arrays of trajectory i (views, no copy)."""
+        rows = slice(self.bounds[i], self.bounds[i + 1])
+        return {key: getattr(self, key)[rows] for key in VECTOR_KEYS}
+
+    def close(self) -> None:
+        if self.images is not None:
+            self.images.file.close()
+            self.images = None
+
+
+def read_dataset(path: str | Path, with_images: bool = False) -> ExpertData:
+    """Read a distilled .hdf5 (or a legacy .npy dict). Raises UserError for a corrupt or foreign file."""
+    path = Path(path)
+    if path.suffix == ".npy":
+        return _read_legacy(path)
+    try:
+        handle = h5py.File(path, "r")
+    except OSError as err:
+        raise UserError(f"{path} is not a readable HDF5 file ({err}); delete it and distill again") from None
+    missing = [key for key in VECTOR_KEYS if key not in handle]
+    if missing:
+        handle.close()
+        raise UserError(f"{path} lacks the keys {missing}; it is not an SFP dataset (distill or import again)")
+    arrays = {key: np.asarray(handle[key][()], dtype=DTYPES[key]) for key in VECTOR_KEYS}
+    images = handle[IMAGE_KEY] if with_images and IMAGE_KEY in handle else None
+    if with_images and images is None:
+        handle.close()
+        raise UserError(f"{path} has no images; collect with --images and distill again")
+    if images is None:
+        handle.close()
+    _check_lengths(path, arrays)
+    return ExpertData(**arrays, path=path, images=images)
+
+
+def _read_legacy(path: Path) -> ExpertData:
+    try:
+        raw = np.load(path, allow_pickle=True).item()
+        arrays = {
+            "observations": raw["states"], "actions": raw["actions"], "goals": raw["goals"],
+            "terminals": raw["terminals"], "timeouts": raw["timeouts"],
+            "rewards": raw.get("rewards", np.zeros(len(raw["actions"]))),
+        }
+    except (OSError, ValueError, KeyError, AttributeError) as err:
+        raise UserError(f"{path} is not a dataset dict of the original release ({err})") from None
+    arrays = {key: np.asarray(value, dtype=DTYPES[key]) for key, value in arrays.items()}
+    _check_lengths(path, arrays)
+    return ExpertData(**arrays, path=path)
+
+
+def _check_lengths(path: Path, arrays: dict[str, np.ndarray]) -> None:
+    lengths = {key: len(value) for key, value in arrays.items()}
+    if len(set(lengths.values())) != 1:
+        raise UserError(f"{path} is inconsistent: row counts {lengths}; distill it again")
+
+
+def load_dataset(short: str, with_images: bool = False) -> ExpertData:
+    """The dataset of a short name (maze, sawyer, hopper, ...): the .hdf5, else the original release's .npy."""
+    for candidate in (paths.dataset_file(short), paths.legacy_dataset_file(short)):
+        if candidate.exists():
+            return read_dataset(candidate, with_images)
+    raise UserError(f"no dataset for {short!r} in {paths.dataset_dir()}; make it with: {collect_command(short)}")
+
+
+def write_dataset(path: str | Path, arrays: dict[str, np.ndarray], images: np.ndarray | None = None,
+                  attrs: dict | None = None) -> Path:
+    """Write a distilled dataset atomically (temporary file, then rename). `images` may be any array-like
+    indexable by row ranges (it is copied in chunks)."""
+    path = Path(path)
+    arrays = {key: np.asarray(arrays[key], dtype=DTYPES[key]) for key in VECTOR_KEYS}
+    _check_lengths(path, arrays)
+    with paths.atomic_output(path) as tmp, h5py.File(tmp, "w") as handle:
+        for key, value in arrays.items():
+            handle.create_dataset(key, data=value, compression="gzip", compression_opts=1)
+        if images is not None:
+            frames = handle.create_dataset(IMAGE_KEY, shape=(len(images), *IMAGE_SHAPE), dtype=np.uint8,
+                                           chunks=(1, *IMAGE_SHAPE), compression="gzip", compression_opts=1)
+            for start in range(0, len(images), 4096):
+                frames[start:start + 4096] = images[start:start + 4096]
+        for key, value in (attrs or {}).items():
+            handle.attrs[key] = value
+    return path

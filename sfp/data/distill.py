@@ -1,0 +1,258 @@
+"""Distillation: verify every piece of a collection, then merge them in index order into one dataset file.
+
+Reads $D4RL_DATASET_DIR/<short>_primitive/<short>_primitive_<index>.npz (written by sfp.data.collector) and
+writes $D4RL_DATASET_DIR/<short>_primitive.hdf5 with sfp.data.dataset.write_dataset (images, when collected, are streamed
+piece by piece, never all in memory). The file's attributes record suite, short, env, num_trajectories,
+traj_len, seed, expert_version, images, indices (e.g. "0-3999") and pieces_hash, a hash of the pieces' names and
+content checksums (their zip CRCs, read without decompressing).
+
+Every piece is checked before anything is written: readable, all keys, shapes, dtypes, finite values, exactly
+one trajectory end (at its last row), its recorded suite and index, and the same length, dimensions, seed and
+expert version as the other pieces. A bad piece stops distillation with its file name; deleting it and
+re-running the collector redoes just that index. Gaps in the index sequence are reported and the pieces present
+are distilled. An existing output made from the same pieces is kept; otherwise it is replaced (it is derived data:
+the pieces stay).
+"""
+import hashlib
+import json
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import h5py
+import numpy as np
+from tqdm import tqdm
+
+from sfp import paths
+from sfp.data import dataset
+from sfp.data.collector import MANIFEST, PIECE_NAME
+from sfp.data.experts import expert_for
+from sfp.errors import UserError
+
+META_KEYS = ("suite", "env", "index", "seed", "expert_version")
+MATRIX_KEYS = ("observations", "actions", "goals")
+SHARED_PROPERTIES = ("traj_len", "env", "seed", "expert_version", "images")
+
+
+@dataclass
+class DistillSummary:
+    """What one `distill` call did; status is 'written', 'replaced' or 'unchanged'."""
+
+    output: Path
+    status: str
+    num_trajectories: int
+    rows: int
+    replaced: str = ""
+    missing: list[int] = field(default_factory=list)
+    ignored: list[str] = field(default_factory=list)
+
+
+def list_pieces(folder: Path, short: str) -> tuple[list[tuple[int, Path]], list[str]]:
+    """(pieces sorted by index, names of unrelated files). A piece of another suite is an error."""
+    if not folder.is_dir():
+        raise UserError(f"no collection in {folder}; make one with: {dataset.collect_command(short)}")
+    pieces, ignored = [], []
+    for path in sorted(folder.iterdir()):
+        match = PIECE_NAME.match(path.name)
+        if match and match["short"] != short:
+            raise UserError(f"{path} belongs to another suite ({match['short']}); move it out of {folder}")
+        if match:
+            pieces.append((int(match["index"]), path))
+        elif not path.name.startswith(".") and path.name != MANIFEST:
+            ignored.append(path.name)
+    if not pieces:
+        raise UserError(f"{folder} holds no trajectories; make them with: {dataset.collect_command(short)}")
+    return sorted(pieces), ignored
+
+
+def index_ranges(indices: list[int]) -> str:
+    """[0, 1, 2, 5, 7, 8] -> '0-2, 5, 7-8'."""
+    ranges, start = [], None
+    for position, index in enumerate(indices):
+        if start is None:
+            start = index
+        if position + 1 == len(indices) or indices[position + 1] != index + 1:
+            ranges.append(str(start) if start == index else f"{start}-{index}")
+            start = None
+    return ", ".join(ranges)
+
+
+def piece_error(path: Path, problem: str, suite: str) -> UserError:
+    return UserError(f"{path}: {problem}; delete it and re-run python scripts/collect_dataset.py --env {suite} "
+                     f"(with the same options), which redoes just that trajectory")
+
+
+def pieces_hash(pieces: list[tuple[int, Path]], suite: str) -> str:
+    """md5 over every piece's name and its members' CRCs and sizes (cheap: no decompression)."""
+    digest = hashlib.md5()
+    for _, path in pieces:
+        try:
+            with zipfile.ZipFile(path) as archive:
+                members = sorted((info.filename, info.CRC, info.file_size) for info in archive.infolist())
+        except (OSError, zipfile.BadZipFile) as err:
+            raise piece_error(path, f"is not a readable piece ({err})", suite) from None
+        digest.update(repr((path.name, members)).encode())
+    return digest.hexdigest()
+
+
+def read_piece(path: Path, index: int, expert) -> dict:
+    """The verified vector arrays of one piece plus 'properties' (what it must share with the other pieces).
+    Its images, if any, are decompressed and checked, then dropped."""
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            missing = [key for key in (*dataset.VECTOR_KEYS, "meta") if key not in archive.files]
+            if missing:
+                raise piece_error(path, f"lacks the keys {missing}", expert.suite)
+            piece = {key: archive[key] for key in dataset.VECTOR_KEYS}
+            meta = json.loads(str(archive["meta"]))
+            images = archive[dataset.IMAGE_KEY] if dataset.IMAGE_KEY in archive.files else None
+    except UserError:
+        raise
+    except Exception as err:  # any failure to decompress or parse means a torn or corrupt file
+        raise piece_error(path, f"is unreadable ({type(err).__name__}: {err})", expert.suite) from None
+    if not isinstance(meta, dict) or set(meta) != set(META_KEYS):
+        raise piece_error(path, f"has metadata {meta!r}, expected the fields {list(META_KEYS)}", expert.suite)
+    check_piece(path, piece, meta, images, index, expert)
+    piece["properties"] = {"traj_len": len(piece["actions"]), "images": images is not None,
+                           **{key: meta[key] for key in ("env", "seed", "expert_version")}}
+    return piece
+
+
+def check_piece(path: Path, piece: dict, meta: dict, images: np.ndarray | None, index: int, expert) -> None:
+    """Raise a UserError naming `path` for the first problem found."""
+    suite = expert.suite
+    if meta["suite"] != suite:
+        raise piece_error(path, f"was collected for suite {meta['suite']!r}, not {suite!r}", suite)
+    if meta["index"] != index:
+        raise piece_error(path, f"holds trajectory {meta['index']}, not {index}", suite)
+    for key in dataset.VECTOR_KEYS:
+        expected_ndim = 2 if key in MATRIX_KEYS else 1
+        if piece[key].ndim != expected_ndim:
+            raise piece_error(path, f"{key} has shape {piece[key].shape}, expected one "
+                                    f"{'vector' if expected_ndim == 2 else 'scalar'} per row", suite)
+    row_counts = {key: len(piece[key]) for key in dataset.VECTOR_KEYS}
+    rows = row_counts["actions"]
+    if len(set(row_counts.values())) != 1 or rows == 0:
+        raise piece_error(path, f"its arrays have different or zero row counts {row_counts}", suite)
+    for key, width in zip(MATRIX_KEYS, expert.dims):
+        if piece[key].shape[1] != width:
+            raise piece_error(path, f"{key} has {piece[key].shape[1]} entries per row, expected {width} for "
+                                    f"{suite}", suite)
+    for key in dataset.VECTOR_KEYS:
+        value = piece[key]
+        if value.dtype != dataset.DTYPES[key]:
+            raise piece_error(path, f"{key} has dtype {value.dtype}, expected {np.dtype(dataset.DTYPES[key])}", suite)
+        if value.dtype.kind == "f" and not np.isfinite(value).all():
+            raise piece_error(path, f"{key} holds non-finite values", suite)
+    ends = np.flatnonzero(piece["terminals"] | piece["timeouts"])
+    if ends.tolist() != [rows - 1]:
+        raise piece_error(path, f"has trajectory ends at rows {ends.tolist()}, expected exactly one at row "
+                                f"{rows - 1}", suite)
+    if images is not None and (images.shape != (rows, *dataset.IMAGE_SHAPE) or images.dtype != np.uint8):
+        raise piece_error(path, f"images have shape {images.shape} {images.dtype}, expected "
+                                f"({rows}, 3, 64, 64) uint8", suite)
+
+
+class PieceImages:
+    """The images of all pieces as one (N, 3, 64, 64) uint8 array-like, read piece by piece on slicing."""
+
+    def __init__(self, paths_in_order: list[Path], rows_per_piece: int):
+        self.paths = paths_in_order
+        self.rows_per_piece = rows_per_piece
+        self._cached: tuple[int, np.ndarray] | None = None
+
+    def __len__(self) -> int:
+        return len(self.paths) * self.rows_per_piece
+
+    def __getitem__(self, rows: slice) -> np.ndarray:
+        start, stop, _ = rows.indices(len(self))
+        parts = []
+        while start < stop:
+            number, offset = divmod(start, self.rows_per_piece)
+            take = min(self.rows_per_piece - offset, stop - start)
+            parts.append(self._piece(number)[offset:offset + take])
+            start += take
+        return np.concatenate(parts) if parts else np.empty((0, *dataset.IMAGE_SHAPE), np.uint8)
+
+    def _piece(self, number: int) -> np.ndarray:
+        if self._cached is None or self._cached[0] != number:
+            with np.load(self.paths[number], allow_pickle=False) as archive:
+                self._cached = (number, archive[dataset.IMAGE_KEY])
+        return self._cached[1]
+
+
+def existing_hash(output: Path) -> tuple[str | None, str]:
+    """(pieces_hash of an existing output or None, a description of it for the user)."""
+    if not output.exists():
+        return None, ""
+    try:
+        with h5py.File(output, "r") as handle:
+            recorded = handle.attrs.get("pieces_hash")
+            count = handle.attrs.get("num_trajectories", "?")
+    except OSError:
+        return None, f"{output} (unreadable)"
+    if recorded is None:
+        return None, f"{output} (made without a record of its pieces)"
+    return str(recorded), f"{output} (made from {count} trajectories, pieces hash {str(recorded)[:10]})"
+
+
+def distill(suite: str, folder: Path | None = None, output: Path | None = None,
+            progress: bool = True) -> DistillSummary:
+    """Verify every piece of `suite` and merge them into the dataset file (see the module docstring)."""
+    expert = expert_for(suite)
+    short = expert.short
+    folder = Path(folder) if folder is not None else paths.pieces_dir(short)
+    output = Path(output) if output is not None else paths.dataset_file(short)
+    pieces, ignored = list_pieces(folder, short)
+    indices = [index for index, _ in pieces]
+    missing = sorted(set(range(indices[-1] + 1)) - set(indices))
+    digest = pieces_hash(pieces, suite)
+    old_hash, old_description = existing_hash(output)
+    if old_hash == digest:
+        return DistillSummary(output, "unchanged", len(pieces), 0, missing=missing, ignored=ignored)
+
+    arrays, reference = None, None
+    for number, (index, path) in enumerate(tqdm(pieces, desc="verifying pieces", unit="piece",
+                                                 disable=not progress)):
+        piece = read_piece(path, index, expert)
+        properties = piece["properties"]
+        if reference is None:
+            reference = (path, properties)
+            rows = properties["traj_len"]
+            arrays = {key: np.empty((len(pieces) * rows, *piece[key].shape[1:]), dataset.DTYPES[key])
+                      for key in dataset.VECTOR_KEYS}
+        for name in SHARED_PROPERTIES:
+            if properties[name] != reference[1][name]:
+                raise piece_error(path, f"has {name} = {properties[name]} but {reference[0].name} has "
+                                        f"{reference[1][name]}: pieces of one collection must agree", suite)
+        for key in dataset.VECTOR_KEYS:
+            arrays[key][number * rows:(number + 1) * rows] = piece[key]
+
+    shared = reference[1]
+    images = PieceImages([path for _, path in pieces], rows) if shared["images"] else None
+    attrs = {"suite": suite, "short": short, "env": shared["env"], "num_trajectories": len(pieces),
+             "traj_len": rows, "seed": shared["seed"], "expert_version": shared["expert_version"],
+             "images": shared["images"], "indices": index_ranges(indices), "pieces_hash": digest}
+    output.parent.mkdir(parents=True, exist_ok=True)
+    dataset.write_dataset(output, arrays, images=images, attrs=attrs)
+    status = "replaced" if old_description else "written"
+    return DistillSummary(output, status, len(pieces), len(pieces) * rows, old_description, missing, ignored)
+
+
+def describe(summary: DistillSummary, suite: str) -> str:
+    """The lines a user reads after distillation."""
+    lines = []
+    if summary.ignored:
+        lines.append(f"ignored files that are not pieces: {', '.join(summary.ignored)}")
+    if summary.missing:
+        lines.append(f"warning: trajectories {index_ranges(summary.missing)} are missing (collection unfinished or "
+                     f"pieces deleted); distilling the {summary.num_trajectories} present. To fill the gaps: "
+                     f"python scripts/collect_dataset.py --env {suite} (same options), then distill again")
+    if summary.status == "unchanged":
+        lines.append(f"{summary.output} is up to date (made from these {summary.num_trajectories} pieces); "
+                     f"nothing to do")
+    else:
+        if summary.status == "replaced":
+            lines.append(f"replaced {summary.replaced}")
+        lines.append(f"wrote {summary.output}: {summary.num_trajectories} trajectories, {summary.rows:,} rows")
+    return "\n".join(lines)

@@ -1,0 +1,1 @@
+"""Comparing methods: grids of runs, their statistics and plots."""

@@ -1,0 +1,1 @@
+"""Stage 2, the prior: every prior model, its training, checkpoints and loading for RL."""

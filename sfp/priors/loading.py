@@ -1,0 +1,93 @@
+"""Trained priors for RL: `load_prior(path)` rebuilds any checkpoint written by flows/train.py, frozen.
+
+    prior = load_prior(sfp.paths.prior_checkpoint("maze", "flow", "action", 1))
+    action = prior.sample(last_actions)            # (B, n·A) -> (B, A), unclamped
+    log_p = prior.log_prob(action, last_actions)   # (B,)
+
+Shapes: cond (B, cond_dim) for vector conditions ((B, 3, 64, 64) for image priors), None for one-step priors.
+"""
+from pathlib import Path
+
+import torch
+
+from sfp import paths
+from sfp.errors import UserError
+from sfp.priors.frozen_sampler import FrozenRealNVPSampler
+from sfp.priors.frozen_sampler import supports as supports_fused
+
+
+def prior_command(short: str, model: str, cond: str, n_step: int, data_ratio: float = 1.0,
+                  one_step: bool = False) -> str:
+    """The flows/train.py command line that writes the checkpoint of these settings."""
+    suite = {value: key for key, value in paths.SUITES.items()}.get(short, short)
+    command = f"python flows/train.py --env {suite} --model {model} --mode {cond} --n_step {n_step}"
+    if data_ratio < 1.0:
+        command += f" --data_ratio {data_ratio}"
+    if one_step:
+        command += " --one_step True"
+    return command
+
+
+def command_for_checkpoint(path: Path) -> str:
+    """prior_command of a checkpoint file name, or the bare training command if the name is not a standard one."""
+    short, _, rest = path.stem.partition("_primitive_")
+    parts = rest.split("_")
+    if len(parts) < 3 or not parts[2].isdigit():
+        return "python flows/train.py"
+    model, cond, n_step, tail = parts[0], parts[1], int(parts[2]), "_".join(parts[3:])
+    one_step = tail == "one_step"
+    try:
+        ratio = 1.0 if one_step or not tail else float(tail)
+    except ValueError:
+        return "python flows/train.py"
+    return prior_command(short, model, cond, n_step, ratio, one_step)
+
+
+class Prior:
+    """A frozen prior. `model` is the model name (flow, deterministic, gaussian, vae, lscde); `network` the module."""
+
+    def __init__(self, network: torch.nn.Module, config: dict, path: Path):
+        self.network, self.config, self.path = network, config, path
+        self.model, self.mode = config["model"], config["mode"]
+        self.n_step, self.one_step = config["n_step"], config["one_step"]
+        self.action_dim, self.cond_dim = config["action_dim"], config["cond_dim"]
+        self._fused = FrozenRealNVPSampler(network) if supports_fused(network) else None  # same result, faster
+
+    def sample(self, cond: torch.Tensor | None, num: int | None = None) -> torch.Tensor:
+        """One action per row, (B, A), no gradient, unclamped. One-step priors ignore cond; B = num or len(cond)."""
+        count = num if num is not None else len(cond)
+        cond = None if self.one_step else cond
+        if self._fused is not None:
+            return self._fused.transform(torch.randn(count, self.action_dim, device=self._fused.device), cond)
+        with torch.no_grad():
+            return self.network.sample(cond, count)
+
+    def log_prob(self, action: torch.Tensor, cond: torch.Tensor | None) -> torch.Tensor:
+        """log p(a | c), (B,): exact for flow, gaussian and lscde; a single-sample ELBO for vae; the
+        deterministic prior has none (UserError). Gradients flow to the inputs, not the frozen parameters."""
+        return self.network.log_prob(action, None if self.one_step else cond)
+
+    def gaussian(self, cond: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(mu (B, A), log_std (B, A)) of the gaussian prior, in tanh pre-activation space."""
+        if self.model != "gaussian":
+            raise UserError(f"{self.path.name} is a {self.model} prior; the KL baseline needs --prior_model gaussian")
+        return self.network.gaussian(cond)
+
+    def transform(self, z: torch.Tensor, cond: torch.Tensor | None) -> torch.Tensor:
+        """Latent noise (B, A) -> actions (B, A) through the inverse flow (PARROT's action remapping)."""
+        if self.model != "flow":
+            raise UserError(f"{self.path.name} is a {self.model} prior; latent actions need a flow prior")
+        cond = None if self.one_step else cond
+        return self._fused.transform(z, cond) if self._fused is not None else self.network.transform(z, cond)
+
+
+def load_prior(path: str | Path, device: str = "cpu") -> Prior:
+    """The frozen prior in `path` on `device`. UserError if it is missing (naming the command that trains it)
+    or corrupt."""
+    from sfp.priors.checkpoint import load_model
+
+    path = Path(path)
+    if not path.exists():
+        raise UserError(f"no prior checkpoint at {path}; train it with: {command_for_checkpoint(path)}")
+    network, config = load_model(path, device)
+    return Prior(network, config, path)

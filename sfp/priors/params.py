@@ -1,0 +1,62 @@
+"""flows/train.py parameters: the file, the value rules, and the combinations refused before any work starts."""
+from argparse import Namespace
+from pathlib import Path
+
+import torch
+
+from sfp.config import Rule, parse_params
+from sfp.errors import UserError
+from sfp.priors.conditioners import ACTIVATIONS
+from sfp.priors.factory import MODELS
+from sfp.priors.windows import MODES
+
+PARAMS_FILE = Path(__file__).resolve().parent / "default_params.json"
+RULES = {
+    "mode": Rule(choices=MODES), "model": Rule(choices=MODELS), "n_step": Rule(min=1),
+    "batch_size": Rule(min=1), "test_batch_size": Rule(min=1), "epochs": Rule(min=1), "lr": Rule(min=0),
+    "num_blocks": Rule(min=1), "num_hidden": Rule(min=1), "t_act": Rule(choices=tuple(ACTIVATIONS)),
+    "s_act": Rule(choices=tuple(ACTIVATIONS)), "pre_mlp_units": Rule(min=1), "num_threads": Rule(min=1),
+    "log_interval": Rule(min=1), "data_ratio": Rule(max=1.0), "weight_decay": Rule(min=0), "patience": Rule(min=1),
+}
+
+
+def resolve_model(params: Namespace) -> str:
+    """The model chosen by --model and the seed's --deterministic / --gaussian switches."""
+    switched = [name for name in ("deterministic", "gaussian") if getattr(params, name)]
+    if len(switched) > 1 or (switched and params.model not in ("flow", switched[0])):
+        raise UserError(f"--model {params.model} conflicts with --{' / --'.join(switched)} True; choose one model")
+    return switched[0] if switched else params.model
+
+
+def check_combinations(params: Namespace) -> None:
+    """UserError for options that cannot work together."""
+    if params.data_ratio <= 0:
+        raise UserError("--data_ratio must be above 0 (it is the fraction of training trajectories kept)")
+    if params.one_step and params.n_step != 1:
+        raise UserError("--one_step True learns single actions without a condition; use it with --n_step 1")
+    if params.one_step and params.data_ratio < 1:
+        raise UserError("--one_step True with --data_ratio < 1 would share the checkpoint name of the conditional "
+                        "prior; use one of them")
+    if params.one_step and params.model != "flow":
+        raise UserError(f"--one_step True needs --model flow (the {params.model} model needs a condition)")
+    if params.mode == "image" and not params.one_step:
+        if params.n_step != 1:
+            raise UserError("--mode image conditions on one frame; use --n_step 1")
+        if params.model != "flow":
+            raise UserError(f"--mode image needs --model flow (its couplings carry the CNN), not {params.model}")
+        if not params.pre_mlp:
+            raise UserError("--mode image needs --pre_mlp True (the CNN is the pre-network)")
+    try:
+        torch.device(params.device)
+    except RuntimeError:
+        raise UserError(f"--device {params.device!r} is not a torch device; use cpu or cuda") from None
+    if params.device.startswith("cuda") and not torch.cuda.is_available():
+        raise UserError(f"--device {params.device} but no CUDA device is available; use --device cpu")
+
+
+def parse_train_params(argv: list[str] | None = None, params_file: Path = PARAMS_FILE) -> Namespace:
+    """Parse and check the command line against `params_file`; `model` is resolved from the switches."""
+    params = parse_params(params_file, argv, RULES, description="Train a prior over expert actions.")
+    params.model = resolve_model(params)
+    check_combinations(params)
+    return params

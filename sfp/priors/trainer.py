@@ -1,0 +1,97 @@
+"""Gradient training of a prior: Adam, an exact per-row validation average, BatchNorm statistics recomputed on the
+whole training set after every epoch, early stopping, the best model kept, non-finite losses stop training."""
+import copy
+import math
+from dataclasses import dataclass
+
+import torch
+from tqdm import tqdm
+
+from sfp.priors.base import PriorModel
+from sfp.priors.batchnorm_stats import has_batchnorm, recompute_batchnorm
+from sfp.priors.runlog import RunLog
+from sfp.priors.windows import SampleSet
+
+
+@dataclass
+class TrainingSettings:
+    epochs: int = 100
+    lr: float = 1e-4
+    weight_decay: float = 1e-6
+    batch_size: int = 400
+    test_batch_size: int = 1000
+    patience: int = 30
+    log_interval: int = 1000
+
+
+@dataclass
+class TrainingResult:
+    val_loss: float  # of the best epoch (inf if no epoch finished)
+    best_epoch: int  # 0 if no epoch finished
+    epochs_run: int
+    stop_reason: str
+
+
+@torch.no_grad()
+def mean_loss(model: PriorModel, samples: SampleSet, batch_size: int) -> float:
+    """The model's per-sample loss averaged over every row of `samples` (evaluation mode)."""
+    was_training = model.training
+    model.eval()
+    total = sum(model.loss(action, cond).sum().item() for action, cond in samples.batches(batch_size))
+    model.train(was_training)
+    return total / len(samples)
+
+
+def train_epoch(model: PriorModel, optimizer: torch.optim.Optimizer, train_set: SampleSet,
+                settings: TrainingSettings, generator: torch.Generator, log: RunLog, epoch: int) -> float:
+    """One pass over train_set.epoch_size rows; the mean training loss, or the first non-finite batch loss."""
+    model.train()
+    steps = math.ceil(train_set.epoch_size / settings.batch_size)
+    total, rows = 0.0, 0
+    bar = tqdm(train_set.batches(settings.batch_size, generator), total=steps, leave=False,
+               desc=f"epoch {epoch}/{settings.epochs}")
+    for step, (action, cond) in enumerate(bar, start=1):
+        loss = model.loss(action, cond).mean()
+        value = loss.item()
+        if not math.isfinite(value):
+            bar.close()
+            return value
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        total, rows = total + value * len(action), rows + len(action)
+        if step % settings.log_interval == 0:
+            log.scalar("train/batch_loss", value, (epoch - 1) * steps + step)
+            bar.set_postfix(loss=f"{total / rows:.4f}")
+    return total / rows
+
+
+def train_model(model: PriorModel, train_set: SampleSet, val_set: SampleSet, settings: TrainingSettings,
+                generator: torch.Generator, log: RunLog) -> TrainingResult:
+    """Train `model` in place and leave it holding the parameters of its best validation epoch."""
+    optimizer = torch.optim.Adam(model.parameters(), lr=settings.lr, weight_decay=settings.weight_decay)
+    batchnorm = has_batchnorm(model)
+    best_loss, best_epoch, best_state = math.inf, 0, None
+    stop_reason = f"reached --epochs {settings.epochs}"
+    epoch = 0
+    for epoch in range(1, settings.epochs + 1):
+        train_loss = train_epoch(model, optimizer, train_set, settings, generator, log, epoch)
+        if not math.isfinite(train_loss):
+            stop_reason = f"stopped: the training loss became {train_loss} in epoch {epoch}; lower --lr"
+            break
+        if batchnorm:
+            recompute_batchnorm(model, train_set, generator)
+        val_loss = mean_loss(model, val_set, settings.test_batch_size)
+        if not math.isfinite(val_loss):
+            stop_reason = f"stopped: the validation loss became {val_loss} in epoch {epoch}; lower --lr"
+            break
+        if val_loss < best_loss:
+            best_loss, best_epoch = val_loss, epoch
+            best_state = copy.deepcopy(model.state_dict())
+        log.row({"epoch": epoch, "train_loss": train_loss, "val_loss": val_loss, "best_val_loss": best_loss})
+        if epoch - best_epoch >= settings.patience:
+            stop_reason = f"early stop: no validation improvement in --patience {settings.patience} epochs"
+            break
+    if best_state is not None:
+        model.load_state_dict(best_state)
+    return TrainingResult(best_loss, best_epoch, epoch, stop_reason)

@@ -1,0 +1,263 @@
+"""Per-run logging: a Spinning Up style epoch logger writing progress.txt, tensorboard and a stdout table.
+
+A run directory ($SFP_LOG_DIR/<exp_name>_s<seed>, see sfp.paths.run_dir) holds
+  config.json     the effective parameters, a plain {key: value} object with sorted keys
+  progress.txt    tab-separated, a header row then one row per epoch (columns: see `RL_ROW` and `column_names`)
+  events.out.*    tensorboard scalars, one per progress column, x-axis = environment steps
+  provenance.json written by sfp.provenance
+
+Typical use by the trainer:
+    directory = claim_run_dir(run_dir(exp_name, seed, debug), params, resume)
+    logger = EpochLogger(directory)
+    logger.save_config(params)
+    if resume: logger.load_state_dict(checkpoint["logger"])
+    ... logger.store(EpRet=ret, LogStd=log_std_batch) ...      # scalars or arrays, any number of times
+    logger.log_epoch(epoch, env_steps, gradient_updates)      # one row; clears the stored values
+    checkpoint["logger"] = logger.state_dict()
+"""
+import json
+import math
+import time
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+from sfp.errors import UserError
+from sfp.paths import atomic_output, write_json
+
+STATS = "stats"  # Average<key>, Std<key>, Max<key>, Min<key> over every stored element of the epoch
+MEAN = "mean"  # <key>: the average only
+COUNTER = "counter"  # <key>: computed by the logger (see COUNTERS)
+COUNTERS = ("Epoch", "TotalEnvInteracts", "Time", "SPS", "UpdatesPerSec")
+
+# The downstream RL row: reference §7.5 in its order, plus throughput counters.
+RL_ROW = (
+    ("Epoch", COUNTER),
+    ("EpRet", STATS), ("TestEpRet", STATS), ("SuccessRate", STATS), ("TestSuccessRate", STATS),
+    ("EpLen", MEAN), ("TestEpLen", MEAN),
+    ("TotalEnvInteracts", COUNTER),
+    ("Q1Vals", STATS), ("Q2Vals", STATS), ("Weights", STATS), ("Priorities", STATS), ("LogPi", STATS),
+    ("LogStd", STATS), ("H", STATS), ("PriorP", STATS), ("MixingWeight", STATS), ("Lambda", STATS),
+    ("LossPi", MEAN), ("LossQ", MEAN), ("LossLambda", MEAN), ("LossQSIL", MEAN), ("LossPiSIL", MEAN),
+    ("Time", COUNTER), ("SPS", COUNTER), ("UpdatesPerSec", COUNTER),
+)
+PROGRESS_FILE = "progress.txt"
+CONFIG_FILE = "config.json"
+# Parameters that may change when a run is resumed (everything else must match the stored config.json).
+RESUMABLE_CHANGES = ("resume", "epochs", "num_threads", "gpu", "save_freq")
+
+
+def column_names(spec=RL_ROW) -> list[str]:
+    """progress.txt header of a row spec: [(key, kind)] -> ['Epoch', 'AverageEpRet', 'StdEpRet', ...]."""
+    names = []
+    for key, kind in spec:
+        if kind == STATS:
+            names += [f"{prefix}{key}" for prefix in ("Average", "Std", "Max", "Min")]
+        elif kind in (MEAN, COUNTER):
+            names.append(key)
+        else:
+            raise ValueError(f"unknown column kind {kind!r} for {key!r}")
+    return names
+
+
+def statistics(values: list) -> tuple[float, float, float, float]:
+    """(mean, std, max, min) over ALL elements of the stored scalars/arrays; NaNs when nothing was stored."""
+    if not values:
+        return (math.nan,) * 4
+    flat = np.concatenate([np.ravel(np.asarray(value, dtype=np.float64)) for value in values])
+    if flat.size == 0:
+        return (math.nan,) * 4
+    return float(flat.mean()), float(flat.std()), float(flat.max()), float(flat.min())
+
+
+def _as_array(value) -> np.ndarray:
+    if hasattr(value, "detach"):  # torch tensor
+        value = value.detach().cpu().numpy()
+    return np.asarray(value, dtype=np.float64)
+
+
+def _format(value: float, digits: int = 8) -> str:
+    return "nan" if math.isnan(value) else f"{value:.{digits}g}"
+
+
+def _read_config(directory: Path) -> dict | None:
+    path = directory / CONFIG_FILE
+    if not path.exists():
+        return None
+    try:
+        return json.loads(path.read_text())
+    except json.JSONDecodeError:
+        raise UserError(f"{path} is corrupt; choose a new --exp_name") from None
+
+
+def _plain(params) -> dict:
+    """A namespace or mapping as a JSON-compatible {key: value} (tuples become lists)."""
+    mapping = vars(params) if hasattr(params, "__dict__") else dict(params)
+    return json.loads(json.dumps(mapping, default=str))
+
+
+def claim_run_dir(directory: str | Path, params, resume: bool) -> Path:
+    """Check that a run may write into `directory` and create it.
+
+    Without `resume`, a directory that already holds a run (config.json or progress.txt) is refused, so nothing
+    a user produced is overwritten. With `resume`, the directory must hold a run whose config.json matches
+    `params` except for RESUMABLE_CHANGES. Raises UserError naming --resume or a new --exp_name.
+    """
+    directory = Path(directory)
+    stored = _read_config(directory)
+    holds_run = stored is not None or (directory / PROGRESS_FILE).exists()
+    if not resume and holds_run:
+        raise UserError(f"{directory} already holds a run; continue it with --resume True or choose a new "
+                        f"--exp_name")
+    if resume:
+        if stored is None:
+            raise UserError(f"nothing to resume in {directory} (no {CONFIG_FILE}); drop --resume or check "
+                            f"--exp_name and --seed")
+        current = _plain(params)
+        changed = sorted(key for key in set(stored) | set(current)
+                         if key not in RESUMABLE_CHANGES and stored.get(key) != current.get(key))
+        if changed:
+            detail = ", ".join(f"{key}: {stored.get(key)!r} -> {current.get(key)!r}" for key in changed[:4])
+            raise UserError(f"{directory} holds a different run ({detail}); resume with its parameters or "
+                            f"choose a new --exp_name")
+    directory.mkdir(parents=True, exist_ok=True)
+    return directory
+
+
+class EpochLogger:
+    """Accumulates values during an epoch and writes one row per epoch (see the module docstring)."""
+
+    def __init__(self, directory: str | Path, spec=RL_ROW, tensorboard: bool = True, echo: bool = True):
+        self.directory = Path(directory)
+        self.directory.mkdir(parents=True, exist_ok=True)
+        self.spec = tuple(spec)
+        self.columns = column_names(self.spec)
+        self.storable = {key for key, kind in self.spec if kind != COUNTER}
+        self.tensorboard = tensorboard
+        self.echo = echo
+        self._values: dict[str, list] = {}
+        self._writer = None
+        self._purge_step = None
+        self._session_start = time.monotonic()
+        self._elapsed_before = 0.0  # wall time of earlier sessions of a resumed run
+        self._state = {"epoch": 0, "step": 0, "updates": 0}
+        self._last = (self._session_start, 0, 0)  # (clock, step, updates) at the previous row
+
+    @property
+    def progress_path(self) -> Path:
+        return self.directory / PROGRESS_FILE
+
+    def save_config(self, params) -> Path:
+        """config.json: the effective parameters as a plain {key: value} object, keys sorted."""
+        path = self.directory / CONFIG_FILE
+        write_json(path, _plain(params))
+        return path
+
+    def store(self, **values) -> None:
+        """Accumulate scalars or arrays (numpy or torch) per key until the next log_epoch. A key outside the row
+        spec raises ValueError at once (it would never be written)."""
+        for key, value in values.items():
+            if key not in self.storable:
+                raise ValueError(f"{key!r} is not a stored column of this logger's row spec; add it to the spec")
+            self._values.setdefault(key, []).append(_as_array(value))
+
+    def log_epoch(self, epoch: int, step: int, updates: int = 0) -> dict[str, float]:
+        """Write one row and clear the stored values.
+
+        epoch: epochs finished so far; step: environment steps taken so far (TotalEnvInteracts, the tensorboard
+        x-axis); updates: gradient updates performed so far. Returns the row {column: value}. A key that was
+        never stored this epoch is written as nan.
+        """
+        now = time.monotonic()
+        last_clock, last_step, last_updates = self._last
+        interval = max(now - last_clock, 1e-9)
+        counters = {
+            "Epoch": float(epoch), "TotalEnvInteracts": float(step),
+            "Time": self._elapsed_before + now - self._session_start,
+            "SPS": (step - last_step) / interval, "UpdatesPerSec": (updates - last_updates) / interval,
+        }
+        row = {}
+        for key, kind in self.spec:
+            if kind == COUNTER:
+                row[key] = counters[key]
+            elif kind == MEAN:
+                row[key] = statistics(self._values.get(key, []))[0]
+            else:
+                for prefix, value in zip(("Average", "Std", "Max", "Min"), statistics(self._values.get(key, []))):
+                    row[f"{prefix}{key}"] = value
+        self._append_row(row)
+        self._write_tensorboard(row, step)
+        if self.echo:
+            tqdm.write(format_table(row))
+        self._values.clear()
+        self._last = (now, step, updates)
+        self._state = {"epoch": epoch, "step": step, "updates": updates}
+        return row
+
+    def state_dict(self) -> dict:
+        """What a checkpoint needs to resume this log: the last row's epoch, step, updates and elapsed time, and the
+        values stored since (a checkpoint taken mid-epoch, e.g. on Ctrl-C, keeps them for the next row)."""
+        return {**self._state, "elapsed": self._elapsed_before + self._last[0] - self._session_start,
+                "values": {key: list(values) for key, values in self._values.items()}}
+
+    def load_state_dict(self, state: dict) -> None:
+        """Resume: drop progress.txt rows after state['epoch'] (so none is written twice), hide later tensorboard
+        events, and continue the counters. Call before the first log_epoch."""
+        self._state = {key: int(state[key]) for key in ("epoch", "step", "updates")}
+        self._values = {key: list(values) for key, values in state.get("values", {}).items()}
+        self._elapsed_before = float(state["elapsed"])
+        self._session_start = time.monotonic()
+        self._last = (self._session_start, self._state["step"], self._state["updates"])
+        self._purge_step = self._state["step"] + 1
+        self._truncate_progress(self._state["epoch"])
+
+    def close(self) -> None:
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
+
+    def _truncate_progress(self, epoch: int) -> None:
+        if not self.progress_path.exists():
+            return
+        lines = self.progress_path.read_text().splitlines()
+        if not lines:
+            return
+        header = lines[0].split("\t")
+        if "Epoch" not in header:
+            raise UserError(f"{self.progress_path} has no Epoch column; choose a new --exp_name")
+        position = header.index("Epoch")
+        kept = [line for line in lines[1:] if float(line.split("\t")[position]) <= epoch]
+        with atomic_output(self.progress_path) as tmp:
+            tmp.write_text("\n".join([lines[0], *kept]) + "\n")
+
+    def _append_row(self, row: dict[str, float]) -> None:
+        header = "\t".join(self.columns)
+        existing = self.progress_path.read_text().splitlines()[:1] if self.progress_path.exists() else []
+        if existing and existing[0] != header:
+            raise UserError(f"{self.progress_path} has different columns than this version writes; choose a new "
+                            f"--exp_name")
+        with open(self.progress_path, "a") as handle:
+            if not existing:
+                handle.write(header + "\n")
+            handle.write("\t".join(_format(row[name]) for name in self.columns) + "\n")
+
+    def _write_tensorboard(self, row: dict[str, float], step: int) -> None:
+        if not self.tensorboard:
+            return
+        if self._writer is None:
+            from torch.utils.tensorboard import SummaryWriter
+
+            self._writer = SummaryWriter(str(self.directory), purge_step=self._purge_step)
+        for name, value in row.items():
+            if not math.isnan(value):
+                self._writer.add_scalar(name, value, global_step=step)
+        self._writer.flush()
+
+
+def format_table(row: dict[str, float]) -> str:
+    """A readable two-column table of one row, for stdout."""
+    width = max(len(name) for name in row)
+    rule = "-" * (width + 19)
+    lines = [rule] + [f"| {name:>{width}} | {_format(value, 4):>13} |" for name, value in row.items()] + [rule]
+    return "\n".join(lines)

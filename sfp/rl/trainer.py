@@ -1,0 +1,271 @@
+"""The downstream-RL loop (reference §7, with truncation never treated as terminal).
+
+Per step: act (initial exploration for the first `start_steps` steps, then the agent's mixture policy), step the
+env, extend the prior's action window, store the finished episode in the replay buffer, run `update_every` gradient
+updates every `update_every` steps from `update_after` on, and at the end of each epoch run deterministic test
+episodes, write one log row and, every `save_freq` epochs, a checkpoint. Ctrl-C finishes the current step, saves a
+checkpoint and stops; `--resume True` continues from it with the same results as an uninterrupted run.
+"""
+import math
+import random
+import signal
+from contextlib import contextmanager
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from sfp.errors import UserError
+from sfp.rl.action_windows import push
+from sfp.rl.build import Experiment, flat_observation
+from sfp.rl.checkpoint import load_checkpoint, save_checkpoint
+from sfp.rl.env_snapshot import replay_episode, restore_rng, rng_snapshot
+
+
+class NonFiniteLoss(UserError):
+    """A loss became NaN or infinite: training stops and the last good checkpoint is kept."""
+
+
+@contextmanager
+def deferred_interrupt():
+    """The first Ctrl-C sets a flag (checked between steps); a second one interrupts at once."""
+    state = {"requested": False}
+
+    def handler(signum, frame):
+        if state["requested"]:
+            raise KeyboardInterrupt
+        state["requested"] = True
+        tqdm.write("Ctrl-C: finishing this step and saving a checkpoint (press again to abort without saving)")
+
+    previous = signal.signal(signal.SIGINT, handler)
+    try:
+        yield state
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+class Episode:
+    """The episode in progress: what the replay buffer stores, plus what is needed to replay it on resume."""
+
+    def __init__(self, obs, window: np.ndarray, reset_seed: int | None, rng_state: dict):
+        self.reset_seed, self.rng_state = reset_seed, rng_state
+        self.observations, self.windows = [obs], [window.ravel().copy()]
+        self.actions, self.env_actions, self.rewards, self.terminals = [], [], [], []
+        self.ret, self.success = 0.0, False
+
+    def add(self, env_action, stored_action, obs2, reward: float, terminated: bool, success: bool,
+            window: np.ndarray) -> None:
+        self.env_actions.append(np.asarray(env_action))
+        self.actions.append(np.asarray(stored_action, np.float32))
+        self.observations.append(obs2)
+        self.rewards.append(reward)
+        self.terminals.append(terminated)
+        self.windows.append(window.ravel().copy())
+        self.ret += reward
+        self.success = self.success or success
+
+    def __len__(self) -> int:
+        return len(self.actions)
+
+    def as_replay_episode(self) -> dict:
+        """The episode contract of sfp.rl.replay."""
+        episode = {"act": np.stack(self.actions), "rew": np.asarray(self.rewards, np.float32),
+                   "terminal": np.asarray(self.terminals, bool), "window": np.stack(self.windows)}
+        if isinstance(self.observations[0], dict):
+            for key in ("observation", "achieved_goal", "desired_goal"):
+                episode[key] = np.stack([obs[key] for obs in self.observations])
+        else:
+            episode["observation"] = np.stack(self.observations)
+        return episode
+
+
+class Trainer:
+    def __init__(self, experiment: Experiment, logger, run_dir):
+        self.x, self.logger, self.run_dir = experiment, logger, run_dir
+        self.params = p = experiment.params
+        self.total_steps = p.epochs * p.steps_per_epoch
+        self.t, self.updates, self.last_update, self.episodes = 0, 0, 0, 0
+        self.test_seeded = False
+        self.window = self.episode = self.obs = None
+        self.finished = False
+
+    # ------------------------------------------------------------------------------------------------ set-up
+    def start(self) -> None:
+        """A fresh run (seeded by sfp.rl.run before anything was built): first reset, optional behaviour cloning."""
+        p = self.params
+        self._new_episode(reset_seed=p.seed)
+        if p.bc_epochs > 0:
+            from sfp.rl.bc_data import expert_batches
+
+            batches = expert_batches(self.x.dataset, p.goal_cond, p.batch_size, self.x.device)
+            tqdm.write(f"behaviour cloning: {self.x.agent.behaviour_clone(batches, p.bc_epochs)}")
+
+    def _new_episode(self, reset_seed: int | None = None) -> None:
+        rng_state = rng_snapshot(self.x.env)
+        self.obs, _ = self.x.env.reset(seed=reset_seed)
+        self.window = self.x.windows.sample()
+        self.episode = Episode(self.obs, self.window, reset_seed, rng_state)
+        if self.x.polyrl is not None:
+            self.x.polyrl.pre_episode(self.episodes)
+
+    # ------------------------------------------------------------------------------------------------ the loop
+    def train(self) -> None:
+        p = self.params
+        bar = tqdm(total=self.total_steps, initial=self.t, unit="step", desc=p.exp_name, dynamic_ncols=True)
+        with deferred_interrupt() as interrupt:
+            while self.t < self.total_steps:
+                self._step()
+                bar.update(1)
+                if (self.t % p.steps_per_epoch) == 0:
+                    self._end_epoch(bar)
+                if interrupt["requested"]:
+                    path = self.save()
+                    bar.close()
+                    tqdm.write(f"stopped at step {self.t}; checkpoint {path}; continue with --resume True")
+                    return
+        bar.close()
+        self.finished = True
+
+    def _schedule(self) -> float:
+        return 1.0 if self.params.prior_schedule == 0 else min(1.0, self.t / self.params.prior_schedule)
+
+    def _act(self, flat: np.ndarray) -> tuple[np.ndarray, dict]:
+        agent, window = self.x.agent, self.window.ravel()
+        if self.t >= self.params.start_steps:
+            return agent.act(flat, window, schedule=self._schedule())
+        if self.x.polyrl is not None:
+            policy_sample = lambda: agent.act(flat, window, schedule=0.0)[0]  # noqa: E731  (the SAC policy alone)
+            action = self.x.polyrl.select_action(flat, self.window[-1], policy_sample)
+            return action.astype(np.float32), {"prior_used": 0.0, "mixing_weight": 0.0}
+        return agent.explore(flat, window)
+
+    def _step(self) -> None:
+        p, x = self.params, self.x
+        flat = flat_observation(self.obs)
+        action, info = self._act(flat)
+        self.logger.store(PriorP=info["prior_used"], MixingWeight=info["mixing_weight"])
+        obs2, reward, terminated, truncated, env_info = x.env.step(action)
+        stored = env_info.get("executed_action", action)
+        self.window = push(self.window, stored)
+        self.episode.add(action, stored, obs2, float(reward), bool(terminated), bool(env_info.get("success")),
+                         self.window)
+        if x.polyrl is not None:
+            x.polyrl.post_step(flat, flat_observation(obs2))
+        self.obs = obs2
+        self.t += 1
+        if terminated or truncated or len(self.episode) >= p.max_ep_len:
+            self._finish_episode()
+        if self.t > p.update_after and self.t - self.last_update >= p.update_every and len(x.buffer) > 0:
+            self.last_update = self.t
+            self._update()
+
+    def _finish_episode(self) -> None:
+        episode = self.episode
+        self.x.buffer.store_episode(episode.as_replay_episode())
+        self.logger.store(EpRet=episode.ret, EpLen=len(episode), SuccessRate=float(episode.success))
+        self.episodes += 1
+        self._new_episode()
+
+    def _update(self) -> None:
+        p, x = self.params, self.x
+        progress = self.t / self.total_steps
+        for _ in range(p.update_every):
+            batch, idx = x.buffer.sample(p.batch_size, progress, force_uniform=p.sil)
+            info, priorities = x.agent.update(batch)
+            self._check_finite(info)
+            self.logger.store(**info, Weights=batch["weights"], Priorities=priorities)
+            if p.prioritize and not p.sil:
+                x.buffer.update_priorities(idx, priorities)
+        for _ in range(p.update_every * p.sil_m if p.sil else 0):
+            batch, idx = x.buffer.sample(p.sil_bs, progress)
+            info, priorities = x.agent.imitate(batch)
+            self._check_finite(info)
+            if p.prioritize:
+                x.buffer.update_priorities(idx, priorities)
+        self.updates += p.update_every
+
+    def _check_finite(self, info: dict) -> None:
+        bad = [key for key, value in info.items() if not math.isfinite(value)]
+        if bad:
+            raise NonFiniteLoss(f"{', '.join(bad)} became non-finite at step {self.t}; training stopped and the last "
+                                f"checkpoint in {self.run_dir} was kept (try a lower --lr or --clip_gradients True)")
+
+    # ------------------------------------------------------------------------------------------------ epochs
+    def _end_epoch(self, bar) -> None:
+        p = self.params
+        epoch = self.t // p.steps_per_epoch
+        self._test()
+        row = self.logger.log_epoch(epoch, self.t, self.updates)
+        bar.set_postfix(epoch=epoch, test_success=f"{row['AverageTestSuccessRate']:.2f}")
+        last = self.t >= self.total_steps
+        if last or (p.save_freq > 0 and epoch % p.save_freq == 0):
+            self.save()
+
+    def _test(self) -> None:
+        env, agent = self.x.test_env, self.x.agent
+        for _ in range(self.params.num_test_episodes):
+            obs, _ = env.reset(seed=None if self.test_seeded else self.params.seed + 10_000)
+            self.test_seeded = True
+            ret, length, success, done = 0.0, 0, False, False
+            window = np.zeros(self.window.size, np.float32)
+            while not done:
+                action, _ = agent.act(flat_observation(obs), window, deterministic=True)
+                obs, reward, terminated, truncated, info = env.step(action)
+                ret, length, success = ret + float(reward), length + 1, success or bool(info.get("success"))
+                done = terminated or truncated or length >= self.params.max_ep_len
+            self.logger.store(TestEpRet=ret, TestEpLen=length, TestSuccessRate=float(success))
+
+    # ------------------------------------------------------------------------------------------------ saving
+    def save(self):
+        x, ep = self.x, self.episode
+        state = {
+            "t": self.t, "updates": self.updates, "last_update": self.last_update, "episodes": self.episodes,
+            "test_seeded": self.test_seeded, "window": self.window, "agent": x.agent.state_dict(),
+            "buffer": x.buffer.state_dict(), "windows": x.windows.state_dict(), "logger": self.logger.state_dict(),
+            "polyrl": x.polyrl.state_dict() if x.polyrl is not None else None,
+            "episode": {"reset_seed": ep.reset_seed, "rng_state": ep.rng_state, "env_actions": ep.env_actions,
+                        "actions": ep.actions, "observations": ep.observations, "rewards": ep.rewards,
+                        "terminals": ep.terminals, "windows": ep.windows, "ret": ep.ret, "success": ep.success},
+            "test_env_rng": rng_snapshot(x.test_env),
+            "rng": {"python": random.getstate(), "numpy": np.random.get_state(), "torch": torch.get_rng_state()},
+        }
+        return save_checkpoint(self.run_dir, state)
+
+    def restore(self) -> None:
+        """Continue from the run directory's checkpoint."""
+        state = load_checkpoint(self.run_dir)
+        x = self.x
+        for key in ("t", "updates", "last_update", "episodes", "test_seeded", "window"):
+            setattr(self, key, state[key])
+        x.agent.load_state_dict(state["agent"])
+        x.buffer.load_state_dict(state["buffer"])
+        x.windows.load_state_dict(state["windows"])
+        self.logger.load_state_dict(state["logger"])
+        if x.polyrl is not None:
+            x.polyrl.load_state_dict(state["polyrl"])
+        restore_rng(x.test_env, state["test_env_rng"])
+        self._restore_episode(state["episode"])
+        random.setstate(state["rng"]["python"])
+        np.random.set_state(state["rng"]["numpy"])
+        torch.set_rng_state(state["rng"]["torch"])
+
+    def _restore_episode(self, saved: dict) -> None:
+        """Rebuild the simulator state of the episode in progress by replaying its actions."""
+        replayed = replay_episode(self.x.env, saved["reset_seed"], saved["rng_state"], saved["env_actions"])
+        if not _same_observations(replayed, saved["observations"]):
+            raise UserError(f"the environment did not replay the saved episode identically (library versions "
+                            f"changed?); {self.run_dir} cannot be resumed exactly")
+        episode = Episode(saved["observations"][0], np.zeros(0), saved["reset_seed"], saved["rng_state"])
+        for key in ("env_actions", "actions", "observations", "rewards", "terminals", "windows", "ret", "success"):
+            setattr(episode, key, saved[key])
+        self.episode, self.obs = episode, saved["observations"][-1]
+
+
+def _same_observations(a: list, b: list) -> bool:
+    if len(a) != len(b):
+        return False
+    for left, right in zip(a, b):
+        left, right = (left, right) if isinstance(left, dict) else ({"o": left}, {"o": right})
+        if any(not np.array_equal(left[key], right[key]) for key in left):
+            return False
+    return True
