@@ -1,9 +1,11 @@
 # `make run`: the point-maze pipeline end to end on a small default.  `make test`: the test suite.
-# Both create or refresh .venv from requirements.txt first (skipped when nothing changed).
+# Both create or refresh .venv from requirements.txt first (skipped when nothing changed); `make test` also
+# installs the optional extras whose tests it runs (cluster launchers, experiment tracking).
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+EXTRAS_STAMP := $(VENV)/.installed-extras
 
 .PHONY: setup run test bench clean-venv
 
@@ -13,12 +15,16 @@ $(STAMP): requirements.txt pyproject.toml
 	$(PY) -m pip install --quiet --no-deps -e .
 	touch $(STAMP)
 
+$(EXTRAS_STAMP): $(STAMP) requirements-cluster.txt requirements-track.txt
+	$(PY) -m pip install --quiet -r requirements-cluster.txt -r requirements-track.txt
+	touch $(EXTRAS_STAMP)
+
 setup: $(STAMP)
 
 run: $(STAMP)
 	$(PY) scripts/demo.py
 
-test: $(STAMP)
+test: $(EXTRAS_STAMP)
 	MUJOCO_GL=egl $(PY) -m pytest -q -n 2 tests
 
 clean-venv:
