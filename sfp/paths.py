@@ -1,10 +1,14 @@
-"""Where every stage reads and writes, and the file names the three stages share (DESIGN.md §4).
+"""Where every stage reads and writes, and the file names the three stages share.
 
 Directories come from environment variables with defaults:
-  $D4RL_DATASET_DIR  (~/.d4rl/datasets)  expert trajectories: <short>_primitive/ pieces and <short>_primitive.hdf5
-  $SFP_FLOW_DIR      (~/flows)           prior checkpoints
+  $D4RL_DATASET_DIR  (~/.d4rl/datasets)  expert trajectories: <name>_primitive/ pieces and <name>_primitive.hdf5
+  $SFP_FLOW_DIR      (~/flows)           prior checkpoints <name>_primitive_<model>_...pt
   $SFP_LOG_DIR       (~/logs)            training logs
 They are created on demand by the code that writes into them (`create=True`).
+
+<name> is the data name of the expert that made the data (`data_name`): the short name for the original release's
+expert (maze, sawyer, hopper, ...), <short>-<expert> for another one (maze-fixed: the maze expert with its frame
+fixed). Every file made from a dataset carries its data name, so data of two experts never mix.
 """
 import hashlib
 import json
@@ -18,6 +22,8 @@ from sfp.errors import UserError
 SUITES = {"point-maze": "maze", "meta-world": "sawyer"}
 LOCOMOTION_BODIES = ("swimmer", "hopper", "walker", "ant", "halfcheetah")
 SHORT_NAMES = tuple(SUITES.values()) + LOCOMOTION_BODIES
+EXPERTS = ("original", "fixed")  # the maze's two experts (sfp.data.experts); the other suites have the original's
+DEFAULT_EXPERT = "original"  # the paper's data
 
 
 def short_name(suite: str) -> str:
@@ -29,6 +35,17 @@ def short_name(suite: str) -> str:
     raise UserError(
         f"unknown suite {suite!r}: use one of {', '.join(list(SUITES) + list(SHORT_NAMES))}"
     )
+
+
+def data_name(short: str, expert: str = DEFAULT_EXPERT) -> str:
+    """'maze', 'original' -> 'maze'; 'maze', 'fixed' -> 'maze-fixed' (see the module docstring)."""
+    return short if expert == DEFAULT_EXPERT else f"{short}-{expert}"
+
+
+def split_data_name(name: str) -> tuple[str, str]:
+    """The inverse of data_name: 'maze-fixed' -> ('maze', 'fixed'), 'maze' -> ('maze', 'original')."""
+    short, _, expert = name.partition("-")
+    return short, expert or DEFAULT_EXPERT
 
 
 def _directory(variable: str, default: Path, create: bool) -> Path:
@@ -50,17 +67,17 @@ def log_dir(create: bool = False) -> Path:
     return _directory("SFP_LOG_DIR", Path.home() / "logs", create)
 
 
-def pieces_dir(short: str, create: bool = False) -> Path:
-    """Folder of the per-trajectory files written during collection."""
-    path = dataset_dir(create) / f"{short}_primitive"
+def pieces_dir(name: str, create: bool = False) -> Path:
+    """Folder of the per-trajectory files written during collection (`name`: a data name)."""
+    path = dataset_dir(create) / f"{name}_primitive"
     if create:
         path.mkdir(exist_ok=True)
     return path
 
 
-def dataset_file(short: str) -> Path:
-    """The distilled dataset every later stage reads."""
-    return dataset_dir() / f"{short}_primitive.hdf5"
+def dataset_file(name: str) -> Path:
+    """The distilled dataset every later stage reads (`name`: a data name)."""
+    return dataset_dir() / f"{name}_primitive.hdf5"
 
 
 def legacy_dataset_file(short: str) -> Path:
@@ -71,7 +88,8 @@ def legacy_dataset_file(short: str) -> Path:
 def prior_checkpoint_name(
     short: str, model: str, cond: str, n_step: int, data_ratio: float = 1.0, one_step: bool = False
 ) -> str:
-    """<short>_primitive_<model>_<cond>_<n_step>[_<ratio>|_one_step].pt, as written by flows/train.py."""
+    """<short>_primitive_<model>_<cond>_<n_step>[_<ratio>|_one_step].pt, as written by flows/train.py (`short`: the
+    data name of the prior's dataset)."""
     name = f"{short}_primitive_{model}_{cond}_{n_step}"
     if data_ratio < 1.0:
         name += f"_{data_ratio}"

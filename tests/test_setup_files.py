@@ -26,7 +26,7 @@ def test_requirements_and_pipfile_pin_the_same_versions():
             assert spec.startswith("=="), f"Pipfile pin for {name} is not exact: {spec}"
             pipfile_pins[name.lower()] = spec[2:]
     assert pipfile_pins == _requirement_pins()
-    assert "source" not in pipfile, "the Pipfile names no package index (DESIGN.md §2)"
+    assert "source" not in pipfile, "the Pipfile names no package index"
 
 
 def test_torch_is_pinned_to_the_cpu_wheel_version():

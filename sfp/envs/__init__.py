@@ -5,7 +5,7 @@ Families (every environment is a `gymnasium.Env`):
   Meta-World    the 17 tasks of SAWYER_TASKS, `-v2` or `-v3`       metaworld 3     (sfp.envs.sawyer)
   locomotion    <body>[-sparse][-biased][-noisy], body in          gymnasium -v5   (sfp.envs.locomotion)
                 swimmer, hopper, walker, ant, halfcheetah
-Each is also registered with gymnasium as `sfp/<name>` (e.g. `gymnasium.make("sfp/corridor-v1")`).
+`import sfp` registers each with gymnasium as `sfp/<name>` (e.g. `gymnasium.make("sfp:sfp/corridor-v1")`).
 Families import their simulator lazily, so a maze never imports MuJoCo.
 """
 import gymnasium
@@ -80,12 +80,24 @@ def make_env_from_params(params) -> gymnasium.Env:
                     sparsity=params.sparsity, bias=params.bias, permute_action=params.permute_action)
 
 
-def _register_all() -> None:
-    names = MAZE_LAYOUTS + SAWYER_TASKS + tuple(f"{body}-sparse" for body in LOCOMOTION_BODIES)
-    for name in names:
+EPISODE_STEPS = {"maze": 500, "sawyer": 500, "locomotion": 1000}
+
+
+def registered_names() -> tuple[str, ...]:
+    """Every name `make_env` accepts, in one spelling each: the mazes, the Meta-World tasks as -v2 and -v3, and each
+    locomotion body with every combination of its variants (in the order sparse, biased, noisy)."""
+    combos = [()]
+    for variant in LOCOMOTION_VARIANTS:
+        combos += [combo + (variant,) for combo in combos]
+    locomotion = tuple("-".join((body, *combo)) for body in LOCOMOTION_BODIES for combo in combos)
+    return MAZE_LAYOUTS + SAWYER_TASKS + tuple(name[:-3] + "-v3" for name in SAWYER_TASKS) + locomotion
+
+
+def register_all() -> None:
+    """Register `sfp/<name>` with gymnasium for every name of `registered_names` (idempotent; no simulator is
+    imported until an environment is made)."""
+    for name in registered_names():
         env_id = f"sfp/{name}"
         if env_id not in gymnasium.registry:
-            gymnasium.register(env_id, entry_point="sfp.envs:make_env", kwargs={"name": name})
-
-
-_register_all()
+            gymnasium.register(env_id, entry_point="sfp.envs:make_env", kwargs={"name": name},
+                               max_episode_steps=EPISODE_STEPS[env_family(name)])

@@ -11,6 +11,7 @@ gymnasium. Observations are flat float32 vectors: these tasks are not goal-condi
 import gymnasium
 import numpy as np
 
+import sfp.envs.rendering  # noqa: F401  (selects MUJOCO_GL before gymnasium's MuJoCo envs load mujoco)
 from sfp.envs import locomotion_body
 from sfp.errors import UserError
 

@@ -1,4 +1,4 @@
-"""MazeEnv: the pure-numpy point mazes corridor-v1, room-v1 and maze-v1 as a gymnasium environment (reference §2.1).
+"""MazeEnv: the pure-numpy point mazes corridor-v1, room-v1 and maze-v1 as a gymnasium environment.
 
 A point moves in a maze of unit cells; the (clipped) action in [-1, 1]^2 is its displacement, with wall sliding.
 The goal is a cell centre; success is being within `dist_threshold` (1.2, world units) of it. Observations are in

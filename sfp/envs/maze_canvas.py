@@ -1,4 +1,4 @@
-"""The 64x64 top-down picture of a point maze (reference §2.1.7).
+"""The 64x64 top-down picture of a point maze.
 
 Cells are white on black, the agent a red 3x3 block, the goal a green 3x3 block drawn over it; the image is
 flipped vertically so that +y points up. Cells are squares of 64 // (larger extent in cells) pixels, centred.

@@ -2,7 +2,7 @@
 
 Cell (x, y) has integer centre (x, y) and covers [x-0.5, x+0.5] x [y-0.5, y+0.5]. Any two 4-adjacent cells are
 connected, so the walls are exactly the unit segments between a cell and a non-cell. A wall is stored canonically
-as ((x0, x1), (y0, y1)) with x0 <= x1 and y0 <= y1 (reference §2.1.1).
+as ((x0, x1), (y0, y1)) with x0 <= x1 and y0 <= y1.
 
 The hot path (`Maze.move`) is plain Python on floats: walls are looked up in per-direction sets of integer cells.
 Rounding to cells is Python's `round`, which like numpy's rounds half to even.
@@ -90,7 +90,7 @@ class Maze:
         return None
 
     def move(self, x: float, y: float, dx: float, dy: float, rng, depth: int = 0) -> tuple[float, float]:
-        """End point of the displacement (dx, dy) from (x, y), sliding along walls (reference §2.1.3).
+        """End point of the displacement (dx, dy) from (x, y), sliding along walls.
 
         On a hit the point stops at the wall, is pushed back from it by U[0, 0.01) and continues with the
         remaining motion along the wall only. Each slide zeroes one axis of the motion, so in practice at most two

@@ -1,4 +1,4 @@
-"""The three point-maze layouts (reference §2.1.2): which cells exist, where episodes start and where goals are.
+"""The three point-maze layouts: which cells exist, where episodes start and where goals are.
 
 The original's `sparsity` argument is ignored by every layout (as it was): each has a fixed size.
 """

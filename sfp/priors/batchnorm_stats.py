@@ -2,7 +2,7 @@
 
 One batched forward pass, layer by layer: the activations of all rows (N, A) are kept in memory (2 M x A floats is
 small), each BatchNorm layer gets the exact float64 mean and biased variance of its input, and the pass continues
-through it with those statistics — the same result as one full-data batch in training mode (reference §3.3).
+through it with those statistics — the same result as one full-data batch in training mode (docs/method.md §1).
 """
 import torch
 

@@ -1,4 +1,4 @@
-"""Conditional RealNVP (reference §3.1): affine couplings with alternating masks, each optionally followed by a
+"""Conditional RealNVP (docs/method.md §1): affine couplings with alternating masks, each optionally followed by a
 BatchNorm flow layer. Direct pass: action x -> latent z; inverse pass: z -> x. All log-determinants are (B,).
 """
 import math

@@ -1,4 +1,4 @@
-"""The prior's conditioning window at the start of an episode (reference §7.2, `rand_init_cond`).
+"""The prior's conditioning window at the start of an episode (`rand_init_cond`).
 
 Before any action has been taken, an action prior p(a_t | a_{t-n..t-1}) needs n previous actions. They come from
 the expert dataset: with `rand_init_cond` a random window inside a random trajectory (the original let windows cross

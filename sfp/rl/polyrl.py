@@ -1,4 +1,4 @@
-"""PolyRL exploration: locally self-avoiding random walks (Aboutalebi et al.), reference §4.10.
+"""PolyRL exploration: locally self-avoiding random walks (Aboutalebi et al.).
 
 Used during the initial exploration phase. The trainer calls, per episode and per step:
     polyrl.pre_episode(n_completed_episodes)

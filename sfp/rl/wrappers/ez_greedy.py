@@ -1,4 +1,4 @@
-"""Temporally-extended epsilon-greedy exploration (ez-greedy, reference §6.5).
+"""Temporally-extended epsilon-greedy exploration (ez-greedy).
 
 At every step that is not inside a repeat, with probability epsilon the agent's CURRENT action is held and
 repeated for zipf(mu) - 1 further steps (so the whole run lasts zipf(mu) steps). The action actually executed is

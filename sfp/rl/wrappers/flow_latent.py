@@ -1,4 +1,4 @@
-"""The agent acts in the latent space of the state-free prior (action_prior 'flow', reference §6.6 FlowWrapper).
+"""The agent acts in the latent space of the state-free prior (action_prior 'flow').
 
 One agent action (n*A) in the tiled inner Box holds n latents z_1..z_n (A each), used directly as flow latents (no
 quantile mapping, as the original FlowWrapper). Each is decoded by the SFP prior p(a_t | a_{t-n..t-1}) (checkpoint

@@ -1,4 +1,4 @@
-"""From an agent action to an environment action through a flow prior (PARROT, reference §6.2).
+"""From an agent action to an environment action through a flow prior (PARROT).
 
 The agent acts in the inner env's Box [low, high]. PARROT maps it to a latent of the flow with the quantile trick
     u = m + (1 - 2m) (a - low) / (high - low) in [m, 1 - m],   z = Phi^-1(u)  (m = 0.05, so |z| <= 1.645)

@@ -1,4 +1,4 @@
-"""PARROT: the agent acts in a flow prior's latent space, mapped to env actions (reference §6.3, §6.4).
+"""PARROT: the agent acts in a flow prior's latent space, mapped to env actions.
 
 Conditions (each trained with flows/train.py under the same mode):
   state        observation                      (S,)        PARROT-state, not goal-conditioned

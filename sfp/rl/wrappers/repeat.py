@@ -1,4 +1,4 @@
-"""Action repetition and multi-step actions (reference §6.6, working versions of the original's dead wrappers).
+"""Action repetition and multi-step actions (working versions of the original's dead wrappers).
 
 n is params.prior_n_step (the original read a non-existent args.n_step and crashed).
   nstep          NStepWrapper          one agent action (n*A) = n consecutive env actions
