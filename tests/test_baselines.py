@@ -1,4 +1,6 @@
 """Every method of the paper runs from main.py: a short epoch on a point maze, with real (tiny) priors."""
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -9,6 +11,7 @@ from sfp.priors.checkpoint import save_checkpoint
 from sfp.priors.factory import build_model
 from sfp.priors.params import parse_train_params
 from sfp.priors.training import train_prior
+from sfp.rl.methods import METHODS, flags
 from sfp.rl.params import load_rl_params
 from sfp.rl.run import run
 
@@ -54,9 +57,11 @@ def _row(extra):
     return trainer, row
 
 
-METHODS = {
-    "sac": [],
-    "sfp": ["--use_prior", "True", "--alpha", "0.01"],
+# Every preset of the method table, made cheaper where a preset's own budget is large (later flags win) ...
+CHEAPER = {"sac_bc": ["--bc_epochs", "1"], "sil": ["--sil_m", "1"]}
+PRESETS = {name: flags(name) + CHEAPER.get(name, []) for name in METHODS}
+# ... and the variants a user reaches with extra flags.
+VARIANTS = {
     "sfp_scalar_lambda_schedule": ["--use_prior", "True", "--lambda_param", "True", "--prior_schedule", "60",
                                    "--prior_smoothing", "0.3", "--prior_clamp", "0.5"],
     "sfp_original_batch_mean": ["--use_prior", "True", "--lambda_batch_mean", "True", "--rand_init_cond", "False"],
@@ -71,39 +76,37 @@ METHODS = {
     "sfp_gaussian": ["--use_prior", "True", "--prior_model", "gaussian"],
     "sfp_vae": ["--use_prior", "True", "--prior_model", "vae"],
     "sfp_lscde": ["--use_prior", "True", "--prior_model", "lscde"],
-    "sac_bc": ["--bc_epochs", "1"],
     "sac_bc_without_goals": ["--bc_epochs", "1", "--goal_cond", "False", "--her", "False"],
-    "parrot_state": ["--action_prior", "parrot_state"],
-    "parrot_action": ["--action_prior", "parrot_action"],
-    "parrot_image": ["--action_prior", "parrot_image", "--visual", "True"],
-    "polyrl": ["--use_polyrl", "True"],
-    "sil": ["--sil", "True", "--sil_m", "1"],
-    "per": ["--prioritize", "True"],
-    "kl_reg": ["--kl_reg", "True", "--prior_model", "gaussian"],
-    "ez_greedy": ["--action_prior", "ez-greedy"],
     "nstep": ["--action_prior", "nstep", "--prior_n_step", "3"],
     "diagonal": ["--action_prior", "diagonal", "--prior_n_step", "3"],
     "densediagonal": ["--action_prior", "densediagonal", "--prior_n_step", "3"],
-    "flow_latent": ["--action_prior", "flow"],
-    "visual_sfp": ["--visual", "True", "--use_prior", "True"],
     "no_her_one_step_returns_neg_rew": ["--her", "False", "--n_step_rew", "1", "--neg_rew", "True"],
     "terminate_on_success_with_goals": ["--terminate_on_success", "True"],
 }
+RUNS = {**PRESETS, **VARIANTS}
 
 
-@pytest.mark.parametrize("method", list(METHODS))
+@pytest.mark.parametrize("method", list(RUNS))
 def test_method_runs_an_epoch(method, with_priors):
-    trainer, row = _row(METHODS[method])
+    trainer, row = _row(RUNS[method])
     assert trainer.finished and trainer.updates > 0
     assert row["TotalEnvInteracts"] == 120
     for column in ("LossQ", "LossPi", "AverageQ1Vals", "AverageTestEpRet"):
         assert np.isfinite(row[column]), column
-    uses_prior = "--use_prior" in METHODS[method] and "--prior_initial" not in METHODS[method]
+    uses_prior = "--use_prior" in RUNS[method] and "--prior_initial" not in RUNS[method]
     if uses_prior:  # the first 40 steps act with the prior only
         assert row["MaxPriorP"] == 1.0
 
 
 def test_sfp_learns_lambda_and_logs_it(with_priors):
-    _, row = _row(METHODS["sfp"])
+    _, row = _row(RUNS["sfp"])
     assert 0.0 < row["AverageLambda"] < 1.0 and np.isfinite(row["LossLambda"])
     assert 0.0 < row["AverageMixingWeight"] <= 1.0
+
+
+def test_the_readme_method_table_shows_every_preset():
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    for name, method in METHODS.items():
+        shown = " ".join(flags(name)) or "(defaults)"
+        assert f"| {method.label} (`{name}`) | `{shown}` | {method.needs} |" in readme or \
+            f"| {method.label} (`{name}`) | {shown} | {method.needs} |" in readme, name

@@ -12,7 +12,6 @@ from pathlib import Path
 import gymnasium
 import pytest
 
-import sfp
 from sfp.envs import EPISODE_STEPS, env_family, registered_names
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -4,7 +4,7 @@ A spec (see experiments/*.yaml):
 
     name: maze                      # runs are named <name>__<task>__<method>, logged in <name>__..._s<seed>/
     tasks: [corridor-v1, maze-v1]
-    methods: [sfp, sac, sac_bc, parrot_state]     # presets of METHODS
+    methods: [sfp, sac, sac_bc, parrot_state]     # presets of sfp/rl/methods.py
     seeds: [0, 1, 2]
     params: {epochs: 25, steps_per_epoch: 2000}   # default_params.json overrides for every run
     method_params: {sac: {alpha: 0.05}}           # per-method overrides (optional)
@@ -29,22 +29,10 @@ from sfp.envs import env_family, locomotion_body
 from sfp.errors import UserError
 from sfp.experiments.analysis import read_progress
 from sfp.rl.build import needs_dataset, required_priors
+from sfp.rl.methods import METHODS
 from sfp.rl.params import load_rl_params
 
-SUITES = {"maze": "point-maze", "sawyer": "meta-world"}
-# Method presets: default_params.json overrides, as in the seed README's example commands.
-METHODS = {
-    "sfp": {"use_prior": True, "alpha": 0.01},
-    "sac": {},
-    "sac_bc": {"bc_epochs": 10},
-    "parrot_state": {"action_prior": "parrot_state"},
-    "parrot_action": {"action_prior": "parrot_action"},
-    "polyrl": {"use_polyrl": True},
-    "sil": {"sil": True},
-    "per": {"prioritize": True},
-    "kl_reg": {"kl_reg": True, "prior_model": "gaussian"},
-    "ez_greedy": {"action_prior": "ez-greedy"},
-}
+SUITE_OF_SHORT = {short: suite for suite, short in paths.SUITES.items()}
 SPEC_KEYS = {"name", "tasks", "methods", "seeds", "params", "method_params", "data", "prior"}
 
 
@@ -98,14 +86,16 @@ def grid(spec: dict) -> list[Run]:
     runs = []
     for task in spec["tasks"]:
         for method in spec["methods"]:
-            overrides = {**spec.get("params", {}), **METHODS[method], **spec.get("method_params", {}).get(method, {})}
+            overrides = {**spec.get("params", {}), **METHODS[method].overrides, **spec.get("method_params", {}).get(method, {})}
             for seed in spec["seeds"]:
                 argv = ["--env", task, *_flags(overrides), "--seed", str(seed), "--num_threads", "1",
                         "--exp_name", f"{spec['name']}__{task}__{method}"]
                 try:
-                    load_rl_params(argv)
+                    params, _ = load_rl_params(argv)
                 except UserError as err:
                     raise UserError(f"{task}/{method}: {err}") from None
+                if params.track and not params.wandb_group:  # one W&B group per grid
+                    argv += ["--wandb_group", spec["name"]]
                 runs.append(Run(task, method, seed, argv))
     return runs
 
@@ -117,7 +107,7 @@ def last_epoch(progress: Path) -> int:
 
 def _suite(task: str) -> str:
     family = env_family(task)
-    return locomotion_body(task) if family == "locomotion" else SUITES[family]
+    return locomotion_body(task) if family == "locomotion" else SUITE_OF_SHORT[family]
 
 
 def preparation_commands(spec: dict, runs: list[Run]) -> list[list[str]]:
@@ -131,7 +121,7 @@ def preparation_commands(spec: dict, runs: list[Run]) -> list[list[str]]:
         if (needs_dataset(params) or required_priors(params)) and short not in seen:
             seen.add(short)
             if not paths.dataset_file(short).exists():
-                if short not in SUITES:
+                if short not in SUITE_OF_SHORT:
                     raise UserError(f"{run.task} needs {paths.dataset_file(short)}: import it with "
                                     f"python scripts/import_d4rl.py --file <{short}-expert-v2.hdf5>")
                 commands.append(["-m", "sfp.commands.collect", "--env", suite, *_flags(data)])

@@ -17,8 +17,11 @@ is refused by the width check.
 import torch
 
 from sfp.errors import UserError
+from sfp.priors.windows import MODES
 
-PRIOR_CONDITIONS = ("action", "state", "state+goal", "action+state")
+# The prior conditionings the RL agent can feed (every mode of prior training but the image one, which PARROT-image
+# uses through its wrapper).
+PRIOR_CONDITIONS = tuple(mode for mode in MODES if mode != "image")
 ACTION_BOUND = 0.99
 
 
