@@ -13,6 +13,7 @@ fixed). Every file made from a dataset carries its data name, so data of two exp
 import hashlib
 import json
 import os
+import re
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
@@ -26,15 +27,29 @@ EXPERTS = ("original", "fixed")  # the maze's two experts (sfp.data.experts); th
 DEFAULT_EXPERT = "original"  # the paper's data
 
 
+# names of imported datasets: lower-case words joined by '_' ('-' is the data name's expert separator)
+IMPORTED_NAME = re.compile(r"[a-z0-9]+(_[a-z0-9]+)*")
+
+
 def short_name(suite: str) -> str:
-    """'point-maze' -> 'maze', 'meta-world' -> 'sawyer'; short names and locomotion bodies map to themselves."""
+    """'point-maze' -> 'maze', 'meta-world' -> 'sawyer'; short names and locomotion bodies map to themselves, and so
+    does the short name of any existing dataset `<name>_primitive.hdf5` (e.g. one imported from Minari)."""
     if suite in SUITES:
         return SUITES[suite]
-    if suite in SHORT_NAMES:
+    if suite in SHORT_NAMES or (IMPORTED_NAME.fullmatch(suite) and dataset_file(suite).exists()):
         return suite
     raise UserError(
-        f"unknown suite {suite!r}: use one of {', '.join(list(SUITES) + list(SHORT_NAMES))}"
+        f"unknown suite {suite!r}: use one of {', '.join(list(SUITES) + list(SHORT_NAMES))}, or the --short name "
+        f"of a dataset imported into {dataset_dir()} (scripts/import_minari.py)"
     )
+
+
+def check_import_name(name: str) -> str:
+    """`name` if an import may write `<name>_primitive.hdf5` and `short_name(name)` finds it again, else UserError."""
+    if not IMPORTED_NAME.fullmatch(name):
+        raise UserError(f"--short {name!r} cannot name a dataset: use lower-case letters and digits, words joined "
+                        "by '_' (e.g. pen_human)")
+    return name
 
 
 def data_name(short: str, expert: str = DEFAULT_EXPERT) -> str:

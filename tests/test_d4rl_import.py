@@ -8,7 +8,8 @@ import pytest
 
 from sfp import paths
 from sfp.data import dataset
-from sfp.data.d4rl_import import import_d4rl, infer_body, trajectory_pieces
+from sfp.data.d4rl_import import import_d4rl, infer_body
+from sfp.data.episodes import trajectory_pieces
 from sfp.errors import UserError
 
 import_main = runpy.run_path(str(Path(__file__).parents[1] / "scripts" / "import_d4rl.py"))["main"]

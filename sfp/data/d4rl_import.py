@@ -1,40 +1,23 @@
 """Import a local D4RL locomotion file (e.g. hopper-expert-v2.hdf5) as `$D4RL_DATASET_DIR/<body>_primitive.hdf5`.
 
-The D4RL file is split at its real episode boundaries (rows where `terminals | timeouts` is set; a trailing
-unfinished episode counts too). By default each episode contributes its first `traj_len` rows, as the original
-release did (it kept rows [1000k, 1000k+500) and assumed every episode lasted 1000 steps); with
-`whole_episodes` every episode is cut into consecutive pieces of at most `traj_len` rows. The first `max_trajs`
-pieces, in file order, are written with goals = the D4RL next_observations (as the original did) and the D4RL
-rewards. A piece ends with `terminals` when its episode really terminated there, else with `timeouts`.
+The D4RL file is split at its real episode boundaries (rows where `terminals | timeouts` is set) and cut into
+trajectories by sfp.data.episodes. By default each episode contributes its first `traj_len` rows, as the original
+release did (it kept rows [1000k, 1000k+500) and assumed every episode lasted 1000 steps); with `whole_episodes`
+every episode is cut into consecutive pieces of at most `traj_len` rows. Goals are the D4RL next_observations (as
+the original did); rewards are D4RL's.
 """
 import re
-from dataclasses import dataclass
 from pathlib import Path
 
 import h5py
 import numpy as np
 
 from sfp import paths
-from sfp.data import dataset
+from sfp.data.episodes import ImportSummary, output_file, write_import
 from sfp.errors import UserError
 
 D4RL_KEYS = ("observations", "actions", "next_observations", "rewards", "terminals", "timeouts")
 BODY_ALIASES = {body: body for body in paths.LOCOMOTION_BODIES} | {"walker2d": "walker"}
-
-
-@dataclass
-class ImportSummary:
-    """What an import wrote; str() is the one-line summary the script prints."""
-
-    episodes: int
-    trajectories: int
-    rows: int
-    output: Path
-    warning: str | None = None
-
-    def __str__(self) -> str:
-        return (f"imported {self.trajectories} trajectories ({self.rows} rows) from {self.episodes} episodes "
-                f"into {self.output}")
 
 
 def infer_body(path: str | Path) -> str:
@@ -90,36 +73,6 @@ def _check_shapes(path: Path, arrays: dict[str, np.ndarray]) -> None:
         raise UserError(f"{path} has unexpected array shapes {shapes}; it is not a D4RL locomotion file")
 
 
-def trajectory_pieces(terminals: np.ndarray, timeouts: np.ndarray, traj_len: int, max_trajs: int,
-                      whole_episodes: bool = False) -> tuple[np.ndarray, np.ndarray, int]:
-    """Row ranges of the trajectories to keep: starts (T,), ends (T,) (exclusive), and the number of episodes
-    they come from. Each episode gives its first `traj_len` rows, or all its rows in pieces of `traj_len`."""
-    bounds = dataset.episode_bounds(terminals, timeouts)
-    firsts, stops = bounds[:-1], bounds[1:]
-    pieces_per_episode = -(-(stops - firsts) // traj_len) if whole_episodes else np.ones(len(firsts), np.int64)
-    episode = np.repeat(np.arange(len(firsts)), pieces_per_episode)[:max_trajs]
-    rank_in_episode = np.arange(len(episode)) - np.repeat(np.cumsum(pieces_per_episode) - pieces_per_episode,
-                                                          pieces_per_episode)[:max_trajs]
-    starts = firsts[episode] + rank_in_episode * traj_len
-    ends = np.minimum(starts + traj_len, stops[episode])
-    return starts, ends, int(episode[-1]) + 1
-
-
-def build_dataset(arrays: dict[str, np.ndarray], starts: np.ndarray, ends: np.ndarray) -> dict[str, np.ndarray]:
-    """SFP dataset arrays (see sfp.data.dataset) of the row ranges [starts[i], ends[i]) of the D4RL `arrays`."""
-    lengths = ends - starts
-    last = np.cumsum(lengths) - 1
-    rows = np.arange(last[-1] + 1) + np.repeat(starts - (last + 1 - lengths), lengths)
-    terminated = arrays["terminals"][ends - 1]
-    terminals = np.zeros(len(rows), bool)
-    timeouts = np.zeros(len(rows), bool)
-    terminals[last[terminated]] = True
-    timeouts[last[~terminated]] = True
-    return {"observations": arrays["observations"][rows], "actions": arrays["actions"][rows],
-            "goals": arrays["next_observations"][rows], "rewards": arrays["rewards"][rows],
-            "terminals": terminals, "timeouts": timeouts}
-
-
 def check_against_env(body: str, obs_dim: int, action_dim: int) -> str | None:
     """A warning when the file's observations do not match the body's environment; UserError for the actions."""
     from sfp.envs.locomotion import LocomotionEnv
@@ -145,16 +98,10 @@ def import_d4rl(file: str | Path, body: str | None = None, max_trajs: int = 1000
     body = body or infer_body(file)
     if body not in paths.LOCOMOTION_BODIES:
         raise UserError(f"unknown body {body!r}: use one of {', '.join(paths.LOCOMOTION_BODIES)}")
-    output = paths.dataset_file(body)
-    if output.exists() and not overwrite:
-        raise UserError(f"{output} already exists: pass --overwrite to replace it")
+    output = output_file(body, overwrite)
     arrays = read_d4rl(file)
     warning = check_against_env(body, arrays["observations"].shape[1], arrays["actions"].shape[1])
-    starts, ends, episodes = trajectory_pieces(arrays["terminals"], arrays["timeouts"], traj_len, max_trajs,
-                                               whole_episodes)
-    converted = build_dataset(arrays, starts, ends)
-    paths.dataset_dir(create=True)
     attrs = {"source": str(file.resolve()), "source_md5": paths.file_md5(file), "body": body,
              "traj_len": traj_len, "whole_episodes": whole_episodes}
-    dataset.write_dataset(output, converted, attrs=attrs)
-    return ImportSummary(episodes, len(starts), len(converted["actions"]), output, warning)
+    return write_import({**arrays, "goals": arrays["next_observations"]}, output, traj_len, max_trajs,
+                        whole_episodes, attrs, warning)
