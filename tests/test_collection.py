@@ -25,7 +25,7 @@ from sfp.data.collector import (
 from sfp.data.collector import describe as describe_collection
 from sfp.data.distill import describe as describe_distill
 from sfp.data.distill import distill, index_ranges
-from sfp.data.experts import MazeExpert, SawyerExpert
+from sfp.data.experts import FixedMazeExpert, SawyerExpert
 from sfp.errors import UserError
 
 REPO = Path(__file__).resolve().parents[1]
@@ -63,8 +63,8 @@ def load_piece(path: Path) -> dict:
 
 
 # --- experts --------------------------------------------------------------------------------------------------
-def test_maze_expert_heads_for_its_target_at_unit_speed_with_small_noise():
-    expert = MazeExpert()
+def test_fixed_maze_expert_heads_for_its_target_at_unit_speed_with_small_noise():
+    expert = FixedMazeExpert()
     env = expert.make_env()
     piece = rollout(expert, env, 500)
     position, target = env.unscale(piece["observations"]), env.unscale(piece["goals"])
@@ -78,8 +78,8 @@ def test_maze_expert_heads_for_its_target_at_unit_speed_with_small_noise():
     assert np.allclose(np.linalg.norm(actions, axis=1), 1.0, atol=0.25)
 
 
-def test_maze_expert_draws_a_new_target_when_within_half_a_unit_or_after_61_steps():
-    expert = MazeExpert()
+def test_fixed_maze_expert_draws_a_new_target_when_within_half_a_unit_or_after_61_steps():
+    expert = FixedMazeExpert()
     env = expert.make_env()
     piece = rollout(expert, env, 500, index=3)
     position, target = env.unscale(piece["observations"]), env.unscale(piece["goals"])

@@ -30,7 +30,7 @@ def test_grid_names_and_flags(spec_file):
 def test_missing_data_and_priors_become_the_commands_a_user_would_type(spec_file):
     commands = preparation_commands(load_spec(spec_file), grid(load_spec(spec_file)))
     assert commands[0][:4] == ["-m", "sfp.commands.collect", "--env", "point-maze"]
-    assert commands[1] == ["-m", "sfp.commands.distill", "--env", "point-maze"]
+    assert commands[1] == ["-m", "sfp.commands.distill", "--env", "point-maze", "--expert", "original"]
     modes = [command[command.index("--mode") + 1] for command in commands[2:]]
     assert modes == ["action", "state+goal"] and all(command[-2:] == ["--epochs", "3"] for command in commands[2:])
 

@@ -49,7 +49,8 @@ class FakePrior(torch.nn.Module):
 
 
 def params(**overrides):
-    base = dict(action_prior="none", prior_n_step=1, data_ratio=1.0, one_step=False, seed=0, rand_init_cond=True)
+    base = dict(action_prior="none", prior_n_step=1, data_ratio=1.0, one_step=False, seed=0, rand_init_cond=True,
+                expert="original")
     return Namespace(**{**base, **overrides})
 
 

@@ -1,9 +1,10 @@
 """Collect task-agnostic expert trajectories of a suite, one resumable piece file per trajectory.
 
-    python scripts/collect_dataset.py --env point-maze|meta-world [--num_trajs 4000] [--traj_len 500]
-        [--workers 1] [--images] [--seed 0]
+    python scripts/collect_dataset.py --env point-maze|meta-world [--expert original|fixed] [--num_trajs 4000]
+        [--traj_len 500] [--workers 1] [--images] [--seed 0]
 
-writes $D4RL_DATASET_DIR/<short>_primitive/<short>_primitive_<index>.npz (see sfp/data/collector.py).
+writes $D4RL_DATASET_DIR/<name>_primitive/<name>_primitive_<index>.npz, <name> being the expert's data name: maze
+(the original expert, the default), maze-fixed, sawyer (see sfp/data/collector.py and sfp/data/experts.py).
 Run it again after an interruption (or several at once) to make only the missing trajectories; then distill.
 """
 import argparse
@@ -11,13 +12,15 @@ import sys
 
 from sfp.data.collector import collect, describe
 from sfp.errors import exits_cleanly
-from sfp.paths import SUITES
+from sfp.paths import DEFAULT_EXPERT, EXPERTS, SUITES
 
 
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0], allow_abbrev=False,
                                      formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     parser.add_argument("--env", required=True, choices=SUITES, help="suite of the expert")
+    parser.add_argument("--expert", choices=EXPERTS, default=DEFAULT_EXPERT,
+                        help="point-maze only: original (the paper's data) or fixed (its frame mismatch fixed)")
     parser.add_argument("--num_trajs", type=int, default=4000, help="trajectories 0..num_trajs-1 to have")
     parser.add_argument("--traj_len", type=int, default=500, help="steps per trajectory (at most 500)")
     parser.add_argument("--workers", type=int, default=1, help="processes collecting in parallel")
@@ -31,12 +34,12 @@ def main(argv=None) -> None:
     args = parse_args(argv)
     try:
         summary = collect(args.env, num_trajs=args.num_trajs, traj_len=args.traj_len, workers=args.workers,
-                          images=args.images, seed=args.seed)
+                          images=args.images, seed=args.seed, expert=args.expert)
     except KeyboardInterrupt:
         print("\ninterrupted: finished trajectories are kept; run the same command again to make the rest",
               file=sys.stderr)
         sys.exit(130)
-    print(describe(summary, args.env))
+    print(describe(summary, args.env, args.expert))
 
 
 if __name__ == "__main__":

@@ -1,8 +1,9 @@
 """Resumable, parallel, atomic collection of expert trajectories, one piece file per trajectory.
 
-$D4RL_DATASET_DIR/<short>_primitive/ holds
-  <short>_primitive_00042.npz   trajectory 42: the arrays of sfp.data.experts plus "meta", a JSON string
-                                (suite, env, index, seed, expert_version); zip-compressed when it holds images
+$D4RL_DATASET_DIR/<name>_primitive/ (<name>: the expert's data name, sfp.paths.data_name: maze, maze-fixed, sawyer)
+holds
+  <name>_primitive_00042.npz    trajectory 42: the arrays of sfp.data.experts plus "meta", a JSON string
+                                (suite, env, expert, index, seed, expert_version); zip-compressed with images
   collection.json               the options the folder's pieces were made with (a run with other options stops)
   .<piece>.<pid>.tmp            a piece being written by process <pid>; renamed into place once complete
   .<piece>.claim                the pid of the process making that piece, so that concurrent collectors split work
@@ -22,10 +23,11 @@ import numpy as np
 from tqdm import tqdm
 
 from sfp import paths
+from sfp.data import dataset
 from sfp.data.experts import EXPERT_VERSION, expert_for
 from sfp.errors import UserError
 
-PIECE_NAME = re.compile(r"^(?P<short>[a-z0-9]+)_primitive_(?P<index>\d+)\.npz$")
+PIECE_NAME = re.compile(r"^(?P<name>[a-z0-9-]+)_primitive_(?P<index>\d+)\.npz$")
 TEMPORARY_NAME = re.compile(r"^\..+\.(?P<pid>\d+)\.tmp$")
 MANIFEST = "collection.json"
 MAX_TRAJ_LEN = 500  # both environments end their episodes after 500 steps (Meta-World refuses a 501st)
@@ -39,6 +41,7 @@ class CollectionSettings:
     seed: int
     traj_len: int
     images: bool
+    expert: str = paths.DEFAULT_EXPERT
     expert_version: int = EXPERT_VERSION
 
 
@@ -64,16 +67,16 @@ class CollectionSummary:
         return self.steps / self.wall_seconds if self.wall_seconds else 0.0
 
 
-def piece_name(short: str, index: int) -> str:
-    return f"{short}_primitive_{index:05d}.npz"
+def piece_name(name: str, index: int) -> str:
+    return f"{name}_primitive_{index:05d}.npz"
 
 
-def finished_indices(folder: Path, short: str) -> set[int]:
-    """Indices whose piece file exists in `folder` (temporary and claim files are hidden dot-files)."""
+def finished_indices(folder: Path, name: str) -> set[int]:
+    """Indices whose piece file of data name `name` exists in `folder` (temporary and claim files are hidden)."""
     found = set()
     for entry in os.scandir(folder):
         match = PIECE_NAME.match(entry.name)
-        if match and match["short"] == short:
+        if match and match["name"] == name:
             found.add(int(match["index"]))
     return found
 
@@ -87,11 +90,11 @@ def trajectory_randomness(seed: int, index: int) -> tuple[int, np.random.Generat
 
 def make_piece(expert, env, settings: CollectionSettings, index: int) -> dict[str, np.ndarray]:
     """Trajectory `index`: the expert's arrays plus "meta", a 0-d string array holding a JSON object with
-    suite, env, index, seed and expert_version."""
+    suite, env, expert, index, seed and expert_version."""
     env_seed, rng = trajectory_randomness(settings.seed, index)
     piece = expert.rollout(env, rng, env_seed, settings.traj_len, settings.images)
-    meta = {"suite": expert.suite, "env": expert.env_name, "index": index, "seed": settings.seed,
-            "expert_version": settings.expert_version}
+    meta = {"suite": expert.suite, "env": expert.env_name, "expert": expert.name, "index": index,
+            "seed": settings.seed, "expert_version": settings.expert_version}
     piece["meta"] = np.array(json.dumps(meta))
     return piece
 
@@ -200,12 +203,12 @@ class PieceMaker:
     def __init__(self, settings: CollectionSettings, folder: Path):
         self.settings = settings
         self.folder = Path(folder)
-        self.expert = expert_for(settings.suite)
+        self.expert = expert_for(settings.suite, settings.expert)
         self.env = None
 
     def make(self, index: int) -> tuple[int, bool, int, float]:
         """(index, made, env steps, seconds). made is False when another process holds or finished it."""
-        path = self.folder / piece_name(self.expert.short, index)
+        path = self.folder / piece_name(self.expert.data_name, index)
         if not claim(path):
             return index, False, 0, 0.0
         try:
@@ -253,29 +256,31 @@ def _results(todo: list[int], settings: CollectionSettings, folder: Path, worker
 
 
 def collect(suite: str, num_trajs: int = 4000, traj_len: int = 500, workers: int = 1, images: bool = False,
-            seed: int = 0, folder: Path | None = None, progress: bool = True) -> CollectionSummary:
-    """Make every missing piece 0..num_trajs-1 of `suite` in `folder` (default: paths.pieces_dir)."""
+            seed: int = 0, folder: Path | None = None, progress: bool = True,
+            expert: str = paths.DEFAULT_EXPERT) -> CollectionSummary:
+    """Make every missing piece 0..num_trajs-1 of `suite`'s `expert` in `folder` (default: paths.pieces_dir)."""
     check_options(num_trajs, traj_len, workers, seed)
-    expert = expert_for(suite)
-    settings = CollectionSettings(suite, seed, traj_len, images)
-    folder = Path(folder) if folder is not None else paths.pieces_dir(expert.short, create=True)
+    maker = expert_for(suite, expert)
+    name = maker.data_name
+    settings = CollectionSettings(suite, seed, traj_len, images, expert)
+    folder = Path(folder) if folder is not None else paths.pieces_dir(name, create=True)
     folder.mkdir(parents=True, exist_ok=True)
     check_manifest(folder, settings)
     remove_stale_temporaries(folder)
-    done = finished_indices(folder, expert.short)
+    done = finished_indices(folder, name)
     todo = [index for index in range(num_trajs) if index not in done]
     summary = CollectionSummary(folder, num_trajs, num_trajs - len(todo))
     if not todo:
         return summary
     workers = min(workers, len(todo))
     start = time.perf_counter()
-    with tqdm(total=len(todo), unit="traj", desc=f"{expert.short} trajectories", disable=not progress) as bar:
+    with tqdm(total=len(todo), unit="traj", desc=f"{name} trajectories", disable=not progress) as bar:
         for index, made, steps, seconds in _results(todo, settings, folder, workers):
             if made:
                 summary.made += 1
                 summary.steps += steps
                 summary.rollout_seconds += seconds
-            elif not (folder / piece_name(expert.short, index)).exists():
+            elif not (folder / piece_name(name, index)).exists():
                 summary.busy_elsewhere.append(index)
             elapsed = time.perf_counter() - start
             bar.set_postfix_str(f"{summary.steps / max(elapsed, 1e-9):,.0f} env steps/s", refresh=False)
@@ -284,7 +289,7 @@ def collect(suite: str, num_trajs: int = 4000, traj_len: int = 500, workers: int
     return summary
 
 
-def describe(summary: CollectionSummary, suite: str) -> str:
+def describe(summary: CollectionSummary, suite: str, expert: str = paths.DEFAULT_EXPERT) -> str:
     """The lines a user reads after a collection: what was made, where, and the next command."""
     lines = [f"{summary.made} trajectories made ({summary.already_done} of {summary.requested} were already "
              f"there) in {summary.folder}"]
@@ -295,6 +300,7 @@ def describe(summary: CollectionSummary, suite: str) -> str:
     if summary.busy_elsewhere:
         lines.append(f"{len(summary.busy_elsewhere)} trajectories are being made by another running collector; "
                      f"run this command again once it has finished")
-    lines.append(f"next: python scripts/distill_dataset.py --env {suite}")
+    options = dataset.script_options(expert_for(suite, expert).data_name)
+    lines.append(f"next: python scripts/distill_dataset.py {options}")
     return "\n".join(lines)
 

@@ -11,7 +11,9 @@ A distilled dataset `$D4RL_DATASET_DIR/<short>_primitive.hdf5` holds D4RL's keys
   images       (N, 3, 64, 64) uint8, optional, chunked one frame per chunk so that frames can be streamed
 
 A trajectory ends at every row where `terminals | timeouts` is set. `load_dataset` also reads the original
-release's `<short>_primitive_distilled.npy` dict files (keys actions, states, goals, terminals, timeouts).
+release's `<short>_primitive_distilled.npy` dict files (keys actions, states, goals, terminals, timeouts). <name> is
+the data name of the expert that made it (sfp.paths.data_name: maze, maze-fixed, sawyer, hopper, ...); the file's
+"expert" attribute must agree with it.
 """
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,12 +31,19 @@ DTYPES = {"observations": np.float32, "actions": np.float32, "goals": np.float32
           "terminals": np.bool_, "timeouts": np.bool_}
 
 
-def collect_command(short: str) -> str:
-    """The command that creates the dataset of a short name (for error messages)."""
-    if short in paths.LOCOMOTION_BODIES:
-        return f"python scripts/import_d4rl.py --file <{short}-expert-v2.hdf5>"
+def script_options(name: str) -> str:
+    """The collect/distill options of an expert's data name: 'maze-fixed' -> '--env point-maze --expert fixed'."""
+    short, expert = paths.split_data_name(name)
     suite = {value: key for key, value in paths.SUITES.items()}[short]
-    return f"python scripts/collect_dataset.py --env {suite} && python scripts/distill_dataset.py --env {suite}"
+    return f"--env {suite} --expert {expert}" if suite == "point-maze" else f"--env {suite}"
+
+
+def collect_command(name: str) -> str:
+    """The command that creates the dataset of a data name (for error messages)."""
+    if name in paths.LOCOMOTION_BODIES:
+        return f"python scripts/import_d4rl.py --file <{name}-expert-v2.hdf5>"
+    options = script_options(name)
+    return f"python scripts/collect_dataset.py {options} && python scripts/distill_dataset.py {options}"
 
 
 def episode_bounds(terminals: np.ndarray, timeouts: np.ndarray) -> np.ndarray:
@@ -58,6 +67,7 @@ class ExpertData:
     timeouts: np.ndarray
     path: Path
     images: "h5py.Dataset | None" = None  # streamed from the open file; call close() when done
+    expert: str | None = None  # the expert recorded in the file (original | fixed), None when unrecorded
 
     def __post_init__(self):
         self.bounds = episode_bounds(self.terminals, self.timeouts)
@@ -94,6 +104,7 @@ def read_dataset(path: str | Path, with_images: bool = False) -> ExpertData:
         handle.close()
         raise UserError(f"{path} lacks the keys {missing}; it is not an SFP dataset (distill or import again)")
     arrays = {key: np.asarray(handle[key][()], dtype=DTYPES[key]) for key in VECTOR_KEYS}
+    expert = recorded_expert(handle.attrs)
     images = handle[IMAGE_KEY] if with_images and IMAGE_KEY in handle else None
     if with_images and images is None:
         handle.close()
@@ -101,7 +112,7 @@ def read_dataset(path: str | Path, with_images: bool = False) -> ExpertData:
     if images is None:
         handle.close()
     _check_lengths(path, arrays)
-    return ExpertData(**arrays, path=path, images=images)
+    return ExpertData(**arrays, path=path, images=images, expert=expert)
 
 
 def _read_legacy(path: Path) -> ExpertData:
@@ -116,7 +127,7 @@ def _read_legacy(path: Path) -> ExpertData:
         raise UserError(f"{path} is not a dataset dict of the original release ({err})") from None
     arrays = {key: np.asarray(value, dtype=DTYPES[key]) for key, value in arrays.items()}
     _check_lengths(path, arrays)
-    return ExpertData(**arrays, path=path)
+    return ExpertData(**arrays, path=path, expert="original")
 
 
 def _check_lengths(path: Path, arrays: dict[str, np.ndarray]) -> None:
@@ -125,12 +136,28 @@ def _check_lengths(path: Path, arrays: dict[str, np.ndarray]) -> None:
         raise UserError(f"{path} is inconsistent: row counts {lengths}; distill it again")
 
 
-def load_dataset(short: str, with_images: bool = False) -> ExpertData:
-    """The dataset of a short name (maze, sawyer, hopper, ...): the .hdf5, else the original release's .npy."""
-    for candidate in (paths.dataset_file(short), paths.legacy_dataset_file(short)):
+def recorded_expert(attrs) -> str | None:
+    """The expert a distilled file's attributes name; files distilled before experts were named (expert_version 2)
+    came from the fixed maze expert; None when the file records no expert (imports, synthetic data)."""
+    if "expert" in attrs:
+        return str(attrs["expert"])
+    return "fixed" if attrs.get("suite") == "point-maze" and "expert_version" in attrs else None
+
+
+def load_dataset(name: str, with_images: bool = False) -> ExpertData:
+    """The dataset of a data name (maze, maze-fixed, sawyer, hopper, ...): the .hdf5, else the original release's
+    .npy. UserError if the file records another expert than the name says."""
+    for candidate in (paths.dataset_file(name), paths.legacy_dataset_file(name)):
         if candidate.exists():
-            return read_dataset(candidate, with_images)
-    raise UserError(f"no dataset for {short!r} in {paths.dataset_dir()}; make it with: {collect_command(short)}")
+            data = read_dataset(candidate, with_images)
+            short, wanted = paths.split_data_name(name)
+            if data.expert not in (None, wanted):
+                data.close()
+                own_name = paths.dataset_file(paths.data_name(short, data.expert)).name
+                raise UserError(f"{candidate} was made by the {data.expert!r} expert, not {wanted!r}: rename it to "
+                                f"{own_name} and make {name!r} with: {collect_command(name)}")
+            return data
+    raise UserError(f"no dataset {name!r} in {paths.dataset_dir()}; make it with: {collect_command(name)}")
 
 
 def write_dataset(path: str | Path, arrays: dict[str, np.ndarray], images: np.ndarray | None = None,

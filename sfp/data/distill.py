@@ -1,17 +1,18 @@
 """Distillation: verify every piece of a collection, then merge them in index order into one dataset file.
 
-Reads $D4RL_DATASET_DIR/<short>_primitive/<short>_primitive_<index>.npz (written by sfp.data.collector) and
-writes $D4RL_DATASET_DIR/<short>_primitive.hdf5 with sfp.data.dataset.write_dataset (images, when collected, are streamed
-piece by piece, never all in memory). The file's attributes record suite, short, env, num_trajectories,
-traj_len, seed, expert_version, images, indices (e.g. "0-3999") and pieces_hash, a hash of the pieces' names and
-content checksums (their zip CRCs, read without decompressing).
+Reads $D4RL_DATASET_DIR/<name>_primitive/<name>_primitive_<index>.npz (written by sfp.data.collector; <name> is the
+expert's data name, sfp.paths.data_name) and writes $D4RL_DATASET_DIR/<name>_primitive.hdf5 with
+sfp.data.dataset.write_dataset (images, when collected, are streamed piece by piece, never all in memory). The file's
+attributes record suite, short, data_name, expert, env, num_trajectories, traj_len, seed, expert_version, images,
+indices (e.g. "0-3999") and pieces_hash, a hash of the pieces' names and content checksums (their zip CRCs, read
+without decompressing).
 
 Every piece is checked before anything is written: readable, all keys, shapes, dtypes, finite values, exactly
-one trajectory end (at its last row), its recorded suite and index, and the same length, dimensions, seed and
-expert version as the other pieces. A bad piece stops distillation with its file name; deleting it and
-re-running the collector redoes just that index. Gaps in the index sequence are reported and the pieces present
-are distilled. An existing output made from the same pieces is kept; otherwise it is replaced (it is derived data:
-the pieces stay).
+one trajectory end (at its last row), its recorded suite, expert and index, and the same length, dimensions, seed
+and expert version as the other pieces: pieces of two experts are never merged. A bad piece stops distillation
+with its file name; deleting it and re-running the collector redoes just that index. Gaps in the index sequence
+are reported and the pieces present are distilled. An existing output made from the same pieces is kept; otherwise
+it is replaced (it is derived data: the pieces stay).
 """
 import hashlib
 import json
@@ -29,9 +30,9 @@ from sfp.data.collector import MANIFEST, PIECE_NAME
 from sfp.data.experts import expert_for
 from sfp.errors import UserError
 
-META_KEYS = ("suite", "env", "index", "seed", "expert_version")
+META_KEYS = ("suite", "env", "expert", "index", "seed", "expert_version")
 MATRIX_KEYS = ("observations", "actions", "goals")
-SHARED_PROPERTIES = ("traj_len", "env", "seed", "expert_version", "images")
+SHARED_PROPERTIES = ("traj_len", "env", "expert", "seed", "expert_version", "images")
 
 
 @dataclass
@@ -47,21 +48,21 @@ class DistillSummary:
     ignored: list[str] = field(default_factory=list)
 
 
-def list_pieces(folder: Path, short: str) -> tuple[list[tuple[int, Path]], list[str]]:
-    """(pieces sorted by index, names of unrelated files). A piece of another suite is an error."""
+def list_pieces(folder: Path, name: str) -> tuple[list[tuple[int, Path]], list[str]]:
+    """(pieces sorted by index, names of unrelated files). A piece of another suite or expert is an error."""
     if not folder.is_dir():
-        raise UserError(f"no collection in {folder}; make one with: {dataset.collect_command(short)}")
+        raise UserError(f"no collection in {folder}; make one with: {dataset.collect_command(name)}")
     pieces, ignored = [], []
     for path in sorted(folder.iterdir()):
         match = PIECE_NAME.match(path.name)
-        if match and match["short"] != short:
-            raise UserError(f"{path} belongs to another suite ({match['short']}); move it out of {folder}")
+        if match and match["name"] != name:
+            raise UserError(f"{path} belongs to other data ({match['name']}, not {name}); move it out of {folder}")
         if match:
             pieces.append((int(match["index"]), path))
         elif not path.name.startswith(".") and path.name != MANIFEST:
             ignored.append(path.name)
     if not pieces:
-        raise UserError(f"{folder} holds no trajectories; make them with: {dataset.collect_command(short)}")
+        raise UserError(f"{folder} holds no trajectories; make them with: {dataset.collect_command(name)}")
     return sorted(pieces), ignored
 
 
@@ -77,12 +78,13 @@ def index_ranges(indices: list[int]) -> str:
     return ", ".join(ranges)
 
 
-def piece_error(path: Path, problem: str, suite: str) -> UserError:
-    return UserError(f"{path}: {problem}; delete it and re-run python scripts/collect_dataset.py --env {suite} "
-                     f"(with the same options), which redoes just that trajectory")
+def piece_error(path: Path, problem: str, expert) -> UserError:
+    return UserError(f"{path}: {problem}; delete it and re-run python scripts/collect_dataset.py "
+                     f"{dataset.script_options(expert.data_name)} (with the same options), which redoes just that "
+                     f"trajectory")
 
 
-def pieces_hash(pieces: list[tuple[int, Path]], suite: str) -> str:
+def pieces_hash(pieces: list[tuple[int, Path]], expert) -> str:
     """md5 over every piece's name and its members' CRCs and sizes (cheap: no decompression)."""
     digest = hashlib.md5()
     for _, path in pieces:
@@ -90,7 +92,7 @@ def pieces_hash(pieces: list[tuple[int, Path]], suite: str) -> str:
             with zipfile.ZipFile(path) as archive:
                 members = sorted((info.filename, info.CRC, info.file_size) for info in archive.infolist())
         except (OSError, zipfile.BadZipFile) as err:
-            raise piece_error(path, f"is not a readable piece ({err})", suite) from None
+            raise piece_error(path, f"is not a readable piece ({err})", expert) from None
         digest.update(repr((path.name, members)).encode())
     return digest.hexdigest()
 
@@ -102,19 +104,19 @@ def read_piece(path: Path, index: int, expert) -> dict:
         with np.load(path, allow_pickle=False) as archive:
             missing = [key for key in (*dataset.VECTOR_KEYS, "meta") if key not in archive.files]
             if missing:
-                raise piece_error(path, f"lacks the keys {missing}", expert.suite)
+                raise piece_error(path, f"lacks the keys {missing}", expert)
             piece = {key: archive[key] for key in dataset.VECTOR_KEYS}
             meta = json.loads(str(archive["meta"]))
             images = archive[dataset.IMAGE_KEY] if dataset.IMAGE_KEY in archive.files else None
     except UserError:
         raise
     except Exception as err:  # any failure to decompress or parse means a torn or corrupt file
-        raise piece_error(path, f"is unreadable ({type(err).__name__}: {err})", expert.suite) from None
+        raise piece_error(path, f"is unreadable ({type(err).__name__}: {err})", expert) from None
     if not isinstance(meta, dict) or set(meta) != set(META_KEYS):
-        raise piece_error(path, f"has metadata {meta!r}, expected the fields {list(META_KEYS)}", expert.suite)
+        raise piece_error(path, f"has metadata {meta!r}, expected the fields {list(META_KEYS)}", expert)
     check_piece(path, piece, meta, images, index, expert)
     piece["properties"] = {"traj_len": len(piece["actions"]), "images": images is not None,
-                           **{key: meta[key] for key in ("env", "seed", "expert_version")}}
+                           **{key: meta[key] for key in ("env", "expert", "seed", "expert_version")}}
     return piece
 
 
@@ -122,35 +124,38 @@ def check_piece(path: Path, piece: dict, meta: dict, images: np.ndarray | None, 
     """Raise a UserError naming `path` for the first problem found."""
     suite = expert.suite
     if meta["suite"] != suite:
-        raise piece_error(path, f"was collected for suite {meta['suite']!r}, not {suite!r}", suite)
+        raise piece_error(path, f"was collected for suite {meta['suite']!r}, not {suite!r}", expert)
+    if meta["expert"] != expert.name:
+        raise piece_error(path, f"was made by the {meta['expert']!r} expert, not {expert.name!r} (the data of two "
+                                f"experts never mix)", expert)
     if meta["index"] != index:
-        raise piece_error(path, f"holds trajectory {meta['index']}, not {index}", suite)
+        raise piece_error(path, f"holds trajectory {meta['index']}, not {index}", expert)
     for key in dataset.VECTOR_KEYS:
         expected_ndim = 2 if key in MATRIX_KEYS else 1
         if piece[key].ndim != expected_ndim:
             raise piece_error(path, f"{key} has shape {piece[key].shape}, expected one "
-                                    f"{'vector' if expected_ndim == 2 else 'scalar'} per row", suite)
+                                    f"{'vector' if expected_ndim == 2 else 'scalar'} per row", expert)
     row_counts = {key: len(piece[key]) for key in dataset.VECTOR_KEYS}
     rows = row_counts["actions"]
     if len(set(row_counts.values())) != 1 or rows == 0:
-        raise piece_error(path, f"its arrays have different or zero row counts {row_counts}", suite)
+        raise piece_error(path, f"its arrays have different or zero row counts {row_counts}", expert)
     for key, width in zip(MATRIX_KEYS, expert.dims):
         if piece[key].shape[1] != width:
             raise piece_error(path, f"{key} has {piece[key].shape[1]} entries per row, expected {width} for "
-                                    f"{suite}", suite)
+                                    f"{suite}", expert)
     for key in dataset.VECTOR_KEYS:
         value = piece[key]
         if value.dtype != dataset.DTYPES[key]:
-            raise piece_error(path, f"{key} has dtype {value.dtype}, expected {np.dtype(dataset.DTYPES[key])}", suite)
+            raise piece_error(path, f"{key} has dtype {value.dtype}, expected {np.dtype(dataset.DTYPES[key])}", expert)
         if value.dtype.kind == "f" and not np.isfinite(value).all():
-            raise piece_error(path, f"{key} holds non-finite values", suite)
+            raise piece_error(path, f"{key} holds non-finite values", expert)
     ends = np.flatnonzero(piece["terminals"] | piece["timeouts"])
     if ends.tolist() != [rows - 1]:
         raise piece_error(path, f"has trajectory ends at rows {ends.tolist()}, expected exactly one at row "
-                                f"{rows - 1}", suite)
+                                f"{rows - 1}", expert)
     if images is not None and (images.shape != (rows, *dataset.IMAGE_SHAPE) or images.dtype != np.uint8):
         raise piece_error(path, f"images have shape {images.shape} {images.dtype}, expected "
-                                f"({rows}, 3, 64, 64) uint8", suite)
+                                f"({rows}, 3, 64, 64) uint8", expert)
 
 
 class PieceImages:
@@ -196,17 +201,17 @@ def existing_hash(output: Path) -> tuple[str | None, str]:
     return str(recorded), f"{output} (made from {count} trajectories, pieces hash {str(recorded)[:10]})"
 
 
-def distill(suite: str, folder: Path | None = None, output: Path | None = None,
-            progress: bool = True) -> DistillSummary:
-    """Verify every piece of `suite` and merge them into the dataset file (see the module docstring)."""
-    expert = expert_for(suite)
-    short = expert.short
-    folder = Path(folder) if folder is not None else paths.pieces_dir(short)
-    output = Path(output) if output is not None else paths.dataset_file(short)
-    pieces, ignored = list_pieces(folder, short)
+def distill(suite: str, folder: Path | None = None, output: Path | None = None, progress: bool = True,
+            expert: str = paths.DEFAULT_EXPERT) -> DistillSummary:
+    """Verify every piece of `suite`'s `expert` and merge them into the dataset file (see the module docstring)."""
+    expert = expert_for(suite, expert)
+    name = expert.data_name
+    folder = Path(folder) if folder is not None else paths.pieces_dir(name)
+    output = Path(output) if output is not None else paths.dataset_file(name)
+    pieces, ignored = list_pieces(folder, name)
     indices = [index for index, _ in pieces]
     missing = sorted(set(range(indices[-1] + 1)) - set(indices))
-    digest = pieces_hash(pieces, suite)
+    digest = pieces_hash(pieces, expert)
     old_hash, old_description = existing_hash(output)
     if old_hash == digest:
         return DistillSummary(output, "unchanged", len(pieces), 0, missing=missing, ignored=ignored)
@@ -221,16 +226,17 @@ def distill(suite: str, folder: Path | None = None, output: Path | None = None,
             rows = properties["traj_len"]
             arrays = {key: np.empty((len(pieces) * rows, *piece[key].shape[1:]), dataset.DTYPES[key])
                       for key in dataset.VECTOR_KEYS}
-        for name in SHARED_PROPERTIES:
-            if properties[name] != reference[1][name]:
-                raise piece_error(path, f"has {name} = {properties[name]} but {reference[0].name} has "
-                                        f"{reference[1][name]}: pieces of one collection must agree", suite)
+        for key in SHARED_PROPERTIES:
+            if properties[key] != reference[1][key]:
+                raise piece_error(path, f"has {key} = {properties[key]} but {reference[0].name} has "
+                                        f"{reference[1][key]}: pieces of one collection must agree", expert)
         for key in dataset.VECTOR_KEYS:
             arrays[key][number * rows:(number + 1) * rows] = piece[key]
 
     shared = reference[1]
     images = PieceImages([path for _, path in pieces], rows) if shared["images"] else None
-    attrs = {"suite": suite, "short": short, "env": shared["env"], "num_trajectories": len(pieces),
+    attrs = {"suite": suite, "short": expert.short, "data_name": expert.data_name, "expert": expert.name,
+             "env": shared["env"], "num_trajectories": len(pieces),
              "traj_len": rows, "seed": shared["seed"], "expert_version": shared["expert_version"],
              "images": shared["images"], "indices": index_ranges(indices), "pieces_hash": digest}
     output.parent.mkdir(parents=True, exist_ok=True)
@@ -239,7 +245,7 @@ def distill(suite: str, folder: Path | None = None, output: Path | None = None,
     return DistillSummary(output, status, len(pieces), len(pieces) * rows, old_description, missing, ignored)
 
 
-def describe(summary: DistillSummary, suite: str) -> str:
+def describe(summary: DistillSummary, suite: str, expert: str = paths.DEFAULT_EXPERT) -> str:
     """The lines a user reads after distillation."""
     lines = []
     if summary.ignored:
@@ -247,7 +253,8 @@ def describe(summary: DistillSummary, suite: str) -> str:
     if summary.missing:
         lines.append(f"warning: trajectories {index_ranges(summary.missing)} are missing (collection unfinished or "
                      f"pieces deleted); distilling the {summary.num_trajectories} present. To fill the gaps: "
-                     f"python scripts/collect_dataset.py --env {suite} (same options), then distill again")
+                     f"python scripts/collect_dataset.py {dataset.script_options(expert_for(suite, expert).data_name)} "
+                     f"(same options), then distill again")
     if summary.status == "unchanged":
         lines.append(f"{summary.output} is up to date (made from these {summary.num_trajectories} pieces); "
                      f"nothing to do")

@@ -118,19 +118,21 @@ def preparation_commands(spec: dict, runs: list[Run]) -> list[list[str]]:
         params, _ = load_rl_params(run.argv)
         suite = _suite(run.task)
         short = paths.short_name(suite)
-        if (needs_dataset(params) or required_priors(params)) and short not in seen:
-            seen.add(short)
-            if not paths.dataset_file(short).exists():
+        name = paths.data_name(short, params.expert)
+        expert = ["--expert", params.expert] if short == "maze" else []
+        if (needs_dataset(params) or required_priors(params)) and name not in seen:
+            seen.add(name)
+            if not paths.dataset_file(name).exists():
                 if short not in SUITE_OF_SHORT:
                     raise UserError(f"{run.task} needs {paths.dataset_file(short)}: import it with "
                                     f"python scripts/import_d4rl.py --file <{short}-expert-v2.hdf5>")
-                commands.append(["-m", "sfp.commands.collect", "--env", suite, *_flags(data)])
-                commands.append(["-m", "sfp.commands.distill", "--env", suite])
+                commands.append(["-m", "sfp.commands.collect", "--env", suite, *expert, *_flags(data)])
+                commands.append(["-m", "sfp.commands.distill", "--env", suite, *expert])
         for model, cond, n_step, ratio, one_step in required_priors(params):
-            checkpoint = paths.prior_checkpoint(short, model, cond, n_step, ratio, one_step)
+            checkpoint = paths.prior_checkpoint(name, model, cond, n_step, ratio, one_step)
             if checkpoint not in seen and not checkpoint.exists():
                 seen.add(checkpoint)
-                commands.append(["-m", "sfp.commands.train_prior", "--env", suite, "--model", model, "--mode", cond, "--n_step",
+                commands.append(["-m", "sfp.commands.train_prior", "--env", suite, *expert, "--model", model, "--mode", cond, "--n_step",
                                  str(n_step), "--data_ratio", str(ratio), "--one_step", str(one_step),
                                  *_flags(spec.get("prior", {}))])
     return commands

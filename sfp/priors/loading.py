@@ -16,11 +16,14 @@ from sfp.priors.frozen_sampler import FrozenRealNVPSampler
 from sfp.priors.frozen_sampler import supports as supports_fused
 
 
-def prior_command(short: str, model: str, cond: str, n_step: int, data_ratio: float = 1.0,
+def prior_command(name: str, model: str, cond: str, n_step: int, data_ratio: float = 1.0,
                   one_step: bool = False) -> str:
-    """The flows/train.py command line that writes the checkpoint of these settings."""
+    """The flows/train.py command line that writes the checkpoint of these settings (`name`: the data name)."""
+    short, expert = paths.split_data_name(name)
     suite = {value: key for key, value in paths.SUITES.items()}.get(short, short)
     command = f"python flows/train.py --env {suite} --model {model} --mode {cond} --n_step {n_step}"
+    if expert != paths.DEFAULT_EXPERT:
+        command += f" --expert {expert}"
     if data_ratio < 1.0:
         command += f" --data_ratio {data_ratio}"
     if one_step:
@@ -30,7 +33,7 @@ def prior_command(short: str, model: str, cond: str, n_step: int, data_ratio: fl
 
 def command_for_checkpoint(path: Path) -> str:
     """prior_command of a checkpoint file name, or the bare training command if the name is not a standard one."""
-    short, _, rest = path.stem.partition("_primitive_")
+    name, _, rest = path.stem.partition("_primitive_")
     parts = rest.split("_")
     if len(parts) < 3 or not parts[2].isdigit():
         return "python flows/train.py"
@@ -40,7 +43,7 @@ def command_for_checkpoint(path: Path) -> str:
         ratio = 1.0 if one_step or not tail else float(tail)
     except ValueError:
         return "python flows/train.py"
-    return prior_command(short, model, cond, n_step, ratio, one_step)
+    return prior_command(name, model, cond, n_step, ratio, one_step)
 
 
 class Prior:
@@ -82,12 +85,17 @@ class Prior:
 
 
 def load_prior(path: str | Path, device: str = "cpu") -> Prior:
-    """The frozen prior in `path` on `device`. UserError if it is missing (naming the command that trains it)
-    or corrupt."""
+    """The frozen prior in `path` on `device`. UserError if it is missing (naming the command that trains it),
+    corrupt, or trained on another expert's data than its name says (sfp.paths.data_name)."""
     from sfp.priors.checkpoint import load_model
 
     path = Path(path)
     if not path.exists():
         raise UserError(f"no prior checkpoint at {path}; train it with: {command_for_checkpoint(path)}")
     network, config = load_model(path, device)
+    name, standard, _ = path.stem.partition("_primitive_")
+    expert = paths.split_data_name(name)[1]
+    if standard and config.get("expert") not in (None, expert):
+        raise UserError(f"{path} was trained on the {config['expert']!r} expert's data, not {expert!r}; move it "
+                        f"away and train it with: {command_for_checkpoint(path)}")
     return Prior(network, config, path)

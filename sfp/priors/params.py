@@ -4,14 +4,17 @@ from pathlib import Path
 
 import torch
 
+from sfp import paths
 from sfp.config import Rule, parse_params
 from sfp.errors import UserError
+from sfp.paths import EXPERTS
 from sfp.priors.conditioners import ACTIVATIONS
 from sfp.priors.factory import MODELS
 from sfp.priors.windows import MODES
 
 PARAMS_FILE = Path(__file__).resolve().parent / "default_params.json"
 RULES = {
+    "expert": Rule(choices=EXPERTS), "exp_name": Rule(name=True, optional=True),
     "mode": Rule(choices=MODES), "model": Rule(choices=MODELS), "n_step": Rule(min=1),
     "batch_size": Rule(min=1), "test_batch_size": Rule(min=1), "epochs": Rule(min=1), "lr": Rule(min=0),
     "num_blocks": Rule(min=1), "num_hidden": Rule(min=1), "t_act": Rule(choices=tuple(ACTIVATIONS)),
@@ -30,6 +33,8 @@ def resolve_model(params: Namespace) -> str:
 
 def check_combinations(params: Namespace) -> None:
     """UserError for options that cannot work together."""
+    if params.expert != "original" and paths.short_name(params.env) != "maze":
+        raise UserError(f"--expert {params.expert} exists for point-maze only; drop it for {params.env}")
     if params.data_ratio <= 0:
         raise UserError("--data_ratio must be above 0 (it is the fraction of training trajectories kept)")
     if params.one_step and params.n_step != 1:

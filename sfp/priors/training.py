@@ -34,10 +34,15 @@ from sfp.provenance import git_state
 from sfp.runtime import seed_everything, set_threads
 
 
+def data_name(params: Namespace) -> str:
+    """The data name (sfp.paths.data_name) of the dataset the prior of `params` learns from."""
+    return paths.data_name(paths.short_name(params.env), params.expert)
+
+
 def checkpoint_path(params: Namespace) -> Path:
     """Where main.py looks for the prior of these parameters."""
-    return paths.prior_checkpoint(paths.short_name(params.env), params.model, params.mode, params.n_step,
-                                  params.data_ratio, params.one_step)
+    return paths.prior_checkpoint(data_name(params), params.model, params.mode, params.n_step, params.data_ratio,
+                                  params.one_step)
 
 
 def run_name(params: Namespace) -> str:
@@ -47,7 +52,7 @@ def run_name(params: Namespace) -> str:
 
 
 def load_data(params: Namespace) -> ExpertData:
-    data = load_dataset(paths.short_name(params.env), with_images=params.mode == "image" and not params.one_step)
+    data = load_dataset(data_name(params), with_images=params.mode == "image" and not params.one_step)
     if not params.one_step:
         check_mode(data, params.mode)
     return data
@@ -111,9 +116,10 @@ def train_prior(params: Namespace) -> dict:
     seed_everything(params.seed)
     with closing(load_data(params)) as data:
         train_ids, val_ids, train_set, val_set = sample_sets(params, data)
-        config = model_config(params, paths.short_name(params.env), data.actions.shape[1],
+        config = model_config(params, data_name(params), data.actions.shape[1],
                               condition_shape(data, params.mode, params.n_step, params.one_step), len(train_set),
                               file_md5(data.path))
+        config["expert"] = data.expert  # checked again when RL loads the prior (sfp.priors.loading)
         target = checkpoint_path(params)
         if not params.debug:
             check_replaceable(target, config, params.overwrite)

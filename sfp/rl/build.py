@@ -64,8 +64,8 @@ def load_agent_prior(params, env: gymnasium.Env, device: torch.device) -> tuple[
     """The frozen prior named by prior_model / prior_cond / prior_n_step / data_ratio / one_step."""
     from sfp.priors.loading import load_prior
 
-    short = env.unwrapped.short_name
-    path = paths.prior_checkpoint(short, params.prior_model, params.prior_cond, params.prior_n_step,
+    name = paths.data_name(env.unwrapped.short_name, params.expert)
+    path = paths.prior_checkpoint(name, params.prior_model, params.prior_cond, params.prior_n_step,
                                   params.data_ratio, params.one_step)
     prior = load_prior(path, device)
     obs_dim, goal_dim, stored_shape = observation_layout(env.observation_space)
@@ -91,7 +91,7 @@ def build_experiment(params) -> Experiment:
         prior, files["prior"] = load_agent_prior(params, env, device)
     dataset = None
     if needs_action_windows(params) or params.bc_epochs > 0:
-        dataset = load_dataset(env.unwrapped.short_name)
+        dataset = load_dataset(paths.data_name(env.unwrapped.short_name, params.expert))
         files["dataset"] = dataset.path
         if dataset.actions.shape[1] != act_dim:
             raise UserError(f"the dataset {dataset.path} has {dataset.actions.shape[1]}-dim actions, the env "

@@ -9,8 +9,9 @@
   diagonal       one agent action repeated n times          (n = prior_n_step)
   densediagonal  a new agent action every n env steps       (n = prior_n_step)
   flow           the agent acts in the SFP flow's latent space, n latents per step  sfp.rl.wrappers.flow_latent
-Flow checkpoints are $SFP_FLOW_DIR/<short>_primitive_flow_<cond>_<n>[_<ratio>|_one_step].pt (sfp.paths), honouring
---data_ratio and --one_step. Every wrapper keeps compute_reward, short_name and max_steps reachable.
+Flow checkpoints are $SFP_FLOW_DIR/<name>_primitive_flow_<cond>_<n>[_<ratio>|_one_step].pt (sfp.paths; <name> the
+data name of the env's short name and --expert), honouring --data_ratio and --one_step. Every wrapper keeps
+compute_reward, short_name and max_steps reachable.
 """
 import gymnasium
 
@@ -32,12 +33,17 @@ __all__ = ["wrap_action_prior", "load_flow_prior", "TaskWrapper", "ParrotWrapper
            "NStepWrapper", "ActionRepeatWrapper", "DenseActionRepeatWrapper", "FlowLatentWrapper"]
 
 
-def load_flow_prior(short: str, cond: str, n_step: int, data_ratio: float, one_step: bool, device="cpu"):
-    """The frozen flow prior of a checkpoint (sfp.priors.loading.load_prior: a UserError naming the training command
-    when it is missing)."""
+def load_flow_prior(name: str, cond: str, n_step: int, data_ratio: float, one_step: bool, device="cpu"):
+    """The frozen flow prior of a checkpoint of data name `name` (sfp.priors.loading.load_prior: a UserError naming
+    the training command when it is missing)."""
     from sfp.priors.loading import load_prior
 
-    return load_prior(paths.prior_checkpoint(short, "flow", cond, n_step, data_ratio, one_step), device)
+    return load_prior(paths.prior_checkpoint(name, "flow", cond, n_step, data_ratio, one_step), device)
+
+
+def data_name(env: gymnasium.Env, params) -> str:
+    """The data name of the run's dataset and priors (sfp.paths.data_name of the env and --expert)."""
+    return paths.data_name(env.get_wrapper_attr("short_name"), params.expert)
 
 
 def check_prior_dims(prior, cond: str, action_dim: int, cond_dim: int | None) -> None:
@@ -52,7 +58,7 @@ def check_prior_dims(prior, cond: str, action_dim: int, cond_dim: int | None) ->
 
 def _initial_windows(env: gymnasium.Env, params, n: int) -> InitialWindows:
     """(n, A) windows of expert actions for the initial conditions at reset."""
-    data = dataset.load_dataset(env.get_wrapper_attr("short_name"))
+    data = dataset.load_dataset(data_name(env, params))
     action_dim = env.action_space.shape[0]
     if data.actions.shape[1] != action_dim:
         raise UserError(f"the dataset {data.path} has {data.actions.shape[1]}-dim actions, the environment "
@@ -77,8 +83,7 @@ def _condition_dim(env: gymnasium.Env, mode: str) -> int | None:
 
 
 def _parrot(env, params, device, mode: str):
-    short = env.get_wrapper_attr("short_name")
-    prior = load_flow_prior(short, mode, 1, params.data_ratio, params.one_step, device)
+    prior = load_flow_prior(data_name(env, params), mode, 1, params.data_ratio, params.one_step, device)
     check_prior_dims(prior, mode, env.action_space.shape[0], _condition_dim(env, mode))
     windows = _initial_windows(env, params, 1) if mode == "action" and not params.one_step else None
     return ParrotWrapper(env, prior, "none" if params.one_step else mode, device, windows)
@@ -102,10 +107,9 @@ def _parrot_action(env, params, device):
 
 
 def _flow(env, params, device):
-    short = env.get_wrapper_attr("short_name")
     n = params.prior_n_step
     action_dim = env.action_space.shape[0]
-    prior = load_flow_prior(short, "action", n, params.data_ratio, params.one_step, device)
+    prior = load_flow_prior(data_name(env, params), "action", n, params.data_ratio, params.one_step, device)
     check_prior_dims(prior, "action", action_dim, n * action_dim)
     return FlowLatentWrapper(env, prior, n, _initial_windows(env, params, n), device)
 
