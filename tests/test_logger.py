@@ -44,7 +44,8 @@ def test_column_names_follow_the_reference_order():
     names = column_names(RL_ROW)
     assert names[:6] == ["Epoch", "AverageEpRet", "StdEpRet", "MaxEpRet", "MinEpRet", "AverageTestEpRet"]
     assert names.index("EpLen") < names.index("TotalEnvInteracts") < names.index("AverageQ1Vals")
-    assert names[-8:] == ["LossPi", "LossQ", "LossLambda", "LossQSIL", "LossPiSIL", "Time", "SPS", "UpdatesPerSec"]
+    assert names[-10:] == ["LossPi", "LossQ", "LossLambda", "LossQSIL", "LossPiSIL", "Alpha", "LossAlpha", "Time",
+                           "SPS", "UpdatesPerSec"]
 
 
 def test_progress_rows_missing_keys_and_tensorboard(tmp_path):

@@ -1,12 +1,18 @@
-"""SAC with the state-free prior mixture (reference §4.1-§4.9, §4.11, §4.12).
+"""SAC with the state-free prior mixture (the equations: docs/method.md §2-§5 and §7).
 
 Behaviour policy: with probability λ(s)·schedule the frozen prior's action (conditioned on the last n executed
 actions), else the SAC policy's sample. The mixture also enters the critic target (next action drawn from it with the
 unscheduled λ(s')), the actor loss (Q scaled by 1 - λ(s)) and λ's own loss. Notation: B batch, D observation width
 ([observation, desired_goal] when goal-conditioned), A actions, n*A the prior window. Batches follow the replay
 contract (obs, obs2, act, rew, done, discount, window, window2, weights, ret).
+
+α is fixed (`alpha`, as in the paper) or tuned (`autotune_alpha`): log α has its own Adam and follows
+losses.alpha_loss with the policy's own reparameterised log π at s (the actor step's sample), also with the prior
+mixture, whose actions have no density under π; the tuned α weighs the entropy term of the critic target and the
+actor loss, or the KL of the kl_reg baseline.
 """
 import copy
+import math
 from dataclasses import dataclass, fields
 
 import numpy as np
@@ -17,6 +23,7 @@ from sfp.errors import UserError
 from sfp.rl import losses
 from sfp.rl.mixture import MixturePrior, choose_prior_rows, mix_actions
 from sfp.rl.networks import HALF_LOG_TWO_PI, ActorCritic, squashed_action_log_prob
+from sfp.rl.params import target_entropy_value
 
 
 @dataclass
@@ -27,6 +34,8 @@ class AgentConfig:
     l: int = 2
     lr: float = 1e-3
     alpha: float = 0.2
+    autotune_alpha: bool = False
+    target_entropy: str = "auto"
     polyak: float = 0.995
     clip_gradients: bool = False
     use_prior: bool = False
@@ -76,17 +85,30 @@ class SACAgent:
         self.pi_optimizer = torch.optim.Adam(self._actor_params, lr=config.lr, fused=True)
         self.q_optimizer = torch.optim.Adam(self._critic_params, lr=config.lr, fused=True)
         self.lambda_optimizer = torch.optim.Adam(self._lambda_params, lr=config.lr, fused=True)
+        self.log_alpha = self.alpha_optimizer = None
+        if config.autotune_alpha:
+            if config.alpha <= 0:
+                raise UserError("--autotune_alpha True starts from --alpha, which must be positive (e.g. 0.2)")
+            self.target_entropy = target_entropy_value(config.target_entropy, act_dim)
+            self.log_alpha = torch.nn.Parameter(torch.tensor(math.log(config.alpha), device=self.device))
+            self.alpha_optimizer = torch.optim.Adam([self.log_alpha], lr=config.lr)
+
+    @property
+    def alpha(self) -> float | torch.Tensor:
+        """The entropy weight: the fixed float, or exp(log α) detached (a scalar tensor) when tuned."""
+        return self.config.alpha if self.log_alpha is None else self.log_alpha.detach().exp()
 
     # ----------------------------------------------------------------------------------------------- acting
     def _as_batch(self, array: np.ndarray) -> torch.Tensor:
         return torch.as_tensor(array, dtype=torch.float32, device=self.device).unsqueeze(0)
 
     def act(self, obs: np.ndarray, window: np.ndarray, deterministic: bool = False,
-            schedule: float = 1.0) -> tuple[np.ndarray, dict]:
+            schedule: float = 1.0, noise: np.ndarray | None = None) -> tuple[np.ndarray, dict]:
         """One action for obs (D,) or (3,64,64) and window (n*A,): -> (action (A,), {prior_used, mixing_weight}).
 
         deterministic: tanh(mu), never the prior. Otherwise, with use_prior, the prior's sample with probability
-        λ(s)·schedule, else the policy's sample.
+        λ(s)·schedule, else the policy's sample tanh(mu + std * noise), noise (A,) given (colored action noise) or
+        i.i.d. standard normal.
         """
         with torch.inference_mode():
             obs_t = self._as_batch(obs)
@@ -100,7 +122,9 @@ class SACAgent:
                 if torch.rand(()).item() < weight:
                     action = self.prior.sample(obs_t, self._as_batch(window))
                     return action[0].cpu().numpy(), {"prior_used": 1.0, "mixing_weight": weight}
-            action = self.ac.actor.sample(features)[0]
+            if noise is not None:
+                noise = self._as_batch(noise)
+            action = self.ac.actor.sample(features, noise)[0]
             return action[0].cpu().numpy(), {"prior_used": 0.0, "mixing_weight": weight}
 
     def explore(self, obs: np.ndarray, window: np.ndarray) -> tuple[np.ndarray, dict]:
@@ -117,8 +141,8 @@ class SACAgent:
     def _regulariser(self, logp, mu, log_std, obs, window) -> torch.Tensor:
         """alpha * logp, or alpha * KL(pi || prior) at the same state with kl_reg: -> (B,)."""
         if self.config.kl_reg:
-            return self.config.alpha * losses.gaussian_kl(mu, log_std, *self.prior.gaussian(obs, window))
-        return self.config.alpha * logp
+            return self.alpha * losses.gaussian_kl(mu, log_std, *self.prior.gaussian(obs, window))
+        return self.alpha * logp
 
     def _min_q(self, features: torch.Tensor, action: torch.Tensor) -> torch.Tensor:
         return torch.min(*self.ac.critics(features, action))
@@ -183,6 +207,12 @@ class SACAgent:
         self._step(self.lambda_optimizer, loss, self._lambda_params)
         return loss.detach(), lam.detach()
 
+    def _alpha_step(self, logp: torch.Tensor) -> torch.Tensor:
+        """One Adam step on log α from the actor step's log π at s (B,). -> the loss, detached."""
+        loss = losses.alpha_loss(self.log_alpha, logp, self.target_entropy)
+        self._step(self.alpha_optimizer, loss, [self.log_alpha])
+        return loss.detach()
+
     def _step(self, optimizer: torch.optim.Optimizer, loss: torch.Tensor, params: list, clip: bool = False):
         optimizer.zero_grad(set_to_none=True)
         loss.backward(inputs=params)
@@ -214,6 +244,9 @@ class SACAgent:
         if self.mixing and self.config.learn_lambda:
             values["LossLambda"], lam = self._lambda_step(features2, prior_action, policy_action2, lam2)
             values["Lambda"] = lam.mean()
+        values["Alpha"] = torch.as_tensor(self.alpha, dtype=torch.float32, device=self.device)
+        if self.log_alpha is not None:  # after the critic and actor steps, which used the same α
+            values["LossAlpha"] = self._alpha_step(logp)
         self.polyak_update()
         priorities = losses.td_priorities(q1, q2, target)
         return _floats(values), priorities.cpu().numpy()
@@ -258,10 +291,14 @@ class SACAgent:
 
     # ----------------------------------------------------------------------------------------------- saving
     def state_dict(self) -> dict:
-        """Networks, target networks and the three optimisers (for an exact resume)."""
-        return {"ac": self.ac.state_dict(), "target": self.target.state_dict(),
-                "pi_optimizer": self.pi_optimizer.state_dict(), "q_optimizer": self.q_optimizer.state_dict(),
-                "lambda_optimizer": self.lambda_optimizer.state_dict()}
+        """Networks, target networks, the optimisers and, when tuned, log α (for an exact resume)."""
+        state = {"ac": self.ac.state_dict(), "target": self.target.state_dict(),
+                 "pi_optimizer": self.pi_optimizer.state_dict(), "q_optimizer": self.q_optimizer.state_dict(),
+                 "lambda_optimizer": self.lambda_optimizer.state_dict()}
+        if self.log_alpha is not None:
+            state["log_alpha"] = self.log_alpha.detach().clone()
+            state["alpha_optimizer"] = self.alpha_optimizer.state_dict()
+        return state
 
     def load_state_dict(self, state: dict) -> None:
         self.ac.load_state_dict(state["ac"])
@@ -269,6 +306,10 @@ class SACAgent:
         self.pi_optimizer.load_state_dict(state["pi_optimizer"])
         self.q_optimizer.load_state_dict(state["q_optimizer"])
         self.lambda_optimizer.load_state_dict(state["lambda_optimizer"])
+        if self.log_alpha is not None:
+            with torch.no_grad():
+                self.log_alpha.copy_(state["log_alpha"])
+            self.alpha_optimizer.load_state_dict(state["alpha_optimizer"])
 
 
 def _floats(values: dict[str, torch.Tensor]) -> dict[str, float]:

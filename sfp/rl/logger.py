@@ -40,6 +40,7 @@ RL_ROW = (
     ("Q1Vals", STATS), ("Q2Vals", STATS), ("Weights", STATS), ("Priorities", STATS), ("LogPi", STATS),
     ("LogStd", STATS), ("H", STATS), ("PriorP", STATS), ("MixingWeight", STATS), ("Lambda", STATS),
     ("LossPi", MEAN), ("LossQ", MEAN), ("LossLambda", MEAN), ("LossQSIL", MEAN), ("LossPiSIL", MEAN),
+    ("Alpha", MEAN), ("LossAlpha", MEAN),
     ("Time", COUNTER), ("SPS", COUNTER), ("UpdatesPerSec", COUNTER),
 )
 PROGRESS_FILE = "progress.txt"

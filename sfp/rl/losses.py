@@ -38,6 +38,15 @@ def actor_loss(regulariser: torch.Tensor, q: torch.Tensor, q_scale: torch.Tensor
     return (weights * (regulariser - q_scale * q)).mean()
 
 
+def alpha_loss(log_alpha: torch.Tensor, logp: torch.Tensor, target_entropy: float) -> torch.Tensor:
+    """Automatic entropy tuning: -log_alpha * mean(logp + target_entropy), logp detached; scalar, (B,) -> scalar.
+
+    Its gradient -mean(logp + target) is positive while the entropy -logp exceeds the target, so log_alpha falls;
+    it rises while the entropy is below the target.
+    """
+    return -log_alpha * (logp.detach() + target_entropy).mean()
+
+
 def lambda_loss(lam: torch.Tensor, q_prior: torch.Tensor, q_policy: torch.Tensor, beta: float, epsilon: float,
                 batch_mean: bool = False) -> torch.Tensor:
     """mean(-epsilon * λ(s') * (beta + Q(s', a_prior) - Q(s', a_pi))); (B,) x3 -> scalar.

@@ -62,10 +62,11 @@ class SquashedGaussianActor(nn.Module):
         hidden = self.trunk(features)
         return self.mu(hidden), self.log_std(hidden).clamp(LOG_STD_MIN, LOG_STD_MAX)
 
-    def sample(self, features: torch.Tensor):
-        """Reparameterised sample: (B,F) -> (action (B,A), logp (B,), mu (B,A), log_std (B,A))."""
+    def sample(self, features: torch.Tensor, noise: torch.Tensor | None = None):
+        """Reparameterised sample u = mu + std * noise, i.i.d. standard normal noise unless given (B,A):
+        (B,F) -> (action (B,A), logp (B,), mu (B,A), log_std (B,A))."""
         mu, log_std = self(features)
-        u = mu + torch.randn_like(mu) * torch.exp(log_std)
+        u = mu + (torch.randn_like(mu) if noise is None else noise) * torch.exp(log_std)
         logp = gaussian_log_prob(u, mu, log_std) - tanh_log_det(u)
         return torch.tanh(u), logp, mu, log_std
 

@@ -16,6 +16,7 @@ import torch
 from tqdm import tqdm
 
 from sfp.errors import UserError
+from sfp.rl.action_noise import episode_noise_from_params
 from sfp.rl.action_windows import push
 from sfp.rl.build import Experiment, flat_observation
 from sfp.rl.checkpoint import load_checkpoint, save_checkpoint
@@ -88,6 +89,8 @@ class Trainer:
         self.test_seeded = False
         self.window = self.episode = self.obs = None
         self.finished = False
+        episode_budget = min(experiment.env.get_wrapper_attr("max_steps"), p.max_ep_len)
+        self.noise = episode_noise_from_params(p, experiment.env.action_space.shape[0], episode_budget)
 
     # ------------------------------------------------------------------------------------------------ set-up
     def start(self) -> None:
@@ -107,6 +110,8 @@ class Trainer:
         self.episode = Episode(self.obs, self.window, reset_seed, rng_state)
         if self.x.polyrl is not None:
             self.x.polyrl.pre_episode(self.episodes)
+        if self.noise is not None:
+            self.noise.reset()
 
     # ------------------------------------------------------------------------------------------------ the loop
     def train(self) -> None:
@@ -131,8 +136,12 @@ class Trainer:
 
     def _act(self, flat: np.ndarray) -> tuple[np.ndarray, dict]:
         agent, window = self.x.agent, self.window.ravel()
+        # colored noise: step k of an episode always uses element k of its sequences, so one is drawn every step;
+        # it is discarded during start_steps (uniform, prior or PolyRL actions, as the pink-noise paper's SAC) and
+        # when the prior acts (SFP's mixture: only the policy's part is colored)
+        noise = self.noise.sample() if self.noise is not None else None
         if self.t >= self.params.start_steps:
-            return agent.act(flat, window, schedule=self._schedule())
+            return agent.act(flat, window, schedule=self._schedule(), noise=noise)
         if self.x.polyrl is not None:
             policy_sample = lambda: agent.act(flat, window, schedule=0.0)[0]  # noqa: E731  (the SAC policy alone)
             action = self.x.polyrl.select_action(flat, self.window[-1], policy_sample)
@@ -223,6 +232,7 @@ class Trainer:
             "test_seeded": self.test_seeded, "window": self.window, "agent": x.agent.state_dict(),
             "buffer": x.buffer.state_dict(), "windows": x.windows.state_dict(), "logger": self.logger.state_dict(),
             "polyrl": x.polyrl.state_dict() if x.polyrl is not None else None,
+            "action_noise": self.noise.state_dict() if self.noise is not None else None,
             "episode": {"reset_seed": ep.reset_seed, "rng_state": ep.rng_state, "env_actions": ep.env_actions,
                         "actions": ep.actions, "observations": ep.observations, "rewards": ep.rewards,
                         "terminals": ep.terminals, "windows": ep.windows, "ret": ep.ret, "success": ep.success},
@@ -243,6 +253,8 @@ class Trainer:
         self.logger.load_state_dict(state["logger"])
         if x.polyrl is not None:
             x.polyrl.load_state_dict(state["polyrl"])
+        if self.noise is not None:
+            self.noise.load_state_dict(state["action_noise"])
         restore_rng(x.test_env, state["test_env_rng"])
         self._restore_episode(state["episode"])
         random.setstate(state["rng"]["python"])
