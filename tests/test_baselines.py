@@ -82,6 +82,8 @@ VARIANTS = {
     "densediagonal": ["--action_prior", "densediagonal", "--prior_n_step", "3"],
     "no_her_one_step_returns_neg_rew": ["--her", "False", "--n_step_rew", "1", "--neg_rew", "True"],
     "terminate_on_success_with_goals": ["--terminate_on_success", "True"],
+    "sfp_tuned_alpha_pink_noise": ["--use_prior", "True", "--autotune_alpha", "True", "--action_noise", "pink"],
+    "kl_reg_tuned_alpha": ["--kl_reg", "True", "--prior_model", "gaussian", "--autotune_alpha", "True"],
 }
 RUNS = {**PRESETS, **VARIANTS}
 
