@@ -7,6 +7,7 @@ values outside a key's `Rule` fail with one clear line (a `UserError`) before an
 import argparse
 import difflib
 import json
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -101,6 +102,55 @@ def build_parser(defaults: dict[str, tuple[Any, str]], description: str) -> argp
     return parser
 
 
+CONFIG_OPTION = "--config"
+CONFIG_HELP = ("a JSON file {key: value} of parameters (e.g. a run's config.json); flags on the command line win")
+JSON_TYPES = {bool: (bool,), int: (int, float), float: (int, float), str: (str,)}
+TYPE_WORDS = {bool: "true or false", int: "an integer", float: "a number", str: "a string"}
+
+
+def apply_config_file(parser: argparse.ArgumentParser, argv: list[str]) -> list[str]:
+    """`--config FILE`: the file's {key: value} become the parser's defaults (so flags given on the command line
+    win), each checked as its flag would be. Returns argv without the option; a bad file raises one UserError line
+    naming the file and the key."""
+    rest, path = [], None
+    words = iter(argv)
+    for word in words:
+        if word == CONFIG_OPTION or word.startswith(CONFIG_OPTION + "="):
+            path = word.partition("=")[2] or next(words, "")
+            if not path or path.startswith("--"):
+                raise UserError(f"{CONFIG_OPTION} needs a file: {CONFIG_OPTION} my_run.json")
+        else:
+            rest.append(word)
+    parser.add_argument(CONFIG_OPTION, metavar="FILE", default=argparse.SUPPRESS, help=CONFIG_HELP)  # for --help
+    if path is None:
+        return rest
+    try:
+        values = json.loads(Path(path).read_text())
+    except OSError as err:
+        raise UserError(f"{CONFIG_OPTION} {path}: cannot read it ({err.strerror})") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise UserError(f"{CONFIG_OPTION} {path} is not valid JSON ({err}); write it as {{\"key\": value}}") from None
+    if not isinstance(values, dict):
+        raise UserError(f'{CONFIG_OPTION} {path} must be a JSON object {{"key": value}}, e.g. {{"epochs": 3}}')
+    actions = {action.dest: action for action in parser._actions if action.dest not in ("help", "config")}
+    overrides = {}
+    for key, value in values.items():
+        action = actions.get(key)
+        if action is None:
+            close = difflib.get_close_matches(key, actions, n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise UserError(f"{path}: unknown parameter {key!r}{hint}")
+        kind = type(action.default)
+        if kind not in JSON_TYPES or isinstance(value, bool) != (kind is bool) or not isinstance(value, JSON_TYPES[kind]):
+            raise UserError(f"{path}: {key!r} must be {TYPE_WORDS.get(kind, kind.__name__)}, got {json.dumps(value)}")
+        try:
+            overrides[key] = action.type(str(value)) if kind is not str else value
+        except argparse.ArgumentTypeError as err:
+            raise UserError(f"{path}: {key!r}: {err}") from None
+    parser.set_defaults(**overrides)
+    return rest
+
+
 def parse_params(
     defaults_path: str | Path,
     argv: list[str] | None = None,
@@ -110,6 +160,7 @@ def parse_params(
     """Parse `argv` against the parameter file; check every rule. Raises UserError on any bad input."""
     defaults = load_defaults(defaults_path)
     parser = build_parser(defaults, description)
+    argv = apply_config_file(parser, sys.argv[1:] if argv is None else list(argv))
     args, unknown = parser.parse_known_args(argv)
     flags = [word for word in unknown if word.startswith("-")]
     if flags:

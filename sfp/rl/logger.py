@@ -47,6 +47,7 @@ PROGRESS_FILE = "progress.txt"
 CONFIG_FILE = "config.json"
 # Parameters that may change when a run is resumed (everything else must match the stored config.json).
 RESUMABLE_CHANGES = ("resume", "epochs", "num_threads", "gpu", "save_freq")
+RESUMABLE_CHANGES += ("track", "wandb_project", "wandb_entity", "wandb_group")  # tracking never changes a result
 
 
 def column_names(spec=RL_ROW) -> list[str]:
@@ -129,8 +130,10 @@ def claim_run_dir(directory: str | Path, params, resume: bool) -> Path:
 class EpochLogger:
     """Accumulates values during an epoch and writes one row per epoch (see the module docstring)."""
 
-    def __init__(self, directory: str | Path, spec=RL_ROW, tensorboard: bool = True, echo: bool = True):
+    def __init__(self, directory: str | Path, spec=RL_ROW, tensorboard: bool = True, echo: bool = True,
+                 sinks=()):
         self.directory = Path(directory)
+        self.sinks = list(sinks)  # more destinations of each row: sink.log_row(row, step), sink.close()
         self.directory.mkdir(parents=True, exist_ok=True)
         self.spec = tuple(spec)
         self.columns = column_names(self.spec)
@@ -189,6 +192,8 @@ class EpochLogger:
                     row[f"{prefix}{key}"] = value
         self._append_row(row)
         self._write_tensorboard(row, step)
+        for sink in self.sinks:
+            sink.log_row(row, step)
         if self.echo:
             tqdm.write(format_table(row))
         self._values.clear()
@@ -214,6 +219,9 @@ class EpochLogger:
         self._truncate_progress(self._state["epoch"])
 
     def close(self) -> None:
+        for sink in self.sinks:
+            sink.close()
+        self.sinks = []
         if self._writer is not None:
             self._writer.close()
             self._writer = None

@@ -5,11 +5,13 @@ from sfp import paths
 from sfp.provenance import write_provenance
 from sfp.rl.build import build_experiment
 from sfp.rl.logger import EpochLogger, claim_run_dir
+from sfp.rl.tracking import require_tracking, tracking_sinks
 from sfp.rl.trainer import Trainer
 from sfp.runtime import seed_everything, set_threads
 
 
 def run(params, notes: list[str]) -> Trainer:
+    require_tracking(params)  # --track True without wandb installed: one line, before any work
     threads = set_threads(params.num_threads)
     seed_everything(params.seed)  # before the networks are initialised
     experiment = build_experiment(params)  # every missing file or bad combination fails here, before any step
@@ -17,7 +19,7 @@ def run(params, notes: list[str]) -> Trainer:
     if metaworld_class:
         notes.append(f"{params.env} runs the Meta-World class {metaworld_class}")
     directory = claim_run_dir(paths.run_dir(params.exp_name, params.seed, params.debug), params, params.resume)
-    logger = EpochLogger(directory)
+    logger = EpochLogger(directory, sinks=tracking_sinks(params, directory))
     logger.save_config(params)
     write_provenance(directory, experiment.files)
     for note in notes + [f"torch threads: {threads}", f"logs: {directory}"]:
