@@ -19,6 +19,12 @@ _COSTLY_SCENE_FLAGS = (mujoco.mjtRndFlag.mjRND_SHADOW, mujoco.mjtRndFlag.mjRND_R
                        mujoco.mjtRndFlag.mjRND_SKYBOX)
 
 
+def without_costly_effects(scene: mujoco.MjvScene) -> None:
+    """Turn shadows, reflections and the skybox off in `scene` (with offsamples = 0: ~10x faster in software)."""
+    for flag in _COSTLY_SCENE_FLAGS:
+        scene.flags[flag] = False
+
+
 class OffscreenRenderer:
     """Renders (height, width, 3) uint8 RGB images of `model` from one named camera.
 
@@ -35,8 +41,7 @@ class OffscreenRenderer:
         except mujoco.FatalError as error:
             raise UserError(f"offscreen rendering failed ({error}): start Python with MUJOCO_GL=egl "
                             "(or osmesa) set in the shell, e.g. `export MUJOCO_GL=egl`") from error
-        for flag in _COSTLY_SCENE_FLAGS:
-            self._renderer.scene.flags[flag] = False
+        without_costly_effects(self._renderer.scene)
         self.camera = camera
         self.flip_vertical = flip_vertical
 

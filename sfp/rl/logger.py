@@ -46,7 +46,7 @@ RL_ROW = (
 PROGRESS_FILE = "progress.txt"
 CONFIG_FILE = "config.json"
 # Parameters that may change when a run is resumed (everything else must match the stored config.json).
-RESUMABLE_CHANGES = ("resume", "epochs", "num_threads", "gpu", "save_freq")
+RESUMABLE_CHANGES = ("resume", "epochs", "num_threads", "gpu", "save_freq", "video_freq")
 RESUMABLE_CHANGES += ("track", "wandb_project", "wandb_entity", "wandb_group")  # tracking never changes a result
 
 

@@ -21,6 +21,7 @@ from sfp.rl.action_windows import push
 from sfp.rl.build import Experiment, flat_observation
 from sfp.rl.checkpoint import load_checkpoint, save_checkpoint
 from sfp.rl.env_snapshot import replay_episode, restore_rng, rng_snapshot
+from sfp.rl.evaluation import record_test_video
 
 
 class NonFiniteLoss(UserError):
@@ -204,6 +205,8 @@ class Trainer:
         p = self.params
         epoch = self.t // p.steps_per_epoch
         self._test()
+        if p.video_freq > 0 and epoch % p.video_freq == 0:  # the first test episode's seed, on an env of its own
+            record_test_video(self.x, self.run_dir / "videos" / f"epoch_{epoch}.mp4", p.seed + 10_000)
         row = self.logger.log_epoch(epoch, self.t, self.updates)
         bar.set_postfix(epoch=epoch, test_success=f"{row['AverageTestSuccessRate']:.2f}")
         last = self.t >= self.total_steps
