@@ -1,34 +1,48 @@
 """Parameters: a `default_params.json` file turned into a command line.
 
 The file maps each key to `[default, "help"]`. Every key becomes `--key value`; the type of the default sets
-the parser (booleans accept True/False/1/0/yes/no, or a bare `--key` for True). Unknown keys, wrong types and
-values outside a key's `Rule` fail with one clear line (a `UserError`) before any work starts.
+the parser (booleans accept True/False/1/0/yes/no, or a bare `--key` for True). A number must be finite (inf is
+accepted only by a key whose help mentions inf; nan never). Unknown keys, wrong types and values outside a key's
+`Rule` fail with one clear line (a `UserError`) before any work starts.
 """
 import argparse
 import difflib
+import functools
 import json
+import math
+import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from sfp.errors import UserError
+from sfp.paths import check_name
 
 TRUE_WORDS = {"true", "t", "yes", "y", "1", "on"}
 FALSE_WORDS = {"false", "f", "no", "n", "0", "off"}
+INF_IN_HELP = re.compile(r"\binf\b", re.IGNORECASE)  # a float key whose help says so accepts inf
 
 
 @dataclass(frozen=True)
 class Rule:
-    """Allowed values of one parameter: an inclusive range and/or a set of choices."""
+    """Allowed values of one parameter: an inclusive range and/or a set of choices; `name`: the value becomes a
+    directory name (no path: see sfp.paths.check_name), `optional`: the empty string is allowed (a default)."""
 
     min: float | None = None
     max: float | None = None
     choices: tuple | None = None
+    name: bool = False
+    optional: bool = False
 
     def check(self, key: str, value: Any) -> None:
         if self.choices is not None and value not in self.choices:
             raise UserError(f"--{key} {value!r} is not one of {', '.join(map(str, self.choices))}")
+        if self.name and (value or not self.optional):
+            check_name(value, f"--{key}")
+        if (self.min is not None or self.max is not None) and (
+                isinstance(value, bool) or not isinstance(value, (int, float))):
+            raise UserError(f"--{key} {value!r} must be a number (is its default in the parameter file a number?)")
         if self.min is not None and value < self.min:
             raise UserError(f"--{key} {value} is below its minimum {self.min}")
         if self.max is not None and value > self.max:
@@ -58,11 +72,23 @@ def parse_int(text: str) -> int:
         return int(value)
 
 
-def parse_float(text: str) -> float:
+def parse_float(text: str, allow_inf: bool = False) -> float:
+    """A finite number (or +-inf when `allow_inf`); nan is never a value."""
     try:
-        return float(text)
+        value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not _allowed(value, allow_inf):
+        raise argparse.ArgumentTypeError(f"expected a finite number, got {text!r}")
+    return value
+
+
+def _allowed(value: float, allow_inf: bool) -> bool:
+    return not math.isnan(value) and (allow_inf or not math.isinf(value))
+
+
+def _accepts_inf(help_text: str) -> bool:
+    return INF_IN_HELP.search(help_text) is not None
 
 
 def load_defaults(path: str | Path) -> dict[str, tuple[Any, str]]:
@@ -72,31 +98,39 @@ def load_defaults(path: str | Path) -> dict[str, tuple[Any, str]]:
         raw = json.loads(path.read_text())
     except FileNotFoundError:
         raise UserError(f"parameter file {path} is missing; restore it from the repository") from None
-    except json.JSONDecodeError as err:
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
         raise UserError(f"{path} is not valid JSON ({err}); fix the file or restore it from git") from None
+    if not isinstance(raw, dict):
+        raise UserError(f'{path} must be a JSON object {{"key": [default, "help"]}}; restore it from git')
     defaults = {}
     for key, entry in raw.items():
         if not (isinstance(entry, list) and len(entry) == 2 and isinstance(entry[1], str)):
             raise UserError(f'{path}: entry {key!r} must be [default, "help"]')
-        defaults[key] = (entry[0], entry[1])
+        default, help_text = entry
+        if isinstance(default, float) and not _allowed(default, _accepts_inf(help_text)):
+            raise UserError(f"{path}: the default of {key!r} is {default}; a number must be finite")
+        defaults[key] = (default, help_text)
     return defaults
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str):  # argparse would print usage and exit; we raise one clear line instead
+class ArgumentParser(argparse.ArgumentParser):
+    """argparse with one line instead of usage and exit: a bad command line raises a UserError (see errors.py)."""
+
+    def error(self, message: str):
         raise UserError(message)
 
 
 def build_parser(defaults: dict[str, tuple[Any, str]], description: str) -> argparse.ArgumentParser:
-    parser = _Parser(description=description, allow_abbrev=False,
-                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser = ArgumentParser(description=description, allow_abbrev=False,
+                            formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     for key, (default, help_text) in defaults.items():
         if isinstance(default, bool):
             parser.add_argument(f"--{key}", type=parse_bool, nargs="?", const=True, default=default, help=help_text)
         elif isinstance(default, int):
             parser.add_argument(f"--{key}", type=parse_int, default=default, help=help_text)
         elif isinstance(default, float):
-            parser.add_argument(f"--{key}", type=parse_float, default=default, help=help_text)
+            kind = functools.partial(parse_float, allow_inf=_accepts_inf(help_text))
+            parser.add_argument(f"--{key}", type=kind, default=default, help=help_text)
         else:
             parser.add_argument(f"--{key}", type=str, default=default, help=help_text)
     return parser
@@ -171,5 +205,7 @@ def parse_params(
     if unknown:
         raise UserError(f"unexpected argument {unknown[0]!r}: parameters are given as --key value")
     for key, rule in (rules or {}).items():
+        if not hasattr(args, key):
+            raise UserError(f"{defaults_path} lacks the parameter {key!r}; restore the file from git")
         rule.check(key, getattr(args, key))
     return args

@@ -2,20 +2,44 @@
 import functools
 import sys
 
+USER_ERROR_STATUS = 2
+
 
 class UserError(Exception):
-    """A mistake the user can fix (bad parameter, missing file, ...). The message names the fix."""
+    """A mistake the user can fix (bad parameter, missing file, ...). The message names the fix; entry points exit
+    with `exit_code`."""
+
+    exit_code = USER_ERROR_STATUS
+
+
+def one_line(text: str) -> str:
+    """`text` with its lines joined by spaces: an error is always one line."""
+    return " ".join(part.strip() for part in str(text).splitlines() if part.strip())
+
+
+def describe_os_error(err: OSError) -> str:
+    """'<path>: <reason>' (or '<path> -> <path2>: <reason>') of an operating-system error."""
+    reason = err.strerror or str(err)
+    if err.filename is None:
+        return one_line(reason)
+    where = str(err.filename) + (f" -> {err.filename2}" if err.filename2 is not None else "")
+    return one_line(f"{where}: {reason}")
 
 
 def exits_cleanly(main):
-    """Decorate a script's main(): a UserError prints `error: <message>` and exits with status 2."""
+    """Decorate a command's main(): a UserError prints `error: <message>`, an OSError (a path that cannot be
+    read or created) `error: <path>: <reason>`, each on one line, and exits with status 2 (or the error's
+    exit_code). Anything else is a bug and keeps its traceback."""
 
     @functools.wraps(main)
     def wrapper(*args, **kwargs):
         try:
             return main(*args, **kwargs)
         except UserError as err:
-            print(f"error: {err}", file=sys.stderr)
-            sys.exit(2)
+            message, status = one_line(err), err.exit_code
+        except OSError as err:
+            message, status = describe_os_error(err), USER_ERROR_STATUS
+        print(f"error: {message}", file=sys.stderr)
+        sys.exit(status)
 
     return wrapper

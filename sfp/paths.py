@@ -23,6 +23,28 @@ from sfp.errors import UserError
 SUITES = {"point-maze": "maze", "meta-world": "sawyer"}
 LOCOMOTION_BODIES = ("swimmer", "hopper", "walker", "ant", "halfcheetah")
 SHORT_NAMES = tuple(SUITES.values()) + LOCOMOTION_BODIES
+MAX_NAME_BYTES = 200  # file systems allow 255 per name; run directories add suffixes such as _s<seed>.failed-<time>
+
+
+def check_name(name, what: str) -> str:
+    """`name` if it can be one directory name inside a data directory; else a UserError naming `what`."""
+    if not isinstance(name, str) or not name:
+        problem = "it is empty" if name == "" else "it is not a string"
+    elif "/" in name or "\\" in name:
+        problem = "it contains a path separator"
+    elif ".." in name:
+        problem = "it contains '..'"
+    elif name == ".":
+        problem = "it is the current directory"
+    elif name.startswith("-"):
+        problem = "it starts with '-', like an option"
+    elif any(ord(char) < 32 or ord(char) == 127 for char in name):
+        problem = "it contains a control character"
+    elif len(os.fsencode(name)) > MAX_NAME_BYTES:
+        problem = f"it is longer than {MAX_NAME_BYTES} bytes"
+    else:
+        return name
+    raise UserError(f"{what} {name!r} is not a name ({problem}): use letters, digits, '.', '-' and '_'")
 EXPERTS = ("original", "fixed")  # the maze's two experts (sfp.data.experts); the other suites have the original's
 DEFAULT_EXPERT = "original"  # the paper's data
 
@@ -66,7 +88,18 @@ def split_data_name(name: str) -> tuple[str, str]:
 def _directory(variable: str, default: Path, create: bool) -> Path:
     path = Path(os.environ.get(variable) or default).expanduser()
     if create:
+        ensure_dir(path, f"set ${variable} to a writable directory")
+    return path
+
+
+def ensure_dir(path: Path, fix: str) -> Path:
+    """Create the directory `path` (and its parents); a UserError naming the path and `fix` if it cannot be."""
+    try:
         path.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        raise UserError(f"{path} cannot be created: it is a file, not a directory; {fix}") from None
+    except OSError as err:
+        raise UserError(f"{path} cannot be created ({err.strerror}); {fix}") from None
     return path
 
 
@@ -86,7 +119,7 @@ def pieces_dir(name: str, create: bool = False) -> Path:
     """Folder of the per-trajectory files written during collection (`name`: a data name)."""
     path = dataset_dir(create) / f"{name}_primitive"
     if create:
-        path.mkdir(exist_ok=True)
+        ensure_dir(path, "move that file away")
     return path
 
 

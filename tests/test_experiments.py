@@ -51,7 +51,7 @@ def test_run_status_follows_the_log_directory(spec_file):
 @pytest.mark.parametrize("text,message", [
     ("name: g\ntasks: [corridor-v1]\nmethods: [dqn]\nseeds: [0]\n", "unknown method 'dqn'"),
     ("name: g\ntasks: [corridor-v1]\nmethods: [sac]\n", "a spec has name, tasks, methods, seeds"),
-    ("name: g\ntasks: [corridor-v1]\nmethods: [sac]\nseeds: [0]\nparams: {epoch: 3}\n", "unknown parameter --epoch"),
+    ("name: g\ntasks: [corridor-v1]\nmethods: [sac]\nseeds: [0]\nparams: {epoch: 3}\n", r"params: unknown key 'epoch' \(did you mean epochs\?\)"),
 ])
 def test_bad_specs_fail_with_one_line(tmp_path, text, message):
     path = tmp_path / "bad.yaml"

@@ -11,13 +11,14 @@ import argparse
 import sys
 
 from sfp.data.collector import collect, describe
+from sfp.config import ArgumentParser
 from sfp.errors import exits_cleanly
 from sfp.paths import DEFAULT_EXPERT, EXPERTS, SUITES
 
 
 def parse_args(argv=None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0], allow_abbrev=False,
-                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser = ArgumentParser(description=__doc__.splitlines()[0], allow_abbrev=False,
+                            formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     parser.add_argument("--env", required=True, choices=SUITES, help="suite of the expert")
     parser.add_argument("--expert", choices=EXPERTS, default=DEFAULT_EXPERT,
                         help="point-maze only: original (the paper's data) or fixed (its frame mismatch fixed)")

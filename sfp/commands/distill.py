@@ -8,13 +8,14 @@ expert's data name: maze (original), maze-fixed, sawyer (see sfp/data/distill.py
 import argparse
 
 from sfp.data.distill import describe, distill
+from sfp.config import ArgumentParser
 from sfp.errors import exits_cleanly
 from sfp.paths import DEFAULT_EXPERT, EXPERTS, SUITES
 
 
 def parse_args(argv=None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0], allow_abbrev=False,
-                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser = ArgumentParser(description=__doc__.splitlines()[0], allow_abbrev=False,
+                            formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     parser.add_argument("--env", required=True, choices=SUITES, help="suite to distill")
     parser.add_argument("--expert", choices=EXPERTS, default=DEFAULT_EXPERT,
                         help="point-maze only: original (the paper's data) or fixed (its frame mismatch fixed)")

@@ -8,13 +8,14 @@ writes $D4RL_DATASET_DIR/<body>_primitive.hdf5 (see sfp/data/d4rl_import.py).
 import argparse
 
 from sfp.data.d4rl_import import import_d4rl
+from sfp.config import ArgumentParser
 from sfp.errors import exits_cleanly
 from sfp.paths import LOCOMOTION_BODIES
 
 
 def parse_args(argv=None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0], allow_abbrev=False,
-                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser = ArgumentParser(description=__doc__.splitlines()[0], allow_abbrev=False,
+                            formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     parser.add_argument("--file", required=True, help="a D4RL .hdf5 file, e.g. ~/Downloads/hopper-expert-v2.hdf5")
     parser.add_argument("--body", choices=LOCOMOTION_BODIES, help="locomotion body (default: from the file name)")
     parser.add_argument("--max_trajs", type=int, default=1000, help="number of trajectories to keep")

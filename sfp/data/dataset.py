@@ -22,7 +22,7 @@ import h5py
 import numpy as np
 
 from sfp import paths
-from sfp.errors import UserError
+from sfp.errors import UserError, one_line
 
 VECTOR_KEYS = ("observations", "actions", "goals", "rewards", "terminals", "timeouts")
 IMAGE_KEY = "images"
@@ -95,15 +95,16 @@ def read_dataset(path: str | Path, with_images: bool = False) -> ExpertData:
     path = Path(path)
     if path.suffix == ".npy":
         return _read_legacy(path)
-    try:
-        handle = h5py.File(path, "r")
-    except OSError as err:
-        raise UserError(f"{path} is not a readable HDF5 file ({err}); delete it and distill again") from None
+    handle = open_hdf5(path, "delete it and distill again")
     missing = [key for key in VECTOR_KEYS if key not in handle]
     if missing:
         handle.close()
         raise UserError(f"{path} lacks the keys {missing}; it is not an SFP dataset (distill or import again)")
-    arrays = {key: np.asarray(handle[key][()], dtype=DTYPES[key]) for key in VECTOR_KEYS}
+    try:
+        arrays = {key: np.asarray(handle[key][()], dtype=DTYPES[key]) for key in VECTOR_KEYS}
+    except (OSError, ValueError, TypeError) as err:
+        handle.close()
+        raise UserError(f"{path} is damaged ({one_line(err)}); delete it and distill again") from None
     expert = recorded_expert(handle.attrs)
     images = handle[IMAGE_KEY] if with_images and IMAGE_KEY in handle else None
     if with_images and images is None:
@@ -113,6 +114,16 @@ def read_dataset(path: str | Path, with_images: bool = False) -> ExpertData:
         handle.close()
     _check_lengths(path, arrays)
     return ExpertData(**arrays, path=path, images=images, expert=expert)
+
+
+def open_hdf5(path: Path, fix: str) -> h5py.File:
+    """`path` opened for reading; a one-line UserError ending with `fix` for a directory or a non-HDF5 file."""
+    if path.is_dir():
+        raise UserError(f"{path} is a directory, not an HDF5 file; {fix}")
+    try:
+        return h5py.File(path, "r")
+    except OSError as err:
+        raise UserError(f"{path} is not a readable HDF5 file ({one_line(err)}); {fix}") from None
 
 
 def _read_legacy(path: Path) -> ExpertData:

@@ -31,7 +31,7 @@ RULES = {
     "sil_value_weight": Rule(min=0.0), "n_step_rew": Rule(min=1), "prior_model": Rule(choices=MODELS),
     "prior_cond": Rule(choices=PRIOR_CONDITIONS), "prior_n_step": Rule(min=1), "prior_schedule": Rule(min=0),
     "data_ratio": Rule(min=TINY, max=1.0), "bc_epochs": Rule(min=0), "lambda_init": Rule(min=1e-6, max=1 - 1e-6),
-    "expert": Rule(choices=EXPERTS),
+    "expert": Rule(choices=EXPERTS), "exp_name": Rule(name=True),
     "prior_clamp": Rule(min=0.0, max=0.99), "prior_smoothing": Rule(min=0.0, max=1.0), "epsilon": Rule(min=TINY),
     "sparsity": Rule(min=0.0), "action_noise": Rule(choices=ACTION_NOISES), "noise_beta": Rule(min=0.0, max=2.0),
 }
