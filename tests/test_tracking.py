@@ -94,8 +94,8 @@ def offline(tmp_path, monkeypatch):
     wandb.teardown()  # W&B keeps its settings per process: the next test starts from its own environment
 
 
-def test_tracked_run_logs_config_and_every_progress_column_inside_the_run_directory(offline):
-    main.main(TINY + ["--exp_name", "tracked", "--track", "True", "--wandb_group", "g1"])
+def test_tracked_run_logs_config_progress_columns_and_videos_inside_the_run_directory(offline):
+    main.main(TINY + ["--exp_name", "tracked", "--track", "True", "--wandb_group", "g1", "--video_freq", "2"])
     directory = paths.run_dir("tracked", 0)
     assert list(offline.iterdir()) == []
     [(run, history)] = offline_runs(directory)
@@ -112,6 +112,7 @@ def test_tracked_run_logs_config_and_every_progress_column_inside_the_run_direct
             if column != "Time":  # Time is rounded to 8 digits in progress.txt
                 assert same_number(float(logged[column]), value), column
     assert [row["TotalEnvInteracts"] for row in history] == [150, 300]
+    assert "video" not in history[0] and history[1]["video"]["caption"] == "epoch_2"  # --video_freq's file
 
 
 def test_resume_continues_the_same_wandb_run_without_logging_an_epoch_twice(offline):
