@@ -8,35 +8,81 @@ import numpy as np
 import pytest
 
 from sfp.experiments.analysis import (
-    bootstrap_mean_band,
+    aggregates,
     group,
-    iqm,
+    improvement,
+    interval,
+    mean_band,
     mixing_groups,
+    profiles,
     read_runs,
     run_scores,
-    stratified_bootstrap_iqm,
+    score_matrix,
 )
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def test_interquartile_mean_by_hand():
-    assert iqm(np.array([0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 100.0])) == pytest.approx(3.5)  # mean of 2..5
-    assert iqm(np.array([1.0, 2.0, 3.0])) == pytest.approx(2.0)
+def test_rliable_iqm_and_aggregates_of_a_hand_made_score_matrix():
+    # 4 runs x 2 tasks; the 8 scores sorted are 0, .1, .2, .3, .4, .5, .6, 1: the IQM drops the lowest and highest
+    # two and averages .2 .3 .4 .5 = 0.35; the mean is 3.1 / 8; the optimality gap 1 - 3.1 / 8
+    scores = np.array([[0.0, 0.4], [0.1, 0.5], [0.2, 0.6], [0.3, 1.0]])
+    estimates = aggregates(scores)
+    assert estimates["IQM"][0] == pytest.approx(0.35)
+    assert estimates["mean"][0] == pytest.approx(3.1 / 8)
+    assert estimates["optimality gap"][0] == pytest.approx(1 - 3.1 / 8)
+    for point, low, high in estimates.values():
+        assert low <= point <= high and low < high
 
 
-def test_bootstrap_band_brackets_the_mean_and_vanishes_for_identical_seeds():
-    rng = np.random.default_rng(0)
+def test_the_stratified_bootstrap_resamples_within_tasks():
+    # task 0 always scores 0 and task 1 always 1: any resample within tasks keeps the mean at 0.5 exactly, while
+    # resampling across tasks would not
+    scores = np.array([[0.0, 1.0], [0.0, 1.0], [0.0, 1.0]])
+    assert aggregates(scores)["mean"] == pytest.approx((0.5, 0.5, 0.5))
+
+
+def test_probability_of_improvement_by_hand():
+    better, worse = np.array([[0.9, 0.8], [1.0, 0.7]]), np.array([[0.1, 0.2], [0.0, 0.3], [0.2, 0.1]])
+    assert improvement(better, worse) == pytest.approx((1.0, 1.0, 1.0))  # every run of X above every run of Y
+    assert improvement(worse, better) == pytest.approx((0.0, 0.0, 0.0))
+    assert improvement(better, better)[0] == pytest.approx(0.5)
+    # one task: X = (1, 0), Y = (0.5, 0.5): of the 4 pairs X wins 2 -> 0.5; a second task X (1, 1) vs Y (0, 0) -> 1
+    x, y = np.array([[1.0, 1.0], [0.0, 1.0]]), np.array([[0.5, 0.0], [0.5, 0.0]])
+    point, low, high = improvement(x, y)
+    assert point == pytest.approx(0.75) and 0.5 <= low <= point <= high <= 1.0
+
+
+def test_intervals_are_reproducible_and_leave_numpy_global_state_alone():
+    scores = np.random.default_rng(3).random((5, 3))
+    np.random.seed(7)
+    expected_next = np.random.random()
+    np.random.seed(7)
+    first = aggregates(scores)
+    assert np.random.random() == expected_next
+    assert aggregates(scores) == first
+
+
+def test_mean_band_brackets_the_mean_and_vanishes_for_identical_seeds():
     values = np.array([[0.0, 1.0], [1.0, 1.0], [0.5, 1.0]])
-    mean, low, high = bootstrap_mean_band(values, rng)
+    mean, low, high = mean_band(values)
     np.testing.assert_allclose(mean, [0.5, 1.0])
     assert low[0] < 0.5 < high[0] and low[1] == high[1] == 1.0
     assert 0.0 <= low[0] and high[0] <= 1.0
+    point, low, high = interval(values[:, :1], lambda s: s.mean())
+    assert point.shape == low.shape == high.shape == ()
 
 
-def test_stratified_bootstrap_of_constant_scores_is_exact():
-    rng = np.random.default_rng(0)
-    assert stratified_bootstrap_iqm([np.full(3, 0.4), np.full(3, 0.4)], rng) == pytest.approx((0.4, 0.4, 0.4))
+def test_performance_profile_counts_runs_above_each_threshold():
+    scores = np.array([[0.0, 0.5], [1.0, 0.5]])
+    curves, bands = profiles({"m": scores}, np.array([0.0, 0.25, 0.75]))
+    np.testing.assert_allclose(curves["m"], [0.75, 0.75, 0.25])  # scores > tau among 0, .5, 1, .5
+    assert bands["m"].shape == (2, 3)
+
+
+def test_score_matrix_keeps_as_many_seeds_per_task_as_the_task_with_fewest():
+    matrix = score_matrix([np.array([0.1, 0.2, 0.3]), np.array([0.4, 0.5])])
+    np.testing.assert_allclose(matrix, [[0.1, 0.4], [0.2, 0.5]])
 
 
 def _fake_run(root: Path, name: str, env: str, seed: int, success: list[float], prior_use: float = 0.0) -> Path:
@@ -77,10 +123,14 @@ def test_plot_script_writes_figures_table_and_curves(tmp_path):
     result = subprocess.run([sys.executable, "scripts/plot.py", *map(str, dirs), "--out", str(out), "--snapshot",
                              str(tmp_path / "committed")], cwd=ROOT, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
-    for suffix in ("_success.png", "_return.png", "_exploration.png", "_prior_use.png", ".md", "_curves.csv"):
+    for suffix in ("_success.png", "_return.png", "_exploration.png", "_prior_use.png", "_profiles.png", ".md",
+                   "_curves.csv"):
         assert Path(f"{out}{suffix}").stat().st_size > 0
     table = Path(f"{out}.md").read_text()
-    assert "| corridor-v1 | sfp | 3 | 4,000 |" in table and "| sfp | 6 |" in table
+    assert "| corridor-v1 | sfp | 3 | 4,000 |" in table and "| sfp | 6 | final |" in table
+    # sfp's last three epochs (1/3, 2/3, 1) beat sac's (0.2/3, 0.4/3, 0.2) in every run of both tasks
+    assert "| sfp | sac | 2 | 1.00 [1.00, 1.00] | 1.00 [1.00, 1.00] |" in table
+    assert "| sac | sfp | 2 | 0.00 [0.00, 0.00] | 0.00 [0.00, 0.00] |" in table
     assert len(Path(f"{out}_curves.csv").read_text().splitlines()) == 1 + 12 * 4
     copies = sorted((tmp_path / "committed").iterdir())
     assert len(copies) == 12 and (copies[0] / "progress.txt").read_text() == (dirs[0].parent / copies[0].name /

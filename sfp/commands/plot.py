@@ -1,13 +1,15 @@
-"""Learning curves and a results table from run directories (see sfp/experiments/analysis.py for the statistics).
+"""Learning curves, results tables and rliable statistics from run directories (see sfp/experiments/analysis.py).
 
     python scripts/plot.py ~/logs/maze__* --out results/maze
 
 Writes <out>_success.png, <out>_return.png and <out>_exploration.png (test success rate, test return and the
 success rate of the training episodes against environment steps, one panel per task, mean over seeds with 95 %
 bootstrap bands), <out>_prior_use.png (the share of training actions drawn from the prior, for the methods that
-mix one in, such as SFP), <out>.md (per task and method: seeds, final and AUC
-test success with bootstrap intervals; per method: IQM across tasks and seeds with stratified bootstrap
-intervals) and <out>_curves.csv (every run's curve). --snapshot DIR copies each run's config.json and progress.txt
+mix one in, such as SFP), <out>_profiles.png (rliable performance profiles of the final and AUC test success),
+<out>.md (per task and method: seeds, final and AUC test success with bootstrap intervals; per method, across
+tasks and seeds: IQM, mean and optimality gap with stratified bootstrap intervals; the probability of improvement
+of every method over every other) and <out>_curves.csv (every run's curve). Every interval comes from rliable with
+a fixed seed, so the same logs give the same tables. --snapshot DIR copies each run's config.json and progress.txt
 to DIR, so the figures can be made again from committed logs.
 """
 import argparse

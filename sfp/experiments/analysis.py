@@ -1,23 +1,34 @@
-"""Comparing methods across seeds and tasks (scripts/plot.py).
+"""Comparing methods across seeds and tasks (scripts/plot.py); every interval comes from rliable.
 
 A run is a log directory with config.json and progress.txt. Its method is the last `__` part of its exp_name
 (grids name runs <grid>__<task>__<method>), else the exp_name itself; its task is config.json's env.
 
-Curves: mean over seeds with a 95 % bootstrap confidence band (seeds resampled with replacement). Scores per run:
-`final` = the mean of the last `last` epochs, `auc` = the mean over all epochs (area under the curve, normalised
-by its length). Aggregates across tasks and seeds: the interquartile mean (IQM: the mean of the middle 50 % of
-runs) with a stratified bootstrap interval (runs resampled within each task), as recommended by Agarwal et al.
-(2021, "Deep RL at the edge of the statistical precipice").
+Scores per run: `final` = the mean of the last `last` epochs, `auc` = the mean over all epochs (area under the
+curve, normalised by its length). Seeds are runs and tasks are the strata (Agarwal et al. 2021, "Deep RL at the
+edge of the statistical precipice", whose library rliable computes everything here): a method's scores form a
+matrix (runs, tasks), and its intervals are percentile intervals of rliable's stratified bootstrap, which
+resamples the runs within each task (REPS resamples, from the fixed seed SEED, so tables are reproducible).
+Aggregates: interquartile mean (IQM: the mean of the middle 50 % of all runs' scores), mean, and optimality gap
+(1 - mean of min(score, 1): how far from always succeeding; lower is better). The probability of improvement
+P(X > Y) is the chance that a run of X scores higher than a run of Y on the same task (ties count half), averaged
+over the tasks; performance profiles give the fraction of runs scoring above each threshold. Curves and per-task
+scores are means over seeds with the same bootstrap over seeds (one task, one stratum).
 """
 import json
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from rliable import library, metrics
 
 from sfp.errors import UserError
 
-BOOTSTRAP = 2000
+REPS = 2000  # bootstrap resamples per interval
+SEED = 0  # of numpy's global generator, which rliable's bootstrap draws from; restored afterwards
+CONFIDENCE = 0.95
+AGGREGATES = {"IQM": metrics.aggregate_iqm, "mean": metrics.aggregate_mean,
+              "optimality gap": metrics.aggregate_optimality_gap}
 STEP = "TotalEnvInteracts"
 PRIOR_USE = "AveragePriorP"  # share of the training actions drawn from the prior, per epoch
 
@@ -60,11 +71,12 @@ def read_runs(directories: list[Path]) -> list[RunLog]:
 
 
 def group(runs: list[RunLog]) -> dict[tuple[str, str], list[RunLog]]:
-    """{(task, method): runs}, in first-seen order."""
+    """{(task, method): runs in seed order}, sorted by task and method (so results do not depend on the order of
+    the directories given)."""
     groups: dict[tuple[str, str], list[RunLog]] = {}
     for run in runs:
         groups.setdefault((run.task, run.method), []).append(run)
-    return groups
+    return {key: sorted(groups[key], key=lambda run: run.seed) for key in sorted(groups)}
 
 
 def aligned(runs: list[RunLog], column: str) -> tuple[np.ndarray, np.ndarray]:
@@ -79,30 +91,67 @@ def mixing_groups(groups: dict) -> dict:
             if all(PRIOR_USE in run.columns for run in runs) and np.any(aligned(runs, PRIOR_USE)[1] > 0)}
 
 
-def bootstrap_mean_band(values: np.ndarray, rng: np.random.Generator, level: float = 0.95):
-    """Mean over rows (seeds) and its bootstrap interval per column: (mean, low, high), each (E,)."""
-    picks = rng.integers(0, len(values), (BOOTSTRAP, len(values)))
-    means = values[picks].mean(axis=1)  # (BOOTSTRAP, E)
-    tail = (1 - level) / 2 * 100
-    return values.mean(axis=0), np.percentile(means, tail, axis=0), np.percentile(means, 100 - tail, axis=0)
+@contextmanager
+def _seeded():
+    """Fix numpy's global generator for one rliable call (its bootstrap draws from it), then restore it."""
+    state = np.random.get_state()
+    np.random.seed(SEED)
+    try:
+        yield
+    finally:
+        np.random.set_state(state)
 
 
-def iqm(scores: np.ndarray) -> float:
-    """Interquartile mean: the mean of the scores between the 25th and 75th percentiles (inclusive of ties)."""
-    scores = np.sort(scores)
-    cut = int(np.floor(0.25 * len(scores)))
-    middle = scores[cut:len(scores) - cut] if len(scores) > 2 * cut else scores
-    return float(middle.mean())
+def interval(scores, func) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """rliable's point estimate func(scores) and its stratified-bootstrap interval: (point, low, high).
+    `scores`: a matrix (runs, tasks, ...), or a list of such matrices that func takes as separate arguments."""
+    with _seeded():
+        points, intervals = library.get_interval_estimates({"x": scores}, func, reps=REPS,
+                                                           confidence_interval_size=CONFIDENCE)
+    point = np.asarray(points["x"])
+    low, high = (bound.reshape(point.shape) for bound in intervals["x"])  # a scalar's bounds come as (1,)
+    return point, low, high
 
 
-def stratified_bootstrap_iqm(scores_by_task: list[np.ndarray], rng: np.random.Generator, level: float = 0.95):
-    """IQM over all runs and its interval, resampling runs within each task. -> (iqm, low, high)."""
-    estimates = []
-    for _ in range(BOOTSTRAP):
-        sample = np.concatenate([s[rng.integers(0, len(s), len(s))] for s in scores_by_task])
-        estimates.append(iqm(sample))
-    tail = (1 - level) / 2 * 100
-    return iqm(np.concatenate(scores_by_task)), np.percentile(estimates, tail), np.percentile(estimates, 100 - tail)
+def mean_band(values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Mean over rows (seeds) of values (seeds, E) and its bootstrap interval per column: (mean, low, high), (E,)."""
+    return interval(values[:, None, :], lambda scores: scores[:, 0].mean(axis=0))
+
+
+def seed_mean(values: np.ndarray) -> tuple[float, float, float]:
+    """Mean of one task's scores over seeds (seeds,) with its bootstrap interval: (mean, low, high)."""
+    return tuple(float(x) for x in interval(values[:, None], metrics.aggregate_mean))
+
+
+def aggregates(scores: np.ndarray) -> dict[str, tuple[float, float, float]]:
+    """{name: (point, low, high)} of every AGGREGATES metric of a score matrix (runs, tasks), one bootstrap."""
+    point, low, high = interval(scores, lambda s: np.array([metric(s) for metric in AGGREGATES.values()]))
+    return {name: (float(point[i]), float(low[i]), float(high[i])) for i, name in enumerate(AGGREGATES)}
+
+
+def improvement(scores_x: np.ndarray, scores_y: np.ndarray) -> tuple[float, float, float]:
+    """P(X > Y) of score matrices (runs_x, tasks) and (runs_y, tasks) of the same tasks, with its interval."""
+    return tuple(float(x) for x in interval([scores_x, scores_y], metrics.probability_of_improvement))
+
+
+def _runs_above(scores: np.ndarray, taus: np.ndarray) -> np.ndarray:
+    """Fraction of all runs' scores (runs, tasks) above each tau (T,): rliable's score distribution, vectorised."""
+    return (scores[..., None] > taus).mean(axis=(0, 1))
+
+
+def profiles(score_dict: dict[str, np.ndarray], taus: np.ndarray) -> tuple[dict, dict]:
+    """rliable performance profiles: per method, the fraction of runs (all tasks) scoring above each tau (T,),
+    and its interval (2, T)."""
+    with _seeded():
+        return library.create_performance_profile(score_dict, taus, custom_profile_func=_runs_above, reps=REPS,
+                                                  confidence_interval_size=CONFIDENCE)
+
+
+def score_matrix(per_task: list[np.ndarray]) -> np.ndarray:
+    """(runs, tasks) from one method's per-task scores (seeds,) in seed order; a task with more seeds than another
+    keeps its first ones, so every task has as many runs as the one with fewest."""
+    runs = min(len(scores) for scores in per_task)
+    return np.stack([scores[:runs] for scores in per_task], axis=1)
 
 
 def run_scores(run: RunLog, column: str, last: int) -> tuple[float, float]:

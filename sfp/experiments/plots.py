@@ -6,23 +6,30 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+from rliable import plot_utils  # noqa: E402
 
 from sfp.experiments.analysis import (  # noqa: E402
+    AGGREGATES,
     PRIOR_USE,
+    REPS,
+    aggregates,
     aligned,
-    bootstrap_mean_band,
     group,
+    improvement,
+    mean_band,
     mixing_groups,
+    profiles,
     read_runs,
     run_scores,
-    stratified_bootstrap_iqm,
+    score_matrix,
+    seed_mean,
 )
 from sfp.experiments.grid import snapshot_logs  # noqa: E402
 
 SUCCESS, RETURN, TRAIN_SUCCESS = "AverageTestSuccessRate", "AverageTestEpRet", "AverageSuccessRate"
 
 
-def plot_curves(groups, column: str, label: str, path: Path, rng, methods: list[str]) -> None:
+def plot_curves(groups, column: str, label: str, path: Path, methods: list[str]) -> None:
     """One panel per task; `methods` fixes each method's colour (its index), the same in every figure."""
     tasks = list(dict.fromkeys(task for task, _ in groups))
     figure, axes = plt.subplots(1, len(tasks), figsize=(4.2 * len(tasks), 3.2), squeeze=False)
@@ -31,8 +38,8 @@ def plot_curves(groups, column: str, label: str, path: Path, rng, methods: list[
             if group_task != task:
                 continue
             steps, values = aligned(runs, column)
-            mean, low, high = bootstrap_mean_band(values, rng)
-            color = f"C{methods.index(method) % 10}"
+            mean, low, high = mean_band(values)
+            color = _color(method, methods)
             axis.plot(steps, mean, color=color, label=f"{method} ({len(runs)} seeds)")
             axis.fill_between(steps, low, high, color=color, alpha=0.25)
         axis.set_title(task)
@@ -45,34 +52,99 @@ def plot_curves(groups, column: str, label: str, path: Path, rng, methods: list[
     plt.close(figure)
 
 
-def _interval(values: np.ndarray, rng) -> str:
-    mean, low, high = (float(x[0]) for x in bootstrap_mean_band(values[:, None], rng))
-    return f"{mean:.2f} [{low:.2f}, {high:.2f}]"
+def _color(method: str, methods: list[str]) -> str:
+    return f"C{methods.index(method) % 10}"
 
 
-def results_table(groups, last: int, rng) -> str:
+def _interval(estimate) -> str:
+    point, low, high = estimate
+    return f"{point:.2f} [{low:.2f}, {high:.2f}]"
+
+
+def method_scores(groups, last: int) -> dict[str, dict]:
+    """Per method: its tasks and its score matrices (runs, tasks) {"final", "auc"} of the test success rate."""
+    per_method: dict[str, dict] = {}
+    for (task, method), runs in groups.items():
+        scores = np.array([run_scores(run, SUCCESS, last) for run in runs])
+        entry = per_method.setdefault(method, {"tasks": [], "final": [], "auc": []})
+        entry["tasks"].append(task)
+        entry["final"].append(scores[:, 0])
+        entry["auc"].append(scores[:, 1])
+    return {method: {"tasks": entry["tasks"], **{key: score_matrix(entry[key]) for key in ("final", "auc")}}
+            for method, entry in per_method.items()}
+
+
+def task_table(groups, last: int) -> list[str]:
     lines = [f"Test success rate (deterministic policy): final = mean of the last {last} epochs, AUC = mean over all "
              "epochs; exploration = success rate of the training episodes (the behaviour policy, e.g. SFP's mixture) "
-             "over all epochs; mean over seeds [95 % bootstrap interval].", "",
+             "over all epochs; mean over seeds [95 % bootstrap interval over seeds, rliable].", "",
              "| task | method | seeds | steps | final | AUC | exploration |", "|---|---|---|---|---|---|---|"]
-    by_method: dict[str, dict[str, list]] = {}
     for (task, method), runs in groups.items():
         steps = min(int(run.steps[-1]) for run in runs)
         scores = np.array([run_scores(run, SUCCESS, last) for run in runs])
         exploration = np.array([run_scores(run, TRAIN_SUCCESS, last)[1] for run in runs])
-        lines.append(f"| {task} | {method} | {len(runs)} | {steps:,} | {_interval(scores[:, 0], rng)} | "
-                     f"{_interval(scores[:, 1], rng)} | {_interval(exploration, rng)} |")
-        by_method.setdefault(method, {"final": [], "auc": []})
-        by_method[method]["final"].append(scores[:, 0])
-        by_method[method]["auc"].append(scores[:, 1])
-    lines += ["", "Across tasks and seeds: interquartile mean [95 % stratified bootstrap interval].", "",
-              "| method | runs | IQM final | IQM AUC |", "|---|---|---|---|"]
-    for method, scores in by_method.items():
-        final, auc = (stratified_bootstrap_iqm(scores[key], rng) for key in ("final", "auc"))
-        runs = sum(len(s) for s in scores["final"])
-        lines.append(f"| {method} | {runs} | {final[0]:.2f} [{final[1]:.2f}, {final[2]:.2f}] | "
-                     f"{auc[0]:.2f} [{auc[1]:.2f}, {auc[2]:.2f}] |")
-    return "\n".join(lines) + "\n"
+        lines.append(f"| {task} | {method} | {len(runs)} | {steps:,} | {_interval(seed_mean(scores[:, 0]))} | "
+                     f"{_interval(seed_mean(scores[:, 1]))} | {_interval(seed_mean(exploration))} |")
+    return lines
+
+
+def aggregate_table(per_method: dict) -> list[str]:
+    lines = ["Across tasks and seeds (rliable): interquartile mean, mean and optimality gap (1 - mean of min(score, "
+             f"1); lower is better) [95 % stratified bootstrap interval: seeds resampled within each task, {REPS:,} "
+             "resamples].", "", f"| method | runs | score | {' | '.join(AGGREGATES)} |", "|---|---|---|---|---|---|"]
+    for method, entry in per_method.items():
+        for key, label in (("final", "final"), ("auc", "AUC")):
+            estimates = aggregates(entry[key])
+            lines.append(f"| {method} | {entry[key].size} | {label} | "
+                         f"{' | '.join(_interval(estimates[name]) for name in AGGREGATES)} |")
+    return lines
+
+
+def improvement_table(per_method: dict) -> list[str]:
+    lines = ["Probability of improvement (rliable): P(X > Y), the probability that a run of X scores higher than a "
+             "run of Y on the same task (ties count half), averaged over the tasks both ran [95 % stratified "
+             "bootstrap interval]; above 0.5 favours X.", "",
+             "| X | Y | tasks | P(X > Y) final | P(X > Y) AUC |", "|---|---|---|---|---|"]
+    rows = {}
+    methods = list(per_method)
+    for i, x in enumerate(methods):
+        for y in methods[i + 1:]:
+            shared = [task for task in per_method[x]["tasks"] if task in per_method[y]["tasks"]]
+            if not shared:
+                continue
+            cols = {m: [per_method[m]["tasks"].index(task) for task in shared] for m in (x, y)}
+            estimates = [improvement(per_method[x][key][:, cols[x]], per_method[y][key][:, cols[y]])
+                         for key in ("final", "auc")]
+            # on the same resamples P(Y > X) = 1 - P(X > Y) exactly (Mann-Whitney counts), so its interval mirrors
+            rows[x, y] = (len(shared), estimates)
+            rows[y, x] = (len(shared), [(1 - point, 1 - high, 1 - low) for point, low, high in estimates])
+    for (x, y), (tasks, estimates) in sorted(rows.items(), key=lambda item: [methods.index(m) for m in item[0]]):
+        lines.append(f"| {x} | {y} | {tasks} | {_interval(estimates[0])} | {_interval(estimates[1])} |")
+    return lines
+
+
+def results_table(groups, last: int) -> str:
+    """The report <out>.md: per task and method, then the aggregates and the probabilities of improvement."""
+    per_method = method_scores(groups, last)
+    return "\n".join(task_table(groups, last) + [""] + aggregate_table(per_method) + [""] +
+                     improvement_table(per_method)) + "\n"
+
+
+def plot_profiles(per_method: dict, path: Path, methods: list[str], last: int) -> None:
+    """rliable performance profiles of the final score and the AUC: fraction of runs above each threshold."""
+    taus = np.linspace(0.0, 1.0, 101)
+    figure, axes = plt.subplots(1, 2, figsize=(9.0, 3.4))
+    colors = {method: _color(method, methods) for method in per_method}
+    for axis, (key, label) in zip(axes, (("final", f"final test success (last {last} epochs)"),
+                                         ("auc", "test success AUC"))):
+        curves, bands = profiles({method: entry[key] for method, entry in per_method.items()}, taus)
+        plot_utils.plot_performance_profiles(curves, taus, performance_profile_cis=bands, colors=colors, ax=axis,
+                                             xlabel=rf"{label} $\tau$", ylabel=r"fraction of runs above $\tau$",
+                                             labelsize="medium", ticklabelsize="small", legend=True,
+                                             legendsize="small", xticks=[0.0, 0.25, 0.5, 0.75, 1.0])
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
 
 
 def write_curves(runs, path: Path) -> None:
@@ -91,7 +163,6 @@ def write_report(runs_dirs: list[Path], out: Path, last: int, snapshot: Path | N
     if snapshot:
         snapshot_logs(directories, snapshot)
     groups = group(runs)
-    rng = np.random.default_rng(0)
     out.parent.mkdir(parents=True, exist_ok=True)
     methods = sorted({method for _, method in groups})
     figures = {"_success.png": (groups, SUCCESS, "test success rate"),
@@ -101,9 +172,11 @@ def write_report(runs_dirs: list[Path], out: Path, last: int, snapshot: Path | N
     written = []
     for suffix, (shown, column, label) in figures.items():
         if shown:
-            plot_curves(shown, column, label, out.with_name(out.name + suffix), rng, methods)
+            plot_curves(shown, column, label, out.with_name(out.name + suffix), methods)
             written.append(f"{out}{suffix}")
-    table = results_table(groups, last, rng)
+    plot_profiles(method_scores(groups, last), out.with_name(out.name + "_profiles.png"), methods, last)
+    written.append(f"{out}_profiles.png")
+    table = results_table(groups, last)
     out.with_name(out.name + ".md").write_text(table)
     write_curves(runs, out.with_name(out.name + "_curves.csv"))
     return f"{table}\nwrote {', '.join(written)}, {out}.md, {out}_curves.csv"

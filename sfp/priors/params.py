@@ -33,6 +33,7 @@ def resolve_model(params: Namespace) -> str:
 
 def check_combinations(params: Namespace) -> None:
     """UserError for options that cannot work together."""
+    paths.short_name(params.env)  # a suite, a body, or the name of an existing (e.g. imported) dataset
     if params.expert != "original" and paths.short_name(params.env) != "maze":
         raise UserError(f"--expert {params.expert} exists for point-maze only; drop it for {params.env}")
     if params.data_ratio <= 0:
