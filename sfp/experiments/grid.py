@@ -31,6 +31,7 @@ from sfp.experiments.analysis import read_progress
 from sfp.rl.build import needs_dataset, required_priors
 from sfp.rl.methods import METHODS
 from sfp.rl.params import load_rl_params
+from sfp.rl.visitation import VISITATION_FILE
 
 SUITE_OF_SHORT = {short: suite for suite, short in paths.SUITES.items()}
 SPEC_KEYS = {"name", "tasks", "methods", "seeds", "params", "method_params", "data", "prior"}
@@ -212,15 +213,16 @@ def run_grid(spec_path: str | Path, parallel: int, prepare_only: bool = False) -
 
 
 def snapshot_logs(directories: list[Path], destination: Path) -> list[Path]:
-    """Copy each run's config.json and progress.txt (a few kB; no checkpoints) to destination/<run>/, so figures
-    can be regenerated from committed logs. Returns the copies."""
+    """Copy each run's config.json, progress.txt and, for maze runs, visitation.npz (a few kB; no checkpoints) to
+    destination/<run>/, so figures can be regenerated from committed logs. Returns the copies."""
     copies = []
     for directory in directories:
         if not (directory / "progress.txt").exists():
             continue
         target = destination / directory.name
         target.mkdir(parents=True, exist_ok=True)
-        for name in ("config.json", "progress.txt"):
-            (target / name).write_bytes((directory / name).read_bytes())
+        for name in ("config.json", "progress.txt", VISITATION_FILE):  # visitation.npz: maze runs only
+            if (directory / name).exists():
+                (target / name).write_bytes((directory / name).read_bytes())
         copies.append(target)
     return copies

@@ -21,6 +21,7 @@ from sfp.rl.action_windows import push
 from sfp.rl.build import Experiment, flat_observation
 from sfp.rl.checkpoint import load_checkpoint, save_checkpoint
 from sfp.rl.env_snapshot import replay_episode, restore_rng, rng_snapshot
+from sfp.rl.visitation import VISITATION_FILE, Visitation
 from sfp.rl.evaluation import record_test_video
 
 
@@ -92,6 +93,7 @@ class Trainer:
         self.finished = False
         episode_budget = min(experiment.env.get_wrapper_attr("max_steps"), p.max_ep_len)
         self.noise = episode_noise_from_params(p, experiment.env.action_space.shape[0], episode_budget)
+        self.visits = Visitation.for_env(experiment.env, p.epochs, p.steps_per_epoch)  # point mazes only
 
     # ------------------------------------------------------------------------------------------------ set-up
     def start(self) -> None:
@@ -162,6 +164,8 @@ class Trainer:
         if x.polyrl is not None:
             x.polyrl.post_step(flat, flat_observation(obs2))
         self.obs = obs2
+        if self.visits is not None:
+            self.visits.record(self.t, *x.env.unwrapped.xy)
         self.t += 1
         if terminated or truncated or len(self.episode) >= p.max_ep_len:
             self._finish_episode()
@@ -207,6 +211,8 @@ class Trainer:
         self._test()
         if p.video_freq > 0 and epoch % p.video_freq == 0:  # the first test episode's seed, on an env of its own
             record_test_video(self.x, self.run_dir / "videos" / f"epoch_{epoch}.mp4", p.seed + 10_000)
+        if self.visits is not None:
+            self.visits.write(self.run_dir / VISITATION_FILE, epoch)
         row = self.logger.log_epoch(epoch, self.t, self.updates)
         bar.set_postfix(epoch=epoch, test_success=f"{row['AverageTestSuccessRate']:.2f}")
         last = self.t >= self.total_steps
@@ -236,6 +242,7 @@ class Trainer:
             "buffer": x.buffer.state_dict(), "windows": x.windows.state_dict(), "logger": self.logger.state_dict(),
             "polyrl": x.polyrl.state_dict() if x.polyrl is not None else None,
             "action_noise": self.noise.state_dict() if self.noise is not None else None,
+            "visitation": self.visits.state_dict() if self.visits is not None else None,
             "episode": {"reset_seed": ep.reset_seed, "rng_state": ep.rng_state, "env_actions": ep.env_actions,
                         "actions": ep.actions, "observations": ep.observations, "rewards": ep.rewards,
                         "terminals": ep.terminals, "windows": ep.windows, "ret": ep.ret, "success": ep.success},
@@ -258,6 +265,8 @@ class Trainer:
             x.polyrl.load_state_dict(state["polyrl"])
         if self.noise is not None:
             self.noise.load_state_dict(state["action_noise"])
+        if self.visits is not None and state.get("visitation") is not None:
+            self.visits.load_state_dict(state["visitation"])
         restore_rng(x.test_env, state["test_env_rng"])
         self._restore_episode(state["episode"])
         random.setstate(state["rng"]["python"])

@@ -1,0 +1,159 @@
+"""Exploration maps of point-maze runs, from the visitation.npz each run writes (sfp/rl/visitation.py).
+
+  <out>_visits_<task>_<method>.png  where the behaviour policy went during the first N training steps: visits per
+                                    maze cell summed over seeds (log colour scale; white: never visited, grey:
+                                    outside the maze), walls drawn in black
+  <out>_coverage.png                coverage (share of the maze's cells visited at least once) against training
+                                    steps, one panel per maze and a curve per method: mean over seeds with a 95 %
+                                    bootstrap band (sfp.experiments.analysis.mean_band)
+  <out>_coverage.md                 per maze and method: seeds and coverage after N steps with its interval
+A run is a directory with config.json and visitation.npz (a run directory or a snapshot made by plot.py
+--snapshot); its task and method are read as in sfp.experiments.analysis. Coverage is known at epoch ends, so N is
+rounded up to a whole number of epochs.
+"""
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+from matplotlib.colors import ListedColormap, LogNorm  # noqa: E402
+
+from sfp.envs.maze_geometry import Maze  # noqa: E402
+from sfp.errors import UserError  # noqa: E402
+from sfp.experiments.analysis import group, mean_band  # noqa: E402
+from sfp.rl.visitation import VISITATION_FILE  # noqa: E402
+
+BACKGROUND = ListedColormap(["0.75", "white"])  # outside the maze, inside
+
+
+@dataclass
+class RunVisits:
+    task: str
+    method: str
+    seed: int
+    counts: np.ndarray  # (E, H, W) visits per epoch and cell
+    cells: np.ndarray  # (H, W) bool
+    origin: np.ndarray  # (2,) the cell (x, y) of index [0, 0]
+    steps_per_epoch: int
+
+
+def read_visits(directory: Path) -> RunVisits | None:
+    """The visits of the run in `directory`, or None without config.json, visitation.npz or a finished epoch."""
+    config_path, path = directory / "config.json", directory / VISITATION_FILE
+    if not (config_path.exists() and path.exists()):
+        return None
+    config = json.loads(config_path.read_text())
+    with np.load(path, allow_pickle=False) as data:
+        if len(data["counts"]) == 0:
+            return None
+        return RunVisits(config["env"], config["exp_name"].split("__")[-1], int(config["seed"]), data["counts"],
+                         data["cells"], data["origin"], int(data["steps_per_epoch"]))
+
+
+def coverage(counts: np.ndarray, cells: np.ndarray) -> np.ndarray:
+    """(E,) share of the maze's cells visited at least once by the end of each epoch; counts (E, H, W)."""
+    seen = np.cumsum(counts, axis=0) > 0
+    return (seen & cells).sum(axis=(1, 2)) / cells.sum()
+
+
+def coverage_curves(runs: list[RunVisits]) -> tuple[np.ndarray, np.ndarray]:
+    """(steps (E,), coverage (seeds, E)) over the epochs every run has finished."""
+    length = min(len(run.counts) for run in runs)
+    steps = (np.arange(length) + 1) * runs[0].steps_per_epoch
+    return steps, np.stack([coverage(run.counts[:length], run.cells) for run in runs])
+
+
+def epochs_for(steps: int, steps_per_epoch: int) -> int:
+    return max(1, math.ceil(steps / steps_per_epoch))
+
+
+def plot_visits(runs: list[RunVisits], steps: int, path: Path) -> None:
+    """The heat map of one (task, method) group: visits of the first `steps` steps, summed over its seeds."""
+    first = runs[0]
+    epochs = epochs_for(steps, first.steps_per_epoch)
+    visits = sum(run.counts[:epochs].sum(axis=0) for run in runs)
+    height, width = first.cells.shape
+    x0, y0 = first.origin
+    extent = (x0 - 0.5, x0 + width - 0.5, y0 - 0.5, y0 + height - 0.5)
+    scale = 8.0 / max(width, height)
+    figure, axis = plt.subplots(figsize=(max(width * scale, 4.0) + 1.2, max(height * scale, 1.0) + 1.6))
+    axis.imshow(first.cells, cmap=BACKGROUND, origin="lower", extent=extent, vmin=0, vmax=1)
+    shown = np.ma.masked_where((visits == 0) | ~first.cells, visits)
+    if shown.count():
+        image = axis.imshow(shown, cmap="viridis", origin="lower", extent=extent,
+                            norm=LogNorm(vmin=1, vmax=max(int(visits.max()), 2)))
+        wide = width > 3 * height
+        figure.colorbar(image, ax=axis, shrink=0.8, label="visits", orientation="horizontal" if wide else "vertical")
+    cells = [(int(x0 + j), int(y0 + i)) for i, j in zip(*np.nonzero(first.cells))]
+    for (wx0, wx1), (wy0, wy1) in Maze(cells).walls:
+        axis.plot((wx0, wx1), (wy0, wy1), color="black", linewidth=1.2)
+    axis.set_title(f"{first.task}, {first.method}: first {epochs * first.steps_per_epoch:,} steps, "
+                   f"{len(runs)} seeds", fontsize=9)
+    axis.set_xticks([])
+    axis.set_yticks([])
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+
+
+def plot_coverage(groups: dict, path: Path, methods: list[str]) -> None:
+    tasks = list(dict.fromkeys(task for task, _ in groups))
+    figure, axes = plt.subplots(1, len(tasks), figsize=(4.2 * len(tasks), 3.2), squeeze=False)
+    for axis, task in zip(axes[0], tasks):
+        for (group_task, method), runs in groups.items():
+            if group_task != task:
+                continue
+            steps, values = coverage_curves(runs)
+            mean, low, high = mean_band(values)
+            color = f"C{methods.index(method) % 10}"
+            axis.plot(steps, mean, color=color, label=f"{method} ({len(runs)} seeds)")
+            axis.fill_between(steps, low, high, color=color, alpha=0.25)
+        axis.set_title(task)
+        axis.set_xlabel("training steps")
+        axis.set_ylabel("share of the maze's cells visited")
+        axis.set_ylim(0, 1.02)
+        axis.grid(alpha=0.3)
+        axis.legend(fontsize=7)
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+
+
+def coverage_table(groups: dict, steps: int) -> str:
+    lines = [f"| task | method | seeds | coverage after {steps:,} steps |", "|---|---|---|---|"]
+    for (task, method), runs in groups.items():
+        epochs = epochs_for(steps, runs[0].steps_per_epoch)
+        _, values = coverage_curves(runs)
+        if values.shape[1] < epochs:
+            cell = f"(runs reach {values.shape[1] * runs[0].steps_per_epoch:,} steps)"
+        else:
+            mean, low, high = (float(v[epochs - 1]) for v in mean_band(values))
+            cell = f"{mean:.2f} [{low:.2f}, {high:.2f}]"
+        lines.append(f"| {task} | {method} | {len(runs)} | {cell} |")
+    return "\n".join(lines) + "\n"
+
+
+def write_exploration(directories: list[Path], out: Path, steps: int) -> list[Path]:
+    """The figures and table of the module docstring for the maze runs among `directories`; returns the files."""
+    runs = [run for run in map(read_visits, directories) if run is not None]
+    if not runs:
+        raise UserError(f"no maze run with {VISITATION_FILE} among the given directories (point-maze runs write it "
+                        f"at each epoch end; snapshots made by plot.py --snapshot keep it)")
+    groups = group(runs)
+    methods = list(dict.fromkeys(method for _, method in groups))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    written = []
+    for (task, method), members in groups.items():
+        path = out.with_name(f"{out.name}_visits_{task}_{method}.png")
+        plot_visits(members, steps, path)
+        written.append(path)
+    written.append(out.with_name(f"{out.name}_coverage.png"))
+    plot_coverage(groups, written[-1], methods)
+    written.append(out.with_name(f"{out.name}_coverage.md"))
+    written[-1].write_text(coverage_table(groups, steps))
+    return written

@@ -1,0 +1,103 @@
+"""Exploration maps: per-epoch visitation counts of maze runs (sfp/rl/visitation.py) and the figures made from them
+(sfp/experiments/exploration.py, scripts/plot_exploration.py)."""
+import json
+
+import numpy as np
+import pytest
+
+from sfp import paths
+from sfp.commands.plot_exploration import main as plot_exploration
+from sfp.envs import make_env
+from sfp.experiments.exploration import coverage, coverage_curves, read_visits
+from sfp.experiments.grid import snapshot_logs
+from sfp.rl.params import load_rl_params
+from sfp.rl.run import run
+from sfp.rl.visitation import VISITATION_FILE, Visitation
+
+TINY = ["--env", "maze-v1", "--epochs", "2", "--steps_per_epoch", "150", "--start_steps", "60",
+        "--update_after", "50", "--update_every", "25", "--batch_size", "16", "--hid", "16", "--max_ep_len", "100",
+        "--num_test_episodes", "1", "--num_threads", "1", "--replay_size", "1000"]
+
+
+def _run(argv):
+    params, notes = load_rl_params(argv)
+    return run(params, notes)
+
+
+def test_visits_of_a_hand_made_trajectory_land_in_their_cells_and_epochs():
+    cells = [(0, 0), (1, 0), (2, 0), (2, 1)]  # an L; bounding box x 0..2, y 0..1
+    visits = Visitation(cells, epochs=2, steps_per_epoch=3, env_name="L")
+    for step, (x, y) in enumerate([(0.2, 0.1), (0.6, -0.3), (1.4, 0.4), (2.1, 0.49), (2.0, 0.7), (1.9, 1.2)]):
+        visits.record(step, x, y)
+    assert visits.cells.tolist() == [[True, True, True], [False, False, True]]
+    assert visits.counts[0].tolist() == [[1, 2, 0], [0, 0, 0]]  # (0.6, -0.3) rounds to cell (1, 0)
+    assert visits.counts[1].tolist() == [[0, 0, 1], [0, 0, 2]]
+    assert coverage(visits.counts, visits.cells).tolist() == [0.5, 1.0]
+
+
+def test_coverage_of_a_known_set_of_cells():
+    cells = np.ones((3, 4), bool)
+    cells[2, 3] = False  # 11 maze cells
+    counts = np.zeros((3, 3, 4), np.int32)
+    counts[0, 0, :2] = 5  # 2 cells in epoch 1
+    counts[1, 0, 0] = counts[1, 1, 1] = 1  # one new cell in epoch 2
+    counts[2, 2, 3] = 7  # outside the maze: not coverage
+    assert np.allclose(coverage(counts, cells), [2 / 11, 3 / 11, 3 / 11])
+
+
+def test_a_maze_run_writes_its_visits_every_epoch_and_resumes_them_exactly():
+    _run(TINY + ["--exp_name", "whole"])
+    _run([*TINY, "--exp_name", "split", "--epochs", "1"])
+    with np.load(paths.run_dir("split", 0) / VISITATION_FILE) as one_epoch:
+        assert one_epoch["counts"].shape[0] == 1
+    _run([*TINY, "--exp_name", "split", "--resume", "True"])
+    with np.load(paths.run_dir("whole", 0) / VISITATION_FILE) as whole, \
+            np.load(paths.run_dir("split", 0) / VISITATION_FILE) as split:
+        assert whole["counts"].shape == (2, 19, 19) and str(whole["env"]) == "maze-v1"
+        assert np.array_equal(whole["counts"], split["counts"])
+        assert whole["counts"].sum(axis=(1, 2)).tolist() == [150, 150]  # one count per training step
+        assert not np.any(whole["counts"][:, ~whole["cells"]])  # only maze cells are ever visited
+        start = (-6 - int(whole["origin"][1]), -6 - int(whole["origin"][0]))
+        assert whole["counts"][0][start] > 0  # episodes start in cell (-6, -6)
+
+
+def test_non_maze_runs_have_no_visitation():
+    assert Visitation.for_env(make_env("hopper-sparse"), 2, 10) is None
+    assert Visitation.for_env(make_env("corridor-v1"), 2, 10).cells.sum() == 123
+
+
+def fake_run(root, name, task, seed, counts, cells):
+    directory = root / f"{name}_s{seed}"
+    directory.mkdir(parents=True)
+    (directory / "config.json").write_text(json.dumps({"exp_name": name, "env": task, "seed": seed}))
+    (directory / "progress.txt").write_text("Epoch\tTotalEnvInteracts\n1\t10\n")
+    np.savez(directory / VISITATION_FILE, counts=counts, cells=cells, origin=np.array([-6, -6]),
+             steps_per_epoch=np.int64(10), env=np.array(task))
+    return directory
+
+
+def test_figures_are_written_from_snapshots_of_runs(tmp_path, capsys):
+    cells = Visitation.for_env(make_env("maze-v1"), 1, 10).cells
+    rng = np.random.default_rng(0)
+    runs = []
+    for method, spread in (("sfp", 1.0), ("sac", 0.2)):
+        for seed in range(3):
+            counts = np.where(rng.random((4, *cells.shape)) < 0.1 * spread, 3, 0) * cells
+            runs.append(fake_run(tmp_path / "logs", f"g__maze-v1__{method}", "maze-v1", seed, counts, cells))
+    snapshots = snapshot_logs(runs, tmp_path / "snapshot")
+    assert all((snapshot / VISITATION_FILE).exists() for snapshot in snapshots)
+    steps, values = coverage_curves([read_visits(snapshot) for snapshot in snapshots[:3]])
+    assert steps.tolist() == [10, 20, 30, 40] and np.all(np.diff(values, axis=1) >= 0)
+    out = tmp_path / "figures" / "maze"
+    plot_exploration([*map(str, snapshots), "--out", str(out), "--steps", "20"])
+    for name in ("maze_visits_maze-v1_sfp.png", "maze_visits_maze-v1_sac.png", "maze_coverage.png"):
+        assert (out.parent / name).stat().st_size > 5000, name
+    table = (out.parent / "maze_coverage.md").read_text()
+    assert "| maze-v1 | sfp | 3 |" in table and "coverage after 20 steps" in table
+    assert "wrote" in capsys.readouterr().out
+
+
+def test_no_maze_run_is_one_clear_error(tmp_path, capsys):
+    with pytest.raises(SystemExit):
+        plot_exploration([str(tmp_path), "--out", str(tmp_path / "maze")])
+    assert capsys.readouterr().err.startswith("error: no maze run with visitation.npz")
