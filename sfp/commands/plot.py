@@ -15,18 +15,23 @@ to DIR, so the figures can be made again from committed logs.
 import argparse
 from pathlib import Path
 
-from sfp.errors import exits_cleanly
+from sfp.config import ArgumentParser
+from sfp.errors import UserError, exits_cleanly
 from sfp.experiments.plots import write_report
 
 
 @exits_cleanly
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("runs", nargs="+", type=Path, help="run directories (e.g. ~/logs/maze__*)")
     parser.add_argument("--out", type=Path, required=True, help="output prefix, e.g. results/maze")
     parser.add_argument("--last", type=int, default=3, help="epochs averaged for the final score")
     parser.add_argument("--snapshot", type=Path, help="also copy each run's config.json and progress.txt here")
     args = parser.parse_args(argv)
+    if args.out.name in ("", ".", ".."):
+        raise UserError(f"--out {args.out} is a directory; give a file prefix such as results/maze")
+    if args.last < 1:
+        raise UserError(f"--last {args.last}: the final score averages at least one epoch")
     print(write_report(args.runs, args.out, args.last, args.snapshot))
 
 

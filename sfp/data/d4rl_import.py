@@ -35,7 +35,8 @@ def existing_file(path: str | Path) -> Path:
     """`path` with ~ expanded; UserError when there is no such file."""
     path = Path(path).expanduser()
     if not path.is_file():
-        raise UserError(f"{path} does not exist: pass --file with the path of a downloaded D4RL .hdf5 "
+        problem = "is a directory" if path.is_dir() else "does not exist"
+        raise UserError(f"{path} {problem}: pass --file with the path of a downloaded D4RL .hdf5 "
                         "(e.g. ~/Downloads/hopper-expert-v2.hdf5)")
     return path
 

@@ -15,6 +15,8 @@ Before launching, the datasets and priors the grid needs are made when missing (
 type). A finished run is skipped, an interrupted one resumed (`--resume True`), a new one started; each runs as
 `python -m sfp.commands.train ... --num_threads 1` (main.py's command) with its output in <run directory>.out.
 """
+import difflib
+import inspect
 import json
 import subprocess
 import sys
@@ -26,15 +28,29 @@ import yaml
 
 from sfp import paths
 from sfp.envs import env_family, locomotion_body
-from sfp.errors import UserError
+from sfp.config import load_defaults
+from sfp.data.collector import check_options, collect
+from sfp.errors import UserError, describe_os_error, one_line
 from sfp.experiments.analysis import read_progress
 from sfp.rl.build import needs_dataset, required_priors
 from sfp.rl.methods import METHODS
+from sfp.paths import check_name
+from sfp.priors.params import PARAMS_FILE as PRIOR_PARAMS_FILE
+from sfp.priors.params import parse_train_params
+from sfp.rl.params import PARAMS_FILE as RL_PARAMS_FILE
 from sfp.rl.params import load_rl_params
 from sfp.rl.visitation import VISITATION_FILE
 
 SUITE_OF_SHORT = {short: suite for suite, short in paths.SUITES.items()}
 SPEC_KEYS = {"name", "tasks", "methods", "seeds", "params", "method_params", "data", "prior"}
+GRID_RL_KEYS = ("env", "seed", "exp_name", "num_threads", "resume", "debug")  # main.py keys the grid sets per run
+GRID_PRIOR_KEYS = ("env", "expert", "model", "mode", "n_step", "data_ratio", "one_step", "deterministic", "gaussian",
+                   "debug", "diagnose_only")  # flows/train.py keys the grid derives from each run's prior
+GRID_DATA_KEYS = ("expert",)  # collector options the grid derives from each run's parameters
+DATA_DEFAULTS = {"num_trajs": 4000, "workers": 2}  # the grid's collection defaults (the collector's own otherwise)
+_EXAMPLES = {"tasks": "corridor-v1", "methods": "sfp, sac", "seeds": "0, 1, 2"}
+KIND_WORDS = {bool: "true or false", int: "an integer", float: "a number", str: "a string", list: "a list",
+              dict: "a mapping"}
 
 
 @dataclass
@@ -63,19 +79,139 @@ class Run:
 
 
 def load_spec(path: str | Path) -> dict:
+    """The spec in `path` (YAML, or JSON for *.json), validated by validate_spec: a UserError for any problem."""
     path = Path(path)
     try:
-        spec = (json.loads if path.suffix == ".json" else yaml.safe_load)(path.read_text())
-    except (OSError, ValueError, yaml.YAMLError) as err:
-        raise UserError(f"cannot read the experiment spec {path}: {err}") from None
-    unknown = set(spec) - SPEC_KEYS
-    if unknown or not {"name", "tasks", "methods", "seeds"} <= set(spec):
-        raise UserError(f"{path}: a spec has name, tasks, methods, seeds and optionally params, method_params, "
-                        f"data, prior (unknown: {sorted(unknown)})")
-    for method in spec["methods"]:
+        text = path.read_text()
+    except (OSError, UnicodeDecodeError) as err:
+        reason = describe_os_error(err) if isinstance(err, OSError) else f"{path}: {err}"
+        raise UserError(f"cannot read the experiment spec {reason}") from None
+    try:
+        spec = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
+    except json.JSONDecodeError as err:
+        raise UserError(f"{path} is not valid JSON: {err}") from None
+    except yaml.YAMLError as err:
+        raise UserError(f"{path} is not valid YAML: {_yaml_problem(err)}") from None
+    validate_spec(spec, str(path))
+    sections = {key: spec.get(key) or {} for key in ("params", "method_params", "data", "prior")}
+    sections["method_params"] = {method: overrides or {} for method, overrides in sections["method_params"].items()}
+    return {**spec, **sections}  # empty sections (`params:` alone) as {}
+
+
+def _yaml_problem(err: yaml.YAMLError) -> str:
+    mark = getattr(err, "problem_mark", None)
+    if mark is None:
+        return one_line(err)
+    context = f" ({err.context})" if getattr(err, "context", None) else ""
+    return f"line {mark.line + 1}, column {mark.column + 1}: {err.problem}{context}"
+
+
+def validate_spec(spec, where: str) -> None:
+    """Check every section of a spec as main.py, flows/train.py and the collector would check their arguments, so
+    that nothing starts from a spec that cannot run. `where` names the spec in the messages."""
+    if spec is None:
+        raise UserError(f"{where} is empty: a spec has name, tasks, methods and seeds (see experiments/*.yaml)")
+    if not isinstance(spec, dict):
+        raise UserError(f"{where} holds {_kind(spec)}, not a mapping of name, tasks, methods, seeds, ...")
+    unknown = sorted(str(key) for key in spec if key not in SPEC_KEYS)
+    missing = [key for key in ("name", "tasks", "methods", "seeds") if key not in spec]
+    if unknown or missing:
+        raise UserError(f"{where}: a spec has name, tasks, methods, seeds and optionally params, method_params, "
+                        f"data, prior (unknown: {', '.join(unknown) or '-'}; missing: {', '.join(missing) or '-'})")
+    check_name(spec["name"], f"{where}: name")
+    for task in _entries(spec, "tasks", str, where):
+        check_name(task, f"{where}: task")
+        try:
+            env_family(task)
+        except UserError as err:
+            raise UserError(f"{where}: {err}") from None
+    for method in _entries(spec, "methods", str, where):
         if method not in METHODS:
-            raise UserError(f"{path}: unknown method {method!r}; presets are {', '.join(METHODS)}")
-    return spec
+            raise UserError(f"{where}: unknown method {method!r}; presets are {', '.join(METHODS)}")
+    for seed in _entries(spec, "seeds", int, where):
+        if seed < 0:
+            raise UserError(f"{where}: seed {seed} is negative")
+    rl_keys = set(load_defaults(RL_PARAMS_FILE)) - set(GRID_RL_KEYS)
+    _check_keys(_section(spec, "params", where), rl_keys, f"{where}: params", GRID_RL_KEYS)
+    for method, overrides in _section(spec, "method_params", where).items():
+        if method not in spec["methods"]:
+            raise UserError(f"{where}: method_params has {method!r}, which is not among the methods")
+        _check_keys(_section(spec["method_params"], method, f"{where}: method_params"), rl_keys,
+                    f"{where}: method_params: {method}", GRID_RL_KEYS)
+    _check_data(_section(spec, "data", where), where)
+    prior = _section(spec, "prior", where)
+    _check_keys(prior, set(load_defaults(PRIOR_PARAMS_FILE)) - set(GRID_PRIOR_KEYS), f"{where}: prior",
+                GRID_PRIOR_KEYS)
+    for suite in dict.fromkeys(_suite(task) for task in spec["tasks"]):
+        try:
+            parse_train_params(["--env", suite, *_flags(prior)])
+        except UserError as err:
+            raise UserError(f"{where}: prior: {err}") from None
+
+
+def _kind(value) -> str:
+    return KIND_WORDS.get(type(value), type(value).__name__)
+
+
+def _entries(spec: dict, key: str, kind: type, where: str) -> list:
+    """spec[key]: a non-empty list of `kind` without repeats."""
+    values = spec[key]
+    if not isinstance(values, list) or not values:
+        raise UserError(f"{where}: {key} must be a non-empty list, e.g. {key}: [{_EXAMPLES[key]}]")
+    for value in values:
+        if not isinstance(value, kind) or isinstance(value, bool):
+            raise UserError(f"{where}: {key} holds {value!r}, not {KIND_WORDS[kind]}")
+    repeated = sorted({str(value) for value in values if values.count(value) > 1})
+    if repeated:
+        raise UserError(f"{where}: {key} lists {', '.join(repeated)} more than once")
+    return values
+
+
+def _section(spec: dict, key: str, where: str) -> dict:
+    """spec[key] (optional): a mapping."""
+    value = {} if spec.get(key) is None else spec[key]
+    if not isinstance(value, dict):
+        raise UserError(f"{where}: {key} must be a mapping of key: value, not {_kind(value)}")
+    return value
+
+
+def _check_keys(section: dict, allowed: set, where: str, grid_keys: tuple) -> None:
+    for key in section:
+        if key in grid_keys:
+            raise UserError(f"{where}: {key} is set by the grid for each run; remove it")
+        if key not in allowed:
+            close = difflib.get_close_matches(str(key), allowed, n=1)
+            raise UserError(f"{where}: unknown key {key!r}" + (f" (did you mean {close[0]}?)" if close else ""))
+
+
+def _check_data(data: dict, where: str) -> None:
+    """The data section against the collector's options (the keyword arguments of sfp.data.collector.collect)."""
+    options = {name: parameter.default for name, parameter in inspect.signature(collect).parameters.items()
+               if name not in ("suite", "folder", "progress")}
+    for key, value in data.items():
+        if key in GRID_DATA_KEYS:
+            raise UserError(f"{where}: data: {key} is set by the grid from the runs' parameters; remove it")
+        if key not in options:
+            raise UserError(f"{where}: data: unknown key {key!r}; the collector's options are {', '.join(options)}")
+        kind = type(options[key])
+        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+            raise UserError(f"{where}: data: {key} {value!r} is not {KIND_WORDS.get(kind, kind.__name__)}")
+    chosen = {**options, **DATA_DEFAULTS, **data}
+    try:
+        check_options(chosen["num_trajs"], chosen["traj_len"], chosen["workers"], chosen["seed"])
+    except UserError as err:
+        raise UserError(f"{where}: data: {err}") from None
+
+
+def _data_flags(data: dict) -> list[str]:
+    """The collect command's flags of a data section (a boolean option is a bare flag)."""
+    words = []
+    for key, value in data.items():
+        if isinstance(value, bool):
+            words += [f"--{key}"] if value else []
+        else:
+            words += [f"--{key}", str(value)]
+    return words
 
 
 def _flags(overrides: dict) -> list[str]:
@@ -114,7 +250,7 @@ def _suite(task: str) -> str:
 def preparation_commands(spec: dict, runs: list[Run]) -> list[list[str]]:
     """Commands that make the missing datasets and priors of the grid, in order."""
     commands, seen = [], set()
-    data = {"num_trajs": 4000, "workers": 2, **spec.get("data", {})}
+    data = {**DATA_DEFAULTS, **spec.get("data", {})}
     for run in runs:
         params, _ = load_rl_params(run.argv)
         suite = _suite(run.task)
@@ -127,7 +263,7 @@ def preparation_commands(spec: dict, runs: list[Run]) -> list[list[str]]:
                 if short not in SUITE_OF_SHORT:
                     raise UserError(f"{run.task} needs {paths.dataset_file(short)}: import it with "
                                     f"python scripts/import_d4rl.py --file <{short}-expert-v2.hdf5>")
-                commands.append(["-m", "sfp.commands.collect", "--env", suite, *expert, *_flags(data)])
+                commands.append(["-m", "sfp.commands.collect", "--env", suite, *expert, *_data_flags(data)])
                 commands.append(["-m", "sfp.commands.distill", "--env", suite, *expert])
         for model, cond, n_step, ratio, one_step in required_priors(params):
             checkpoint = paths.prior_checkpoint(name, model, cond, n_step, ratio, one_step)

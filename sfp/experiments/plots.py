@@ -25,6 +25,7 @@ from sfp.experiments.analysis import (  # noqa: E402
     seed_mean,
 )
 from sfp.experiments.grid import snapshot_logs  # noqa: E402
+from sfp.paths import ensure_dir  # noqa: E402
 
 SUCCESS, RETURN, TRAIN_SUCCESS = "AverageTestSuccessRate", "AverageTestEpRet", "AverageSuccessRate"
 
@@ -158,12 +159,12 @@ def write_curves(runs, path: Path) -> None:
 def write_report(runs_dirs: list[Path], out: Path, last: int, snapshot: Path | None) -> str:
     """Figures, the results table and the curves of the runs in `runs_dirs`, written under the prefix `out`;
     returns the text to print."""
+    ensure_dir(out.parent, "choose another --out")  # an unusable output path fails before any work
     directories = [path for path in runs_dirs if path.is_dir()]
     runs = read_runs(directories)
     if snapshot:
         snapshot_logs(directories, snapshot)
     groups = group(runs)
-    out.parent.mkdir(parents=True, exist_ok=True)
     methods = sorted({method for _, method in groups})
     figures = {"_success.png": (groups, SUCCESS, "test success rate"),
                "_return.png": (groups, RETURN, "test return"),
