@@ -83,24 +83,57 @@ def test_config_is_plain_and_sorted(tmp_path):
     assert list(json.loads(path.read_text())) == ["alpha", "env", "seed"]
 
 
-def test_resume_appends_without_duplicate_rows(tmp_path):
-    directory = tmp_path / "run"
+def _three_epochs_checkpointed_at_two(directory):
     logger = EpochLogger(directory, spec=SMALL_ROW, tensorboard=False, echo=False)
     for epoch in (1, 2, 3):
         logger.store(EpRet=epoch, EpLen=epoch)
         logger.log_epoch(epoch, 100 * epoch)
         if epoch == 2:
             checkpoint = logger.state_dict()
-    # crash after epoch 3, resume from the checkpoint written at epoch 2
+    return checkpoint
+
+
+DAMAGES = {
+    "a row after the checkpoint": lambda text: text,  # the process ran on after its last checkpoint
+    "cut mid-row": lambda text: text[:-7],
+    "a row missing": lambda text: "".join(text.splitlines(keepends=True)[:2]),
+    "an orphan's rows": lambda text: text + text.splitlines(keepends=True)[-1] * 2,
+    "garbage": lambda text: "\x00\xff not a table",
+    "deleted": None,
+}
+
+
+@pytest.mark.parametrize("damage", DAMAGES)
+def test_resume_rewrites_a_progress_file_that_differs_from_the_checkpoint(tmp_path, damage, capsys):
+    directory = tmp_path / "run"
+    checkpoint = _three_epochs_checkpointed_at_two(directory)
+    progress = directory / "progress.txt"
+    clean_two = "".join(progress.read_text().splitlines(keepends=True)[:3])
+    if DAMAGES[damage] is None:
+        progress.unlink()
+    else:
+        progress.write_text(DAMAGES[damage](progress.read_text()))
     resumed = EpochLogger(directory, spec=SMALL_ROW, tensorboard=False, echo=False)
     resumed.load_state_dict(checkpoint)
+    assert progress.read_text() == clean_two  # repaired at once, before any new row
+    assert "rewrote it with the checkpoint's 2 rows" in capsys.readouterr().out
     resumed.store(EpRet=30, EpLen=30)
     resumed.log_epoch(3, 300)
-    header, rows = read_progress(directory)
-    assert (directory / "progress.txt").read_text().count("Epoch") == 1
-    assert [row["Epoch"] for row in rows] == [1, 2, 3]
-    assert rows[2]["AverageEpRet"] == 30
-    assert resumed.state_dict()["epoch"] == 3
+    _, rows = read_progress(directory)
+    assert [row["Epoch"] for row in rows] == [1, 2, 3] and rows[2]["AverageEpRet"] == 30
+    assert resumed.state_dict()["rows"] == progress.read_text().splitlines()[1:]
+
+
+def test_resume_of_an_intact_file_writes_no_note_and_other_columns_are_refused(tmp_path, capsys):
+    directory = tmp_path / "run"
+    logger = EpochLogger(directory, spec=SMALL_ROW, tensorboard=False, echo=False)
+    logger.log_epoch(1, 100)
+    before = (directory / "progress.txt").read_bytes()
+    EpochLogger(directory, spec=SMALL_ROW, tensorboard=False, echo=False).load_state_dict(logger.state_dict())
+    assert (directory / "progress.txt").read_bytes() == before and "note" not in capsys.readouterr().out
+    wider = EpochLogger(directory, spec=SMALL_ROW + (("LossQ", MEAN),), tensorboard=False, echo=False)
+    with pytest.raises(UserError, match="other progress columns"):
+        wider.load_state_dict(logger.state_dict())
 
 
 def test_run_directory_guard(tmp_path):

@@ -64,12 +64,39 @@ def test_ctrl_c_mid_episode_saves_and_resume_continues_exactly(monkeypatch):
 
     monkeypatch.setattr(trainer_module.Trainer, "_step", step_then_interrupt)
     interrupted = _run(TINY + ["--exp_name", "split"])
-    assert not interrupted.finished and interrupted.t == 210
+    assert not interrupted.finished and interrupted.t == 210 and interrupted.exit_status == 130
     monkeypatch.setattr(trainer_module.Trainer, "_step", original_step)
     _run(TINY + ["--exp_name", "split", "--resume", "True"])
     _, whole = _progress("whole")
     _, split = _progress("split")
     np.testing.assert_array_equal(whole, split)
+
+
+def test_update_rounds_due_before_the_first_episode_are_owed_and_survive_a_resume(monkeypatch):
+    # with update_after 10 a round falls due every 25 steps from t = 25; the first episode is stored at t = 100, so
+    # the rounds of t = 25, 50, 75 are owed and run then, with t = 100's own: 12 rounds of 25 updates in 300 steps
+    early = TINY + ["--update_after", "10"]
+    whole = _run(early + ["--exp_name", "whole"])
+    assert whole.updates == 12 * 25 and whole.owed_rounds == 0
+    header, rows = _progress("whole")
+    assert np.isfinite(rows[0, header.index("LossQ")])
+    from sfp.rl import trainer as trainer_module
+    from sfp.rl.checkpoint import load_checkpoint
+
+    original_step = trainer_module.Trainer._step
+
+    def step_then_interrupt(self):
+        original_step(self)
+        if self.t == 90:  # three rounds owed, none run yet
+            os.kill(os.getpid(), signal.SIGINT)
+
+    monkeypatch.setattr(trainer_module.Trainer, "_step", step_then_interrupt)
+    _run(early + ["--exp_name", "split"])
+    saved = load_checkpoint(paths.run_dir("split", 0))
+    assert (saved["owed_rounds"], saved["updates"]) == (3, 0)
+    monkeypatch.setattr(trainer_module.Trainer, "_step", original_step)
+    _run(early + ["--exp_name", "split", "--resume", "True"])
+    np.testing.assert_array_equal(_progress("split")[1], rows)
 
 
 def test_a_finished_run_is_never_overwritten():

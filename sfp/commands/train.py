@@ -1,4 +1,5 @@
 """sfp-train / main.py: downstream RL, SAC (+HER, n-step) with a state-free prior, and every baseline."""
+import sys
 from pathlib import Path
 
 from sfp.errors import exits_cleanly
@@ -12,7 +13,9 @@ def main(argv: list[str] | None = None, params_file: Path = PARAMS_FILE) -> None
     params, notes = load_rl_params(argv, params_file)
     if not params.debug:
         log_dir(create=True)  # an unusable $SFP_LOG_DIR fails with one line before any work
-    run(params, notes)
+    trainer = run(params, notes)
+    if trainer.exit_status:  # 130/143: Ctrl-C/SIGTERM stopped the run after saving a checkpoint
+        sys.exit(trainer.exit_status)
 
 
 if __name__ == "__main__":

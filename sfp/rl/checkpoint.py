@@ -22,8 +22,7 @@ def load_checkpoint(directory: str | Path) -> dict:
     only load checkpoints you made)."""
     path = Path(directory) / CHECKPOINT_FILE
     if not path.exists():
-        raise UserError(f"no checkpoint in {path.parent}: the run stopped before its first save; start it again "
-                        f"without --resume (after removing the directory) or check --exp_name and --seed")
+        raise UserError(f"no checkpoint in {path.parent}; check --exp_name and --seed")
     try:
         return torch.load(path, map_location="cpu", weights_only=False)
     except Exception as err:  # a torn or foreign file: say which and what to do

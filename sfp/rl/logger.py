@@ -14,6 +14,11 @@ Typical use by the trainer:
     ... logger.store(EpRet=ret, LogStd=log_std_batch) ...      # scalars or arrays, any number of times
     logger.log_epoch(epoch, env_steps, gradient_updates)      # one row; clears the stored values
     checkpoint["logger"] = logger.state_dict()
+
+The logger keeps every row it wrote, and so does its state (the checkpoint). progress.txt is only ever extended when
+it holds exactly those rows; otherwise (a kill mid-row, rows of a process that ran on after the checkpoint, a
+damaged or deleted file) it is first rewritten from them, atomically, with a note. A resumed run's tensorboard
+writer purges the events after the checkpoint's step, so no epoch is shown twice.
 """
 import json
 import math
@@ -142,10 +147,11 @@ class EpochLogger:
         self.echo = echo
         self._values: dict[str, list] = {}
         self._writer = None
-        self._purge_step = None
+        self._purge_step = 1  # tensorboard drops earlier sessions' events from this step on (none in a new run)
         self._session_start = time.monotonic()
         self._elapsed_before = 0.0  # wall time of earlier sessions of a resumed run
         self._state = {"epoch": 0, "step": 0, "updates": 0}
+        self._rows: list[str] = []  # every progress.txt row written so far, as text
         self._last = (self._session_start, 0, 0)  # (clock, step, updates) at the previous row
 
     @property
@@ -190,7 +196,7 @@ class EpochLogger:
             else:
                 for prefix, value in zip(("Average", "Std", "Max", "Min"), statistics(self._values.get(key, []))):
                     row[f"{prefix}{key}"] = value
-        self._append_row(row)
+        self._append_row("\t".join(_format(row[name]) for name in self.columns))
         self._write_tensorboard(row, step)
         for sink in self.sinks:
             sink.log_row(row, step)
@@ -202,21 +208,27 @@ class EpochLogger:
         return row
 
     def state_dict(self) -> dict:
-        """What a checkpoint needs to resume this log: the last row's epoch, step, updates and elapsed time, and the
-        values stored since (a checkpoint taken mid-epoch, e.g. on Ctrl-C, keeps them for the next row)."""
+        """What a checkpoint needs to resume this log: the last row's epoch, step, updates and elapsed time, every
+        row written (with the column names) and the values stored since the last row (a checkpoint taken
+        mid-epoch, e.g. on Ctrl-C, keeps them for the next row)."""
         return {**self._state, "elapsed": self._elapsed_before + self._last[0] - self._session_start,
-                "values": {key: list(values) for key, values in self._values.items()}}
+                "values": {key: list(values) for key, values in self._values.items()},
+                "columns": list(self.columns), "rows": list(self._rows)}
 
     def load_state_dict(self, state: dict) -> None:
-        """Resume: drop progress.txt rows after state['epoch'] (so none is written twice), hide later tensorboard
-        events, and continue the counters. Call before the first log_epoch."""
+        """Resume: make progress.txt hold exactly the state's rows (rewriting it if it does not), hide later
+        tensorboard events, and continue the counters. Call before the first log_epoch."""
+        if state.get("columns") != self.columns:
+            raise UserError(f"the checkpoint in {self.directory} was written by a version of this code with other "
+                            f"progress columns; continue it with that version or choose a new --exp_name")
+        self._rows = list(state["rows"])
         self._state = {key: int(state[key]) for key in ("epoch", "step", "updates")}
         self._values = {key: list(values) for key, values in state.get("values", {}).items()}
         self._elapsed_before = float(state["elapsed"])
         self._session_start = time.monotonic()
         self._last = (self._session_start, self._state["step"], self._state["updates"])
         self._purge_step = self._state["step"] + 1
-        self._truncate_progress(self._state["epoch"])
+        self._sync_progress()
 
     def close(self) -> None:
         for sink in self.sinks:
@@ -226,30 +238,24 @@ class EpochLogger:
             self._writer.close()
             self._writer = None
 
-    def _truncate_progress(self, epoch: int) -> None:
-        if not self.progress_path.exists():
+    def _sync_progress(self) -> None:
+        """Make progress.txt the header and exactly the rows written so far, atomically, if it is anything else."""
+        expected = "".join(f"{line}\n" for line in ["\t".join(self.columns), *self._rows]).encode()
+        current = self.progress_path.read_bytes() if self.progress_path.exists() else None
+        if current == expected or (current is None and not self._rows):
             return
-        lines = self.progress_path.read_text().splitlines()
-        if not lines:
-            return
-        header = lines[0].split("\t")
-        if "Epoch" not in header:
-            raise UserError(f"{self.progress_path} has no Epoch column; choose a new --exp_name")
-        position = header.index("Epoch")
-        kept = [line for line in lines[1:] if float(line.split("\t")[position]) <= epoch]
         with atomic_output(self.progress_path) as tmp:
-            tmp.write_text("\n".join([lines[0], *kept]) + "\n")
+            tmp.write_bytes(expected)
+        tqdm.write(f"note: {self.progress_path} did not match the run's checkpoint (a kill mid-write, another "
+                   f"writer or an edit); rewrote it with the checkpoint's {len(self._rows)} rows")
 
-    def _append_row(self, row: dict[str, float]) -> None:
-        header = "\t".join(self.columns)
-        existing = self.progress_path.read_text().splitlines()[:1] if self.progress_path.exists() else []
-        if existing and existing[0] != header:
-            raise UserError(f"{self.progress_path} has different columns than this version writes; choose a new "
-                            f"--exp_name")
+    def _append_row(self, line: str) -> None:
+        self._sync_progress()
         with open(self.progress_path, "a") as handle:
-            if not existing:
-                handle.write(header + "\n")
-            handle.write("\t".join(_format(row[name]) for name in self.columns) + "\n")
+            if not self._rows and handle.tell() == 0:
+                handle.write("\t".join(self.columns) + "\n")
+            handle.write(line + "\n")
+        self._rows.append(line)
 
     def _write_tensorboard(self, row: dict[str, float], step: int) -> None:
         if not self.tensorboard:

@@ -1,36 +1,58 @@
-"""One downstream-RL run from its checked parameters: build, claim the log directory, train, report."""
+"""One downstream-RL run from its checked parameters: build, lock and claim the log directory, train, report.
+
+The whole run holds the directory's lock (sfp.rl.run_lock), so a second process on the same run directory stops
+with status 75 before writing anything. SIGINT/SIGTERM are deferred from the start (sfp.rl.trainer.deferred_interrupt):
+the run saves a checkpoint at the next step and returns with `trainer.exit_status` 130/143.
+"""
 from tqdm import tqdm
 
 from sfp import paths
 from sfp.provenance import write_provenance
 from sfp.rl.build import build_experiment
+from sfp.rl.checkpoint import CHECKPOINT_FILE
 from sfp.rl.logger import EpochLogger, claim_run_dir
+from sfp.rl.run_lock import hold_run_lock
 from sfp.rl.tracking import require_tracking, tracking_sinks
-from sfp.rl.trainer import Trainer
+from sfp.rl.trainer import Trainer, deferred_interrupt
 from sfp.runtime import seed_everything, set_threads
 
 
 def run(params, notes: list[str]) -> Trainer:
-    require_tracking(params)  # --track True without wandb installed: one line, before any work
-    threads = set_threads(params.num_threads)
-    seed_everything(params.seed)  # before the networks are initialised
-    experiment = build_experiment(params)  # every missing file or bad combination fails here, before any step
-    metaworld_class = getattr(experiment.env.unwrapped, "metaworld_class", None)
-    if metaworld_class:
-        notes.append(f"{params.env} runs the Meta-World class {metaworld_class}")
-    directory = claim_run_dir(paths.run_dir(params.exp_name, params.seed, params.debug), params, params.resume)
+    with deferred_interrupt() as interrupt:
+        require_tracking(params)  # --track True without wandb installed: one line, before any work
+        threads = set_threads(params.num_threads)
+        seed_everything(params.seed)  # before the networks are initialised
+        experiment = build_experiment(params)  # every missing file or bad combination fails here, before any step
+        if interrupt["signal"] is not None:
+            tqdm.write("stopped before the run started; nothing was written")
+            raise SystemExit(128 + interrupt["signal"])
+        metaworld_class = getattr(experiment.env.unwrapped, "metaworld_class", None)
+        if metaworld_class:
+            notes.append(f"{params.env} runs the Meta-World class {metaworld_class}")
+        directory = paths.run_dir(params.exp_name, params.seed, params.debug)
+        with hold_run_lock(directory):
+            return _run_locked(params, notes, experiment, claim_run_dir(directory, params, params.resume), threads,
+                               interrupt)
+
+
+def _run_locked(params, notes, experiment, directory, threads, interrupt) -> Trainer:
+    """The run in its claimed, locked directory."""
+    resume = params.resume and (directory / CHECKPOINT_FILE).exists()
+    if params.resume and not resume:
+        notes.append(f"no checkpoint in {directory} yet (it stopped before its first save): the run starts again "
+                     f"from its beginning, with the same results")
     logger = EpochLogger(directory, sinks=tracking_sinks(params, directory))
     logger.save_config(params)
     write_provenance(directory, experiment.files)
     for note in notes + [f"torch threads: {threads}", f"logs: {directory}"]:
         tqdm.write(f"note: {note}")
     trainer = Trainer(experiment, logger, directory)
-    if params.resume:
-        trainer.restore()
-    else:
-        trainer.start()
     try:
-        trainer.train()
+        if resume:
+            trainer.restore()
+        else:
+            trainer.start()
+        trainer.train(interrupt)
     finally:
         logger.close()
         experiment.env.close()

@@ -3,8 +3,11 @@
 Per step: act (initial exploration for the first `start_steps` steps, then the agent's mixture policy), step the
 env, extend the prior's action window, store the finished episode in the replay buffer, run `update_every` gradient
 updates every `update_every` steps from `update_after` on, and at the end of each epoch run deterministic test
-episodes, write one log row and, every `save_freq` epochs, a checkpoint. Ctrl-C finishes the current step, saves a
-checkpoint and stops; `--resume True` continues from it with the same results as an uninterrupted run.
+episodes, write one log row and, every `save_freq` epochs, a checkpoint. Update rounds that fall due before the
+replay buffer holds a finished episode are owed and run as soon as it does, so the number of gradient updates
+always follows the schedule. Ctrl-C (SIGINT) or SIGTERM finishes the current step, saves a checkpoint and stops
+(exit status 128 + signal: 130, 143); `--resume True` continues from it with the same results as an uninterrupted
+run.
 """
 import math
 import random
@@ -29,22 +32,29 @@ class NonFiniteLoss(UserError):
     """A loss became NaN or infinite: training stops and the last good checkpoint is kept."""
 
 
+STOP_SIGNALS = {signal.SIGINT: "Ctrl-C", signal.SIGTERM: "SIGTERM"}
+
+
 @contextmanager
 def deferred_interrupt():
-    """The first Ctrl-C sets a flag (checked between steps); a second one interrupts at once."""
-    state = {"requested": False}
+    """The first SIGINT or SIGTERM sets state["signal"] (the trainer checks it between steps, saves and stops); a
+    second one exits at once, without saving, with status 128 + signal."""
+    state = {"signal": None}
 
     def handler(signum, frame):
-        if state["requested"]:
-            raise KeyboardInterrupt
-        state["requested"] = True
-        tqdm.write("Ctrl-C: finishing this step and saving a checkpoint (press again to abort without saving)")
+        name = STOP_SIGNALS[signum]
+        if state["signal"] is not None:
+            tqdm.write(f"{name} again: stopping without saving; the last checkpoint is kept")
+            raise SystemExit(128 + signum)
+        state["signal"] = signum
+        tqdm.write(f"{name}: finishing this step and saving a checkpoint (send it again to stop without saving)")
 
-    previous = signal.signal(signal.SIGINT, handler)
+    previous = {number: signal.signal(number, handler) for number in STOP_SIGNALS}
     try:
         yield state
     finally:
-        signal.signal(signal.SIGINT, previous)
+        for number, old in previous.items():
+            signal.signal(number, old)
 
 
 class Episode:
@@ -88,6 +98,8 @@ class Trainer:
         self.params = p = experiment.params
         self.total_steps = p.epochs * p.steps_per_epoch
         self.t, self.updates, self.last_update, self.episodes = 0, 0, 0, 0
+        self.owed_rounds = 0  # update rounds due while the replay buffer was still empty
+        self.stop_signal = None  # the signal that stopped train() early (after saving), if one did
         self.test_seeded = False
         self.window = self.episode = self.obs = None
         self.finished = False
@@ -117,22 +129,27 @@ class Trainer:
             self.noise.reset()
 
     # ------------------------------------------------------------------------------------------------ the loop
-    def train(self) -> None:
+    def train(self, interrupt: dict) -> None:
+        """Run to the end, or until interrupt["signal"] is set (see deferred_interrupt): then save and stop."""
         p = self.params
         bar = tqdm(total=self.total_steps, initial=self.t, unit="step", desc=p.exp_name, dynamic_ncols=True)
-        with deferred_interrupt() as interrupt:
-            while self.t < self.total_steps:
-                self._step()
-                bar.update(1)
-                if (self.t % p.steps_per_epoch) == 0:
-                    self._end_epoch(bar)
-                if interrupt["requested"]:
-                    path = self.save()
-                    bar.close()
-                    tqdm.write(f"stopped at step {self.t}; checkpoint {path}; continue with --resume True")
-                    return
+        while interrupt["signal"] is None and self.t < self.total_steps:
+            self._step()
+            bar.update(1)
+            if (self.t % p.steps_per_epoch) == 0:
+                self._end_epoch(bar)
         bar.close()
-        self.finished = True
+        if self.t < self.total_steps:
+            path = self.save()
+            self.stop_signal = interrupt["signal"]
+            tqdm.write(f"stopped at step {self.t}; checkpoint {path}; continue with --resume True")
+        else:
+            self.finished = True
+
+    @property
+    def exit_status(self) -> int:
+        """0 after the last epoch, 128 + signal after a stop (130 for Ctrl-C, 143 for SIGTERM)."""
+        return 0 if self.stop_signal is None else 128 + self.stop_signal
 
     def _schedule(self) -> float:
         return 1.0 if self.params.prior_schedule == 0 else min(1.0, self.t / self.params.prior_schedule)
@@ -169,9 +186,16 @@ class Trainer:
         self.t += 1
         if terminated or truncated or len(self.episode) >= p.max_ep_len:
             self._finish_episode()
-        if self.t > p.update_after and self.t - self.last_update >= p.update_every and len(x.buffer) > 0:
+        if self.t > p.update_after and self.t - self.last_update >= p.update_every:
             self.last_update = self.t
-            self._update()
+            self.owed_rounds += 1
+        if self.owed_rounds and len(x.buffer) > 0:
+            if self.owed_rounds > 1:
+                tqdm.write(f"note: {self.owed_rounds - 1} update rounds fell due before the first episode was stored; "
+                           f"running them now, at step {self.t}")
+            for _ in range(self.owed_rounds):
+                self._update()
+            self.owed_rounds = 0
 
     def _finish_episode(self) -> None:
         episode = self.episode
@@ -237,7 +261,8 @@ class Trainer:
     def save(self):
         x, ep = self.x, self.episode
         state = {
-            "t": self.t, "updates": self.updates, "last_update": self.last_update, "episodes": self.episodes,
+            "t": self.t, "updates": self.updates, "last_update": self.last_update, "owed_rounds": self.owed_rounds,
+            "episodes": self.episodes,
             "test_seeded": self.test_seeded, "window": self.window, "agent": x.agent.state_dict(),
             "buffer": x.buffer.state_dict(), "windows": x.windows.state_dict(), "logger": self.logger.state_dict(),
             "polyrl": x.polyrl.state_dict() if x.polyrl is not None else None,
@@ -257,6 +282,7 @@ class Trainer:
         x = self.x
         for key in ("t", "updates", "last_update", "episodes", "test_seeded", "window"):
             setattr(self, key, state[key])
+        self.owed_rounds = state.get("owed_rounds", 0)  # checkpoints of older versions never owed a round
         x.agent.load_state_dict(state["agent"])
         x.buffer.load_state_dict(state["buffer"])
         x.windows.load_state_dict(state["windows"])

@@ -1,0 +1,75 @@
+"""One writer per run directory: an advisory lock held by the process for the whole life of the run.
+
+`hold_run_lock(directory)` takes an exclusive `fcntl.flock` on <directory>/run.lock before anything in the
+directory is written, and writes "<pid> <hostname>" into it. The kernel drops the lock when the process ends in any
+way (kill -9 included), so a crashed run never leaves its directory stuck. A second process asking for the lock of
+a held directory gets `RunLocked`, one line naming the holder, which main.py turns into exit status LOCKED_EXIT.
+flock is advisory and per host: on a network file system shared by several machines it depends on the server's
+lock support (NFSv4 and Lustre with flock enabled honour it).
+"""
+import fcntl
+import os
+import socket
+from contextlib import contextmanager
+from pathlib import Path
+
+from sfp.errors import UserError
+
+LOCK_FILE = "run.lock"
+LOCKED_EXIT = 75  # EX_TEMPFAIL: another process writes this run; try again once it has stopped
+
+
+class RunLocked(UserError):
+    """Another live process holds the run directory's lock."""
+
+    exit_code = LOCKED_EXIT
+
+
+def _holder(path: Path) -> str:
+    try:
+        pid, _, host = path.read_text().strip().partition(" ")
+    except OSError:
+        return "another process"
+    return f"process {pid} on {host}" if pid else "another process"
+
+
+def _acquire(path: Path) -> int:
+    """An open descriptor of `path` holding its exclusive lock, or RunLocked. Retries when the file was replaced
+    between open and lock (a cleanup of a failed start), so the lock always belongs to the file at `path`."""
+    while True:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            raise RunLocked(f"{path.parent} is being written by {_holder(path)}; wait for it to stop (or stop it), "
+                            f"then run again") from None
+        try:
+            same = os.stat(path).st_ino == os.fstat(fd).st_ino
+        except FileNotFoundError:
+            same = False
+        if same:
+            return fd
+        os.close(fd)
+
+
+@contextmanager
+def hold_run_lock(directory: str | Path):
+    """Hold the lock of run `directory` (created if missing) inside the block. If the block fails and leaves the
+    directory as it found it missing (nothing but the lock file in it), the directory is removed again."""
+    directory = Path(directory)
+    created = not directory.exists()
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / LOCK_FILE
+    fd = _acquire(path)
+    try:
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()} {socket.gethostname()}\n".encode(), 0)
+        yield path
+    except BaseException:
+        if created and [entry.name for entry in directory.iterdir()] == [LOCK_FILE]:
+            path.unlink()
+            directory.rmdir()
+        raise
+    finally:
+        os.close(fd)
