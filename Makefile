@@ -1,6 +1,7 @@
 # `make run`: the point-maze pipeline end to end on a small default.  `make test`: the test suite.
 # Both create or refresh .venv from requirements.txt first (skipped when nothing changed); `make test` also
-# installs the optional extras whose tests it runs (cluster launchers, experiment tracking).
+# installs the optional extras whose tests it runs (cluster launchers, experiment tracking, jax for Minari's
+# DataCollector).
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -15,8 +16,8 @@ $(STAMP): requirements.txt pyproject.toml
 	$(PY) -m pip install --quiet --no-deps -e .
 	touch $(STAMP)
 
-$(EXTRAS_STAMP): $(STAMP) requirements-cluster.txt requirements-track.txt
-	$(PY) -m pip install --quiet -r requirements-cluster.txt -r requirements-track.txt
+$(EXTRAS_STAMP): $(STAMP) requirements-cluster.txt requirements-track.txt requirements-test.txt
+	$(PY) -m pip install --quiet -r requirements-cluster.txt -r requirements-track.txt -r requirements-test.txt
 	touch $(EXTRAS_STAMP)
 
 setup: $(STAMP)

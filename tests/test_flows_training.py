@@ -5,8 +5,8 @@ import json
 import pytest
 import torch
 
-from flows.train import main
 from sfp import paths
+from sfp.commands.train_prior import main
 from sfp.data.synthetic import write_persistent_dataset
 from sfp.priors.loading import load_prior
 from sfp.priors.params import parse_train_params

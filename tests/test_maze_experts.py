@@ -8,10 +8,10 @@ import h5py
 import numpy as np
 import pytest
 
-import main
-from flows.train import main as train_prior_main
 from sfp import paths
+from sfp.commands import train as main
 from sfp.commands.collect import main as collect_main
+from sfp.commands.train_prior import main as train_prior_main
 from sfp.data import dataset
 from sfp.data.collector import collect, piece_name, trajectory_randomness
 from sfp.data.distill import distill

@@ -1,22 +1,23 @@
-"""Minari import on Minari datasets written in the test from real rollouts of this project's room-v1: rows,
-trajectory ends, goals, cutting, errors, and a prior that trains on the result with flows/train.py."""
+"""Minari import on datasets recorded in the test with Minari's DataCollector from real rollouts of room-v1:
+rows, trajectory ends, goals, cutting, errors, and a prior that trains on the result with flows/train.py."""
 import json
 import runpy
 import warnings
 from pathlib import Path
 
 import gymnasium
-import minari
 import numpy as np
 import pytest
-from minari.data_collector import EpisodeBuffer
+from minari import DataCollector
 
 import sfp.envs  # noqa: F401 (registers sfp/room-v1)
-from flows.train import main as train_main
 from sfp import paths
+from sfp.commands.train_prior import main as train_main
 from sfp.data import dataset
 from sfp.data.minari_import import import_minari
 from sfp.errors import UserError
+
+pytest.importorskip("jax", reason="Minari's DataCollector needs jax: pip install -r requirements-test.txt")
 
 import_main = runpy.run_path(str(Path(__file__).parents[1] / "scripts" / "import_minari.py"))["main"]
 LIMIT = 30  # the time limit of the recorded episodes; the goal-seeking episodes end earlier by success
@@ -34,35 +35,48 @@ def _seek_goal(obs):
     return (delta / np.linalg.norm(delta)).astype(np.float32)
 
 
+class PositionOnly(gymnasium.ObservationWrapper):
+    """Shows the agent only its position; the scripted policy still reads the goal from `last_dict`."""
+
+    def __init__(self, env):
+        super().__init__(env)
+        self.observation_space = env.observation_space["observation"]
+        self.last_dict = None
+
+    def observation(self, observation):
+        self.last_dict = observation
+        return observation["observation"]
+
+
 def record(dataset_id: str, kinds: list[str], goal_cond: bool) -> list[dict]:
     """Run one room-v1 episode per kind ('seek': towards the goal, terminated on success; 'random': uniform
-    actions, truncated at LIMIT), store them as the Minari dataset `dataset_id`, return what was recorded."""
+    actions, truncated at LIMIT) through Minari's own DataCollector, store them as the local Minari dataset
+    `dataset_id`, and return what was recorded."""
     env = gymnasium.make("sfp/room-v1", goal_cond=True, terminate_on_success=True, max_episode_steps=LIMIT)
-    env.action_space.seed(0)
-    episodes, buffers = [], []
+    if not goal_cond:
+        env = PositionOnly(env)
+    collector = DataCollector(env, record_infos=False)
+    collector.action_space.seed(0)
+    episodes = []
     for index, kind in enumerate(kinds):
-        obs, _ = env.reset(seed=index)
+        obs, _ = collector.reset(seed=index)
         steps = {"obs": [obs], "actions": [], "rewards": [], "terminations": [], "truncations": []}
         done = False
         while not done:
-            action = _seek_goal(obs) if kind == "seek" else env.action_space.sample()
-            obs, reward, terminated, truncated, _ = env.step(action)
+            seen = obs if goal_cond else env.last_dict
+            action = _seek_goal(seen) if kind == "seek" else collector.action_space.sample()
+            obs, reward, terminated, truncated, _ = collector.step(action)
             done = terminated or truncated
             for key, value in zip(("obs", "actions", "rewards", "terminations", "truncations"),
                                   (obs, action, reward, terminated, truncated)):
                 steps[key].append(value)
-        observations = {key: np.stack([o[key] for o in steps["obs"]]) for key in obs}
-        if not goal_cond:
-            observations = observations["observation"]
+        observations = ({key: np.stack([o[key] for o in steps["obs"]]) for key in obs} if goal_cond
+                        else np.stack(steps["obs"]))
         episodes.append({**steps, "obs": observations, "actions": np.stack(steps["actions"])})
-        buffers.append(EpisodeBuffer(id=index, observations=observations, actions=episodes[-1]["actions"],
-                                     rewards=steps["rewards"], terminations=steps["terminations"],
-                                     truncations=steps["truncations"], infos={}))
-    spaces = {} if goal_cond else {"observation_space": env.observation_space["observation"]}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # Minari's reminders to fill in author, description, ...
-        minari.create_dataset_from_buffers(dataset_id, buffers, env=env, algorithm_name="room-v1 scripted",
-                                           action_space=env.action_space, **spaces)
+        collector.create_dataset(dataset_id=dataset_id, algorithm_name="room-v1 scripted")
+    collector.close()
     return episodes
 
 
