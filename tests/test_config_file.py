@@ -37,6 +37,17 @@ def test_a_runs_config_json_reruns_the_same_run_under_another_name(tmp_path):
     np.testing.assert_array_equal(progress("other"), progress("first"))
 
 
+
+def test_a_resumed_runs_config_json_is_a_valid_config_too(tmp_path):
+    main.main(["--config", write(tmp_path / "my_run.json", {**TINY, "exp_name": "first"})])
+    main.main(["--config", write(tmp_path / "my_run.json", {**TINY, "exp_name": "first"}), "--resume", "True",
+               "--epochs", "2"])
+    stored = json.loads((paths.run_dir("first", 0) / "config.json").read_text())
+    assert stored["resume"] is False and stored["epochs"] == 2
+    main.main(["--config", str(paths.run_dir("first", 0) / "config.json"), "--exp_name", "other"])
+    np.testing.assert_array_equal(progress("other"), progress("first"))
+
+
 def test_the_file_overrides_defaults_and_flags_override_the_file(tmp_path):
     path = write(tmp_path / "my_run.json", {"env": "room-v1", "epochs": 3, "gamma": 1, "use_prior": True,
                                             "replay_size": 1e5})

@@ -36,7 +36,7 @@ MEAN = "mean"  # <key>: the average only
 COUNTER = "counter"  # <key>: computed by the logger (see COUNTERS)
 COUNTERS = ("Epoch", "TotalEnvInteracts", "Time", "SPS", "UpdatesPerSec")
 
-# The downstream RL row: reference §7.5 in its order, plus throughput counters.
+# The downstream RL row: the original release's columns in their order, plus throughput counters.
 RL_ROW = (
     ("Epoch", COUNTER),
     ("EpRet", STATS), ("TestEpRet", STATS), ("SuccessRate", STATS), ("TestSuccessRate", STATS),
@@ -159,9 +159,12 @@ class EpochLogger:
         return self.directory / PROGRESS_FILE
 
     def save_config(self, params) -> Path:
-        """config.json: the effective parameters as a plain {key: value} object, keys sorted."""
+        """config.json: the effective parameters as a plain {key: value} object, keys sorted. `resume` is how this
+        session started, not a property of the run, so it is written as false: any config.json is a valid --config
+        for a new run."""
         path = self.directory / CONFIG_FILE
-        write_json(path, _plain(params))
+        plain = _plain(params)
+        write_json(path, {**plain, "resume": False} if "resume" in plain else plain)
         return path
 
     def store(self, **values) -> None:
