@@ -16,6 +16,8 @@ class Method:
 
 METHODS = {
     "sfp": Method("SFP", {"use_prior": True, "alpha": 0.01}, "action prior (`flows/train.py --env <suite>`)"),
+    "sfp_fixed": Method("SFP with the fixed maze expert's prior", {"use_prior": True, "alpha": 0.01, "expert": "fixed"},
+                        "action prior of `--expert fixed` data (point mazes)"),
     "sac": Method("SAC", {}, "nothing"),
     "sac_bc": Method("SAC + BC", {"bc_epochs": 10}, "dataset; with or without `--goal_cond`"),
     "parrot_state": Method("PARROT-state", {"action_prior": "parrot_state"},
