@@ -37,6 +37,8 @@ def prior_root(tmp_path_factory):
         write_persistent_dataset(paths.dataset_file("maze"), 12, 60)
         for extra in PRIORS:
             train_prior(parse_train_params(TINY_PRIOR + extra))
+        write_persistent_dataset(paths.dataset_file("maze-fixed"), 12, 60)
+        train_prior(parse_train_params(TINY_PRIOR + ["--expert", "fixed"]))  # the sfp_fixed preset's prior
         image = {**default_flow_config(2, 1), "short": "maze", "mode": "image", "cond_shape": [3, 64, 64],
                  "cond_dim": 3 * 64 * 64, "num_blocks": 1, "num_hidden": 16, "pre_mlp_units": 8}
         save_checkpoint(paths.prior_checkpoint("maze", "flow", "image", 1), build_model(image), image)
