@@ -1,4 +1,4 @@
-"""The downstream-RL loop (reference §7, with truncation never treated as terminal).
+"""The downstream-RL loop (docs/method.md §2, §6; truncation is never a terminal).
 
 Per step: act (initial exploration for the first `start_steps` steps, then the agent's mixture policy), step the
 env, extend the prior's action window, store the finished episode in the replay buffer, run `update_every` gradient
@@ -226,7 +226,7 @@ class Trainer:
         bad = [key for key, value in info.items() if not math.isfinite(value)]
         if bad:
             raise NonFiniteLoss(f"{', '.join(bad)} became non-finite at step {self.t}; training stopped and the last "
-                                f"checkpoint in {self.run_dir} was kept (try a lower --lr or --clip_gradients True)")
+                                f"checkpoint in {self.run_dir} was kept (try a lower lr or clip_gradients=True)")
 
     # ------------------------------------------------------------------------------------------------ epochs
     def _end_epoch(self, bar) -> None:
