@@ -1,7 +1,10 @@
 """Gradient training of a prior: Adam, an exact per-row validation average, BatchNorm statistics recomputed on the
-whole training set after every epoch, early stopping, the best model kept, non-finite losses stop training."""
+whole training set after every epoch, early stopping, the best model kept, non-finite losses stop training.
+After every epoch a callback gets the Progress (sfp.priors.training_state saves it), and training continues from
+any saved Progress with the same result."""
 import copy
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
@@ -22,6 +25,16 @@ class TrainingSettings:
     test_batch_size: int = 1000
     patience: int = 30
     log_interval: int = 1000
+
+
+@dataclass
+class Progress:
+    """Where training stands after `epoch` finished epochs."""
+    epoch: int = 0
+    best_loss: float = math.inf
+    best_epoch: int = 0
+    best_state: dict | None = None  # the model's state_dict at best_epoch
+    stop_reason: str | None = None  # set by an early or non-finite stop; None while epochs remain
 
 
 @dataclass
@@ -66,32 +79,42 @@ def train_epoch(model: PriorModel, optimizer: torch.optim.Optimizer, train_set: 
     return total / rows
 
 
+def adam(model: PriorModel, settings: TrainingSettings) -> torch.optim.Optimizer:
+    return torch.optim.Adam(model.parameters(), lr=settings.lr, weight_decay=settings.weight_decay)
+
+
 def train_model(model: PriorModel, train_set: SampleSet, val_set: SampleSet, settings: TrainingSettings,
-                generator: torch.Generator, log: RunLog) -> TrainingResult:
-    """Train `model` in place and leave it holding the parameters of its best validation epoch."""
-    optimizer = torch.optim.Adam(model.parameters(), lr=settings.lr, weight_decay=settings.weight_decay)
+                generator: torch.Generator, log: RunLog, optimizer: torch.optim.Optimizer | None = None,
+                progress: Progress | None = None, after_epoch: Callable[[Progress], None] | None = None
+                ) -> TrainingResult:
+    """Train `model` in place from `progress` (a fresh start by default; updated, and passed to after_epoch after
+    every epoch and after a stop) and leave the model holding the parameters of its best validation epoch."""
+    optimizer = optimizer or adam(model, settings)
+    progress = progress or Progress()
+    after_epoch = after_epoch or (lambda _: None)
     batchnorm = has_batchnorm(model)
-    best_loss, best_epoch, best_state = math.inf, 0, None
-    stop_reason = f"reached --epochs {settings.epochs}"
-    epoch = 0
-    for epoch in range(1, settings.epochs + 1):
+    while progress.stop_reason is None and progress.epoch < settings.epochs:
+        epoch = progress.epoch + 1
         train_loss = train_epoch(model, optimizer, train_set, settings, generator, log, epoch)
-        if not math.isfinite(train_loss):
-            stop_reason = f"stopped: the training loss became {train_loss} in epoch {epoch}; lower --lr"
+        val_loss = math.nan
+        if math.isfinite(train_loss):
+            if batchnorm:
+                recompute_batchnorm(model, train_set, generator)
+            val_loss = mean_loss(model, val_set, settings.test_batch_size)
+        if not math.isfinite(train_loss) or not math.isfinite(val_loss):
+            which, value = ("training", train_loss) if not math.isfinite(train_loss) else ("validation", val_loss)
+            progress.stop_reason = f"stopped: the {which} loss became {value} in epoch {epoch}; lower --lr"
+            after_epoch(progress)
             break
-        if batchnorm:
-            recompute_batchnorm(model, train_set, generator)
-        val_loss = mean_loss(model, val_set, settings.test_batch_size)
-        if not math.isfinite(val_loss):
-            stop_reason = f"stopped: the validation loss became {val_loss} in epoch {epoch}; lower --lr"
-            break
-        if val_loss < best_loss:
-            best_loss, best_epoch = val_loss, epoch
-            best_state = copy.deepcopy(model.state_dict())
-        log.row({"epoch": epoch, "train_loss": train_loss, "val_loss": val_loss, "best_val_loss": best_loss})
-        if epoch - best_epoch >= settings.patience:
-            stop_reason = f"early stop: no validation improvement in --patience {settings.patience} epochs"
-            break
-    if best_state is not None:
-        model.load_state_dict(best_state)
-    return TrainingResult(best_loss, best_epoch, epoch, stop_reason)
+        progress.epoch = epoch
+        if val_loss < progress.best_loss:
+            progress.best_loss, progress.best_epoch = val_loss, epoch
+            progress.best_state = copy.deepcopy(model.state_dict())
+        log.row({"epoch": epoch, "train_loss": train_loss, "val_loss": val_loss, "best_val_loss": progress.best_loss})
+        if epoch - progress.best_epoch >= settings.patience:
+            progress.stop_reason = f"early stop: no validation improvement in --patience {settings.patience} epochs"
+        after_epoch(progress)
+    if progress.best_state is not None:
+        model.load_state_dict(progress.best_state)
+    return TrainingResult(progress.best_loss, progress.best_epoch, progress.epoch,
+                          progress.stop_reason or f"reached --epochs {settings.epochs}")

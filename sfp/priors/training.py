@@ -1,8 +1,14 @@
-"""Stage 2 end to end: dataset -> samples -> model -> training -> checkpoint -> diagnostics."""
+"""Stage 2 end to end: dataset -> samples -> model -> training -> checkpoint -> diagnostics.
+
+A run continues the newest unfinished run of the same prior with identical parameters (sfp.priors.training_state)
+on its own, with a note; --resume True makes that required. Ctrl-C or SIGTERM stops at once (the state of the last
+finished epoch is on disk) with status 130/143 and a line saying how to continue.
+"""
 import math
+import signal
 import time
 from argparse import Namespace
-from contextlib import closing
+from contextlib import closing, contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -23,7 +29,8 @@ from sfp.priors.factory import build_model, model_config
 from sfp.priors.loading import load_prior
 from sfp.priors.lscde import LSCDE, fit_lscde
 from sfp.priors.runlog import RunLog, fresh_directory
-from sfp.priors.trainer import TrainingSettings, mean_loss, train_model
+from sfp.priors.trainer import Progress, TrainingSettings, adam, mean_loss, train_model
+from sfp.priors.training_state import find_resumable, identity, lock, mark_finished, restore, save_state
 from sfp.priors.windows import (
     build_samples,
     check_mode,
@@ -76,15 +83,56 @@ def diagnose(model, config: dict, data: ExpertData, val_trajectories: np.ndarray
     return report
 
 
-def fit(model, params: Namespace, train_set, val_set, generator: torch.Generator, log: RunLog):
-    """Train (or, for LSCDE, solve) the model; returns (validation loss, best epoch, stop reason)."""
+STOP_SIGNALS = {signal.SIGINT: "Ctrl-C", signal.SIGTERM: "SIGTERM"}
+
+
+class Stopped(BaseException):
+    """SIGINT or SIGTERM arrived (a BaseException, like KeyboardInterrupt, so no `except Exception` swallows it)."""
+
+    def __init__(self, signum: int):
+        super().__init__(signum)
+        self.signum = signum
+
+
+@contextmanager
+def stop_on_signals(directory: Path):
+    """The first SIGINT/SIGTERM stops the block at once and exits with 128 + signal and a line naming how to
+    continue; a second one kills the process (every file is written atomically, so nothing is torn)."""
+
+    def handler(signum, frame):
+        for number in STOP_SIGNALS:
+            signal.signal(number, signal.SIG_DFL)
+        raise Stopped(signum)
+
+    previous = {number: signal.signal(number, handler) for number in STOP_SIGNALS}
+    try:
+        yield
+    except Stopped as stop:
+        tqdm.write(f"{STOP_SIGNALS[stop.signum]}: stopped; run the same command again to continue from the last "
+                   f"finished epoch ({directory})")
+        raise SystemExit(128 + stop.signum) from None
+    finally:
+        for number, old in previous.items():
+            signal.signal(number, old)
+
+
+def fit(model, params: Namespace, train_set, val_set, generator: torch.Generator, log: RunLog, identity_params: dict,
+        saved: dict | None):
+    """Train (or, for LSCDE, solve) the model, from the training state `saved` if given, saving the state in the
+    log directory after every epoch; returns (validation loss, best epoch, stop reason)."""
     if isinstance(model, LSCDE):
         result = fit_lscde(model, train_set.actions, train_set.conds, val_set.actions, val_set.conds, generator)
         log.row({"epoch": 1, "train_loss": mean_loss(model, train_set, params.test_batch_size),
                  "val_loss": result["val_nll"], "best_val_loss": result["val_nll"]})
         return result["val_nll"], 1, f"solved in closed form (sigma {result['sigma']}, ridge {result['ridge']})"
     settings = TrainingSettings(**{key: getattr(params, key) for key in TrainingSettings.__dataclass_fields__})
-    result = train_model(model, train_set, val_set, settings, generator, log)
+    optimizer = adam(model, settings)
+    progress = restore(saved, model, optimizer, generator) if saved else Progress()
+
+    def save(progress: Progress) -> None:
+        save_state(log.directory, identity_params, model, optimizer, progress, generator, log.rows)
+
+    result = train_model(model, train_set, val_set, settings, generator, log, optimizer, progress, save)
     return result.val_loss, result.best_epoch, result.stop_reason
 
 
@@ -123,27 +171,40 @@ def train_prior(params: Namespace) -> dict:
         target = checkpoint_path(params)
         if not params.debug:
             check_replaceable(target, config, params.overwrite)
-        directory = fresh_directory(paths.run_dir(run_name(params), params.seed, params.debug))
+        same = identity(params, config["dataset_md5"])
+        found = find_resumable(paths.run_dir(run_name(params), params.seed, params.debug), same, params.resume)
         git = git_state()  # {commit, dirty}, or None outside a git checkout
-        write_json(directory / "params.json", {
-            **vars(params), "git": git, "dataset": str(data.path), "dataset_md5": config["dataset_md5"],
-            "train_trajectories": len(train_ids), "val_trajectories": len(val_ids), "train_samples": len(train_set),
-            "val_samples": len(val_set), "checkpoint": str(target)})
+        if found:
+            directory, saved, held = found
+            tqdm.write(f"note: continuing the unfinished run in {directory} after epoch {saved['progress']['epoch']} "
+                       f"(same parameters; move that directory away to start afresh)")
+        else:
+            saved, directory = None, fresh_directory(paths.run_dir(run_name(params), params.seed, params.debug))
+            held = lock(directory)
+            if held is None:
+                raise UserError(f"{directory} was just claimed by another flows/train.py; run this one again")
+            write_json(directory / "params.json", {
+                **vars(params), "git": git, "dataset": str(data.path), "dataset_md5": config["dataset_md5"],
+                "train_trajectories": len(train_ids), "val_trajectories": len(val_ids),
+                "train_samples": len(train_set), "val_samples": len(val_set), "checkpoint": str(target)})
         tqdm.write(f"training a {params.model} prior on {len(train_ids)} trajectories ({len(train_set)} samples), "
                    f"validating on {len(val_ids)}; logs in {directory}")
         model = build_model(config).to(params.device)
         started = time.time()
-        with closing(RunLog(directory)) as log:
-            val_loss, best_epoch, stop_reason = fit(model, params, train_set, val_set,
-                                                    torch.Generator().manual_seed(params.seed), log)
-        tqdm.write(f"{stop_reason} after {time.time() - started:.0f} s")
-        if not math.isfinite(val_loss):
-            raise UserError(f"no epoch finished with a finite validation loss ({stop_reason}); nothing was saved")
-        config.update({"val_nll": val_loss, "epoch": best_epoch, "seed": params.seed, "git": git,
-                       **{key: getattr(params, key) for key in ("lr", "batch_size", "weight_decay", "epochs")}})
-        written, verdict = publish(model, config, params, directory)
-        tqdm.write(f"{target}: {verdict}")
-        report = diagnose(model.eval(), config, data, val_ids, val_loss, directory)
+        with held, stop_on_signals(directory):
+            with closing(RunLog(directory, saved["rows"] if saved else None)) as log:
+                val_loss, best_epoch, stop_reason = fit(model, params, train_set, val_set,
+                                                        torch.Generator().manual_seed(params.seed), log, same, saved)
+            tqdm.write(f"{stop_reason} after {time.time() - started:.0f} s")
+            if not math.isfinite(val_loss):
+                raise UserError(f"no epoch finished with a finite validation loss ({stop_reason}); nothing was saved")
+            config.update({"val_nll": val_loss, "epoch": best_epoch, "seed": params.seed, "git": git,
+                           **{key: getattr(params, key) for key in ("lr", "batch_size", "weight_decay", "epochs")}})
+            written, verdict = publish(model, config, params, directory)
+            tqdm.write(f"{target}: {verdict}")
+            report = diagnose(model.eval(), config, data, val_ids, val_loss, directory)
+            if not isinstance(model, LSCDE):
+                mark_finished(directory)
     return {"checkpoint": target, "written": written, "log_dir": directory, "val_nll": val_loss, **report}
 
 

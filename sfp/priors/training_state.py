@@ -1,0 +1,133 @@
+"""The resumable state of one prior-training run: <log dir>/training_state.pt, rewritten atomically after every epoch.
+
+It holds everything the next epoch depends on: the model and optimizer state, where training stands (epoch, best
+validation loss, epoch and model, a recorded early or non-finite stop), every random generator the training draws
+from (torch, numpy, Python, the batch-order generator) and the progress rows. A run killed at any moment and
+resumed from it ends with the same weights and the same progress.txt as an uninterrupted run. `finished` is set
+once the end-of-training work (checkpoint, diagnostics) is done; only unfinished states are resumed.
+
+While a run trains it holds an exclusive flock on <log dir>/.training.lock, so a second process never resumes a
+directory that is still being written.
+"""
+import fcntl
+import json
+import os
+import random
+from argparse import Namespace
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from sfp.errors import UserError
+from sfp.paths import atomic_output
+from sfp.priors.runlog import numbered_directories
+from sfp.priors.trainer import Progress
+
+STATE_FILE = "training_state.pt"
+LOCK_FILE = ".training.lock"
+RESUMABLE_KEYS = ("epochs", "num_threads", "resume", "log_interval", "overwrite")  # may change between sessions
+
+
+def identity(params: Namespace, dataset_md5: str) -> dict:
+    """The parameters a resumed run must share with the run it continues (JSON-normalised), plus the dataset md5."""
+    kept = {key: value for key, value in vars(params).items() if key not in RESUMABLE_KEYS}
+    return json.loads(json.dumps({**kept, "dataset_md5": dataset_md5}, default=str))
+
+
+def rng_states(generator: torch.Generator) -> dict:
+    kind, key, pos, has_gauss, gauss = np.random.get_state()
+    return {"torch": torch.get_rng_state(), "generator": generator.get_state(), "python": random.getstate(),
+            "numpy": [kind, torch.from_numpy(key.astype(np.int64)), pos, has_gauss, gauss]}
+
+
+def restore_rng_states(states: dict, generator: torch.Generator) -> None:
+    torch.set_rng_state(states["torch"])
+    generator.set_state(states["generator"])
+    version, internal, gauss = states["python"]
+    random.setstate((version, tuple(internal), gauss))
+    kind, key, pos, has_gauss, cached = states["numpy"]
+    np.random.set_state((kind, key.numpy().astype(np.uint32), pos, has_gauss, cached))
+
+
+def save_state(directory: Path, params: dict, model: torch.nn.Module, optimizer: torch.optim.Optimizer,
+               progress: Progress, generator: torch.Generator, rows: list[dict], finished: bool = False) -> None:
+    """Write the whole training state to directory/STATE_FILE atomically."""
+    content = {"params": params, "model": model.state_dict(), "optimizer": optimizer.state_dict(),
+               "progress": vars(progress), "rng": rng_states(generator), "rows": rows, "finished": finished}
+    with atomic_output(directory / STATE_FILE) as tmp:
+        torch.save(content, tmp)
+
+
+def load_state(directory: Path) -> dict:
+    """The content of directory/STATE_FILE; UserError if it cannot be read."""
+    path = directory / STATE_FILE
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:  # a damaged file of any kind: name it and the way out
+        raise UserError(f"{path} cannot be read ({type(err).__name__}); move that directory away and train "
+                        f"again") from None
+
+
+def restore(content: dict, model: torch.nn.Module, optimizer: torch.optim.Optimizer,
+            generator: torch.Generator) -> Progress:
+    """Put model, optimizer and every random generator back where the saved run stood; return its Progress."""
+    model.load_state_dict(content["model"])
+    optimizer.load_state_dict(content["optimizer"])
+    restore_rng_states(content["rng"], generator)
+    return Progress(**content["progress"])
+
+
+def mark_finished(directory: Path) -> None:
+    content = load_state(directory)
+    content["finished"] = True
+    with atomic_output(directory / STATE_FILE) as tmp:
+        torch.save(content, tmp)
+
+
+def lock(directory: Path):
+    """An exclusive, non-blocking flock on directory/LOCK_FILE (an open file: keep it until the run ends), or
+    None if another process holds it."""
+    handle = open(directory / LOCK_FILE, "a")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.close()
+        return None
+    handle.write(f"{os.getpid()}\n")
+    handle.flush()
+    return handle
+
+
+def differences(saved: dict, current: dict) -> list[str]:
+    """`--key saved (now current)` for every identity parameter that differs."""
+    return [f"--{key} {saved.get(key)} (now {current.get(key)})"
+            for key in sorted(set(saved) | set(current)) if saved.get(key) != current.get(key)]
+
+
+def find_resumable(base: Path, current: dict, required: bool):
+    """(directory, state, lock) of the newest unfinished, unlocked run under `base`, base_2, ... whose identity
+    equals `current`, or None. With `required` (--resume True) a missing or different run is a UserError."""
+    for directory in reversed(numbered_directories(base)):
+        if not (directory / STATE_FILE).exists():
+            continue
+        content = load_state(directory)
+        if content["finished"]:
+            continue
+        handle = lock(directory)
+        if handle is None:
+            if required:
+                raise UserError(f"{directory} is being trained by another process; wait for it or stop it")
+            continue
+        changed = differences(content["params"], current)
+        if not changed:
+            return directory, content, handle
+        handle.close()
+        if required:
+            raise UserError(f"{directory} was trained with {', '.join(changed)}; use the same values to resume, or "
+                            f"drop --resume True to start a fresh run")
+        return None
+    if required:
+        raise UserError(f"nothing to resume: no unfinished training of this prior in {base}[_N]; drop --resume True "
+                        f"to start one")
+    return None

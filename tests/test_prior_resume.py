@@ -1,0 +1,137 @@
+"""Prior training survives any kill: a run stopped by kill -9, SIGTERM or Ctrl-C after some epoch and continued ends
+with bitwise the same checkpoint and the same progress.txt as an uninterrupted run; a continuation with other
+parameters, or with nothing to continue, is refused with one line."""
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+import torch
+
+from sfp import paths
+from sfp.data.synthetic import write_persistent_dataset
+from sfp.errors import UserError
+from sfp.priors.params import parse_train_params
+from sfp.priors.training import checkpoint_path, train_prior
+from sfp.priors.training_state import STATE_FILE
+
+ARGS = ["--env", "point-maze", "--epochs", "5", "--num_blocks", "2", "--num_hidden", "16", "--pre_mlp_units", "8",
+        "--batch_size", "32", "--num_threads", "1", "--lr", "0.001", "--patience", "4"]
+
+
+@pytest.fixture
+def dataset(isolated_dirs):
+    (isolated_dirs / "datasets").mkdir()
+    write_persistent_dataset(isolated_dirs / "datasets" / "maze_primitive.hdf5", 20, 80)
+    return isolated_dirs
+
+
+def saved_epoch(directory) -> int:
+    try:
+        return torch.load(directory / STATE_FILE, weights_only=True)["progress"]["epoch"]
+    except (FileNotFoundError, RuntimeError, EOFError):
+        return 0
+
+
+def wait_for_epoch(directory, epoch: int, alive=lambda: True, timeout: float = 60.0) -> None:
+    deadline = time.time() + timeout
+    while saved_epoch(directory) < epoch:
+        assert alive() and time.time() < deadline, "training ended before it could be interrupted"
+        time.sleep(0.005)
+
+
+def signal_after_epoch(directory, epoch: int, signum: int) -> threading.Thread:
+    """Send `signum` to this process once the training state of `directory` holds `epoch` finished epochs."""
+    def watch():
+        wait_for_epoch(directory, epoch)
+        os.kill(os.getpid(), signum)
+
+    thread = threading.Thread(target=watch, daemon=True)
+    thread.start()
+    return thread
+
+
+def outcome(log_dir):
+    """(the published checkpoint's weights, progress.txt) of the run logged in `log_dir`."""
+    params = parse_train_params(ARGS)
+    weights = torch.load(checkpoint_path(params), weights_only=True)["state_dict"]
+    return weights, (log_dir / "progress.txt").read_text()
+
+
+def uninterrupted(tmp_path, monkeypatch):
+    """The same training, uninterrupted, with its own flow and log directories."""
+    for variable, name in (("SFP_FLOW_DIR", "flows_ref"), ("SFP_LOG_DIR", "logs_ref")):
+        monkeypatch.setenv(variable, str(tmp_path / name))
+    result = train_prior(parse_train_params(ARGS))
+    return outcome(result["log_dir"])
+
+
+def assert_same(resumed, reference):
+    (weights, progress), (ref_weights, ref_progress) = resumed, reference
+    assert weights.keys() == ref_weights.keys()
+    assert all(torch.equal(weights[key], ref_weights[key]) for key in weights)
+    assert progress == ref_progress and len(progress.splitlines()) >= 4
+
+
+def test_kill_9_then_rerun_continues_to_the_uninterrupted_result(dataset, tmp_path, monkeypatch, capsys):
+    base = paths.run_dir("flows_maze_flow_action_1", 1)
+    process = subprocess.Popen([sys.executable, "-m", "sfp.commands.train_prior", *ARGS], env=os.environ.copy(),
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_for_epoch(base, 2, alive=lambda: process.poll() is None)
+    finally:
+        process.kill()
+        process.wait()
+    killed_at = saved_epoch(base)
+    assert 2 <= killed_at < 5 and not checkpoint_path(parse_train_params(ARGS)).exists()
+    result = train_prior(parse_train_params(ARGS))  # no --resume needed: same parameters continue on their own
+    assert result["log_dir"] == base
+    assert f"continuing the unfinished run in {base} after epoch {killed_at}" in capsys.readouterr().out
+    assert torch.load(base / STATE_FILE, weights_only=True)["finished"]
+    assert_same(outcome(base), uninterrupted(tmp_path, monkeypatch))
+
+
+@pytest.mark.parametrize("signum,status", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_ctrl_c_and_sigterm_exit_with_one_line_and_resume_exactly(dataset, tmp_path, monkeypatch, capsys, signum,
+                                                                  status):
+    base = paths.run_dir("flows_maze_flow_action_1", 1)
+    watcher = signal_after_epoch(base, 2, signum)
+    with pytest.raises(SystemExit) as stop:
+        train_prior(parse_train_params(ARGS))
+    watcher.join()
+    assert stop.value.code == status
+    last = capsys.readouterr().out.strip().splitlines()[-1]
+    assert last.endswith(f"stopped; run the same command again to continue from the last finished epoch ({base})")
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # handlers are put back
+    result = train_prior(parse_train_params(ARGS + ["--resume", "True"]))
+    assert result["log_dir"] == base
+    assert_same(outcome(base), uninterrupted(tmp_path, monkeypatch))
+
+
+def test_resume_with_other_parameters_is_refused_and_a_plain_run_starts_afresh(dataset):
+    base = paths.run_dir("flows_maze_flow_action_1", 1)
+    watcher = signal_after_epoch(base, 1, signal.SIGTERM)
+    with pytest.raises(SystemExit):
+        train_prior(parse_train_params(ARGS))
+    watcher.join()
+    with pytest.raises(UserError, match=r"was trained with --lr 0\.001 \(now 0\.002\); use the same values") as err:
+        train_prior(parse_train_params(ARGS + ["--lr", "0.002", "--resume", "True"]))
+    assert "\n" not in str(err.value)
+    changed = train_prior(parse_train_params(ARGS + ["--lr", "0.002", "--epochs", "1"]))  # without --resume
+    assert changed["log_dir"] == base.with_name(base.name + "_2")
+    # epochs may change between sessions: the interrupted run continues and stops at the new --epochs
+    extended = train_prior(parse_train_params(ARGS + ["--epochs", "3", "--resume", "True"]))
+    assert extended["log_dir"] == base
+    assert len((base / "progress.txt").read_text().splitlines()) == 1 + 3
+
+
+def test_nothing_to_resume_is_one_line(dataset):
+    with pytest.raises(UserError, match="nothing to resume: no unfinished training of this prior") as err:
+        train_prior(parse_train_params(ARGS + ["--resume", "True"]))
+    assert "\n" not in str(err.value) and "drop --resume True" in str(err.value)
+    train_prior(parse_train_params(ARGS + ["--epochs", "1"]))
+    with pytest.raises(UserError, match="nothing to resume"):  # a finished run is not continued
+        train_prior(parse_train_params(ARGS + ["--epochs", "1", "--resume", "True"]))
