@@ -12,15 +12,15 @@ A spec (see experiments/*.yaml):
     prior: {epochs: 30}                           # flows/train.py overrides for a missing prior (optional)
 
 Before launching, the datasets and priors the grid needs are made when missing (the same commands a user would
-type). A finished run is skipped, an interrupted one resumed (`--resume True`), a new one started; each runs as
-`python -m sfp.commands.train ... --num_threads 1` (main.py's command) with its output in <run directory>.out.
+type). sfp/experiments/launchers.py then runs the grid (locally, on Ray or on Slurm): a finished run is skipped,
+an interrupted one resumed (`--resume True`), a new one started; each runs as `python -m sfp.commands.train ...
+--num_threads 1` (main.py's command) with its output in <run directory>.out.
 """
 import difflib
 import inspect
 import json
 import subprocess
 import sys
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -275,77 +275,11 @@ def preparation_commands(spec: dict, runs: list[Run]) -> list[list[str]]:
     return commands
 
 
-def _run_command(command: list[str]) -> None:
+def run_preparation(command: list[str]) -> None:
+    """Run one of preparation_commands() with this interpreter; a failure is a UserError."""
     print(f"== python {' '.join(command)}", flush=True)
     if subprocess.run([sys.executable, *command]).returncode != 0:
         raise UserError(f"preparation failed: python {' '.join(command)}")
-
-
-class Launcher:
-    """Runs the grid `parallel` runs at a time; prints one line per run whenever it finishes an epoch."""
-
-    def __init__(self, runs: list[Run], epochs: int, parallel: int, poll_seconds: float = 10.0):
-        self.runs, self.epochs, self.parallel, self.poll_seconds = runs, epochs, parallel, poll_seconds
-        self.active: dict[str, tuple[Run, subprocess.Popen]] = {}
-        self.reported: dict[str, int] = {}
-
-    def start(self, run: Run, status: str) -> None:
-        if status == "broken":  # a run that died before its first checkpoint: keep it aside, start again
-            aside = run.directory.with_name(f"{run.directory.name}.failed-{time.strftime('%Y%m%d-%H%M%S')}")
-            run.directory.rename(aside)
-            print(f"{run.directory.name}: no checkpoint, moved to {aside.name} and started again", flush=True)
-        argv = run.argv + (["--resume", "True"] if status == "interrupted" else [])
-        output = open(run.directory.with_name(run.directory.name + ".out"), "a")
-        process = subprocess.Popen([sys.executable, "-m", "sfp.commands.train", *argv], stdout=output,
-                                   stderr=subprocess.STDOUT)
-        self.active[run.directory.name] = (run, process)
-        print(f"{run.directory.name}: {'resumed' if status == 'interrupted' else 'started'}", flush=True)
-
-    def report(self) -> None:
-        for key, (run, process) in list(self.active.items()):
-            progress = run.directory / "progress.txt"
-            epoch = last_epoch(progress)
-            if epoch != self.reported.get(key, 0):
-                self.reported[key] = epoch
-                print(f"{key}: epoch {epoch}/{self.epochs}, {_last_value(progress, 'AverageTestSuccessRate')} "
-                      f"test success", flush=True)
-            if process.poll() is not None:
-                del self.active[key]
-                state = "finished" if run.status(self.epochs) == "finished" else f"stopped ({process.returncode})"
-                print(f"{key}: {state}; see {run.directory}.out", flush=True)
-
-    def run(self) -> None:
-        pending = [(run, run.status(self.epochs)) for run in self.runs]
-        done = [run for run, status in pending if status == "finished"]
-        pending = [(run, status) for run, status in pending if status != "finished"]
-        print(f"{len(self.runs)} runs: {len(done)} finished, {len(pending)} to run, {self.parallel} at a time",
-              flush=True)
-        try:
-            while pending or self.active:
-                while pending and len(self.active) < self.parallel:
-                    self.start(*pending.pop(0))
-                time.sleep(self.poll_seconds)
-                self.report()
-        except KeyboardInterrupt:  # the runs got the same Ctrl-C: they save a checkpoint and stop
-            print("Ctrl-C: waiting for the runs to save their checkpoints; rerun the command to resume", flush=True)
-            for _, process in self.active.values():
-                process.wait()
-
-
-def _last_value(progress: Path, column: str) -> str:
-    columns = read_progress(progress)
-    return f"{columns[column][-1]:g}" if columns else "-"
-
-
-def run_grid(spec_path: str | Path, parallel: int, prepare_only: bool = False) -> list[Run]:
-    spec = load_spec(spec_path)
-    runs = grid(spec)
-    for command in preparation_commands(spec, runs):
-        _run_command(command)
-    if not prepare_only:
-        epochs = int(spec.get("params", {}).get("epochs", load_rl_params([])[0].epochs))
-        Launcher(runs, epochs, parallel).run()
-    return runs
 
 
 def snapshot_logs(directories: list[Path], destination: Path) -> list[Path]:
