@@ -26,10 +26,15 @@ def describe_os_error(err: OSError) -> str:
     return one_line(f"{where}: {reason}")
 
 
+def out_of_memory(err: BaseException) -> bool:
+    """A failed allocation: MemoryError, or torch's RuntimeError (and OutOfMemoryError) saying so."""
+    return isinstance(err, MemoryError) or "can't allocate memory" in str(err) or "out of memory" in str(err)
+
+
 def exits_cleanly(main):
     """Decorate a command's main(): a UserError prints `error: <message>`, an OSError (a path that cannot be
-    read or created) `error: <path>: <reason>`, each on one line, and exits with status 2 (or the error's
-    exit_code). Anything else is a bug and keeps its traceback."""
+    read or created) `error: <path>: <reason>`, a failed allocation `error: out of memory ...`, each on one line,
+    and exits with status 2 (or the error's exit_code). Anything else is a bug and keeps its traceback."""
 
     @functools.wraps(main)
     def wrapper(*args, **kwargs):
@@ -39,6 +44,11 @@ def exits_cleanly(main):
             message, status = one_line(err), err.exit_code
         except OSError as err:
             message, status = describe_os_error(err), USER_ERROR_STATUS
+        except (MemoryError, RuntimeError) as err:
+            if not out_of_memory(err):
+                raise
+            message = f"out of memory ({one_line(err)[:160]}): lower the sizes asked for (e.g. --hid, --batch_size)"
+            status = USER_ERROR_STATUS
         print(f"error: {message}", file=sys.stderr)
         sys.exit(status)
 

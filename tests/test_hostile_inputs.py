@@ -126,6 +126,8 @@ ROWS = [
     ("flows", nothing, ["--env", "../x"], "../x"),
     ("main", nothing, ["--gamma", "2"], "above its maximum"),
     ("main", nothing, ["--lrr", "0.1"], "did you mean --lr"),
+    ("main", nothing, ["--batch_size", "1e9"], "larger than the replay buffer"),
+    ("main", nothing, ["--sil_bs", "2e6"], "larger than the replay buffer"),
     # damaged parameter files
     ("main", damaged_params(lambda raw: {**raw, "lr": [float("nan"), "learning rate"]}),
      ["--params_file", "{tmp}/params.json"], "a number must be finite"),
@@ -256,6 +258,15 @@ def test_hostile_input_through_the_scripts(entry, setup, argv, fragment, tmp_pat
                             capture_output=True, text=True, timeout=300)
     assert result.returncode == 2, result.stderr
     _check_line(result.stderr, fragment)
+
+
+def test_an_allocation_that_cannot_succeed_is_one_line(capsys):
+    """A network of 1e13 units per layer: torch cannot allocate its first layer (it fails at once, allocating
+    nothing)."""
+    with pytest.raises(SystemExit) as stop:
+        train.main(["--env", "room-v1", "--hid", "1e13", "--num_threads", "1"])
+    assert stop.value.code == 2
+    _check_line(capsys.readouterr().err, "out of memory")
 
 
 def test_escaping_names_write_nothing_outside_the_log_directory(tmp_path, capsys):

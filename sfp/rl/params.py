@@ -68,6 +68,10 @@ def resolve_family_settings(params) -> list[str]:
 
 def check_combinations(params) -> None:
     """Contradictory options: one clear line naming the fix."""
+    for key in ("batch_size", "sil_bs"):
+        if getattr(params, key) > params.replay_size:
+            raise UserError(f"--{key} {getattr(params, key)} is larger than the replay buffer (--replay_size "
+                            f"{params.replay_size}): lower it")
     if params.kl_reg and params.prior_model != "gaussian":
         raise UserError("--kl_reg True needs a Gaussian prior: add --prior_model gaussian")
     if params.kl_reg and params.use_prior:
