@@ -15,14 +15,15 @@ import pytest
 import torch
 
 from sfp import paths
-from sfp.commands import collect, distill, grid, import_d4rl, plot, train, train_prior
+from sfp.commands import collect, distill, grid, import_d4rl, import_minari, plot, plot_exploration, train, train_prior
 from sfp.data.dataset import write_dataset
 from sfp.errors import UserError
 from sfp.rl.params import PARAMS_FILE, load_rl_params
 
 ROOT = Path(__file__).resolve().parents[1]
 COMMANDS = {"main": train.main, "flows": train_prior.main, "grid": grid.main, "collect": collect.main,
-            "distill": distill.main, "import_d4rl": import_d4rl.main, "plot": plot.main}
+            "distill": distill.main, "import_d4rl": import_d4rl.main, "plot": plot.main,
+            "import_minari": import_minari.main, "plot_exploration": plot_exploration.main}
 SCRIPTS = {"main": "main.py", "flows": "flows/train.py", "grid": "scripts/run_experiments.py",
            "collect": "scripts/collect_dataset.py", "distill": "scripts/distill_dataset.py",
            "import_d4rl": "scripts/import_d4rl.py", "plot": "scripts/plot.py"}
@@ -206,6 +207,8 @@ ROWS = [
     ("collect", nothing, ["--env", "point-maze", "--num_trajs", "0"], "--num_trajs 0 must be at least 1"),
     ("collect", nothing, ["--env", "point-maze", "--workers", "x"], "invalid int value: 'x'"),
     ("plot", nothing, ["--out", "x"], "the following arguments are required"),
+    ("import_minari", nothing, ["--short", "x"], "the following arguments are required: --dataset"),
+    ("plot_exploration", nothing, ["--bogus"], "the following arguments are required"),
 ]
 # The same checks through the real scripts, in fresh interpreters (a few seconds each).
 SUBPROCESS_ROWS = [

@@ -7,13 +7,14 @@ then trains a prior on it. Nothing is downloaded: fetch a dataset first with `mi
 """
 import argparse
 
+from sfp.config import ArgumentParser
 from sfp.data.minari_import import import_minari
 from sfp.errors import exits_cleanly
 
 
 def parse_args(argv=None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0], allow_abbrev=False,
-                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser = ArgumentParser(description=__doc__.splitlines()[0], allow_abbrev=False,
+                            formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     parser.add_argument("--dataset", required=True, help="Minari dataset id, e.g. D4RL/pointmaze/umaze-v2")
     parser.add_argument("--short", required=True,
                         help="name of the SFP dataset: lower-case words joined by '_', or a body such as hopper")

@@ -10,14 +10,15 @@ writes <out>_visits_<task>_<method>.png (visits per cell in the first --steps st
 import argparse
 from pathlib import Path
 
+from sfp.config import ArgumentParser
 from sfp.errors import UserError, exits_cleanly
 from sfp.experiments.exploration import write_exploration
 
 
 @exits_cleanly
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter,
-                                     allow_abbrev=False)
+    parser = ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter,
+                            allow_abbrev=False)
     parser.add_argument("runs", nargs="+", type=Path, help="run or snapshot directories of point-maze runs")
     parser.add_argument("--out", type=Path, required=True, help="output prefix, e.g. results/maze")
     parser.add_argument("--steps", type=int, default=20000, help="the heat maps show the first STEPS steps")
