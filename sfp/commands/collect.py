@@ -10,18 +10,13 @@ Run it again after an interruption (or several at once) to make only the missing
 import argparse
 import sys
 
+from sfp.commands.suite_options import suite_parser
 from sfp.data.collector import collect, describe
-from sfp.config import ArgumentParser
 from sfp.errors import exits_cleanly
-from sfp.paths import DEFAULT_EXPERT, EXPERTS, SUITES
 
 
 def parse_args(argv=None) -> argparse.Namespace:
-    parser = ArgumentParser(description=__doc__.splitlines()[0], allow_abbrev=False,
-                            formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    parser.add_argument("--env", required=True, choices=SUITES, help="suite of the expert")
-    parser.add_argument("--expert", choices=EXPERTS, default=DEFAULT_EXPERT,
-                        help="point-maze only: original (the paper's data) or fixed (its frame mismatch fixed)")
+    parser = suite_parser(__doc__.splitlines()[0], "suite of the expert")
     parser.add_argument("--num_trajs", type=int, default=4000, help="trajectories 0..num_trajs-1 to have")
     parser.add_argument("--traj_len", type=int, default=500, help="steps per trajectory (at most 500)")
     parser.add_argument("--workers", type=int, default=1, help="processes collecting in parallel")

@@ -7,18 +7,13 @@ expert's data name: maze (original), maze-fixed, sawyer (see sfp/data/distill.py
 """
 import argparse
 
+from sfp.commands.suite_options import suite_parser
 from sfp.data.distill import describe, distill
-from sfp.config import ArgumentParser
 from sfp.errors import exits_cleanly
-from sfp.paths import DEFAULT_EXPERT, EXPERTS, SUITES
 
 
 def parse_args(argv=None) -> argparse.Namespace:
-    parser = ArgumentParser(description=__doc__.splitlines()[0], allow_abbrev=False,
-                            formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    parser.add_argument("--env", required=True, choices=SUITES, help="suite to distill")
-    parser.add_argument("--expert", choices=EXPERTS, default=DEFAULT_EXPERT,
-                        help="point-maze only: original (the paper's data) or fixed (its frame mismatch fixed)")
+    parser = suite_parser(__doc__.splitlines()[0], "suite to distill")
     return parser.parse_args(argv)
 
 

@@ -12,7 +12,14 @@ from pathlib import Path
 from sfp.config import ArgumentParser
 from sfp.errors import exits_cleanly
 from sfp.paths import write_json
-from sfp.rl.evaluation import POLICIES, check_options, evaluate, format_report, load_run, report_path
+from sfp.rl.evaluation import (
+    POLICIES,
+    check_options,
+    evaluate,
+    format_report,
+    load_run,
+    report_path,
+)
 
 
 def parse_args(argv=None) -> argparse.Namespace:

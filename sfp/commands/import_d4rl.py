@@ -7,8 +7,8 @@ writes $D4RL_DATASET_DIR/<body>_primitive.hdf5 (see sfp/data/d4rl_import.py).
 """
 import argparse
 
-from sfp.data.d4rl_import import import_d4rl
 from sfp.config import ArgumentParser
+from sfp.data.d4rl_import import import_d4rl
 from sfp.errors import exits_cleanly
 from sfp.paths import LOCOMOTION_BODIES
 

@@ -26,6 +26,7 @@ from matplotlib.colors import ListedColormap, LogNorm  # noqa: E402
 from sfp.envs.maze_geometry import Maze  # noqa: E402
 from sfp.errors import UserError  # noqa: E402
 from sfp.experiments.analysis import group, mean_band  # noqa: E402
+from sfp.experiments.plots import plot_bands  # noqa: E402
 from sfp.rl.visitation import VISITATION_FILE  # noqa: E402
 
 BACKGROUND = ListedColormap(["0.75", "white"])  # outside the maze, inside
@@ -102,26 +103,9 @@ def plot_visits(runs: list[RunVisits], steps: int, path: Path) -> None:
 
 
 def plot_coverage(groups: dict, path: Path, methods: list[str]) -> None:
-    tasks = list(dict.fromkeys(task for task, _ in groups))
-    figure, axes = plt.subplots(1, len(tasks), figsize=(4.2 * len(tasks), 3.2), squeeze=False)
-    for axis, task in zip(axes[0], tasks):
-        for (group_task, method), runs in groups.items():
-            if group_task != task:
-                continue
-            steps, values = coverage_curves(runs)
-            mean, low, high = mean_band(values)
-            color = f"C{methods.index(method) % 10}"
-            axis.plot(steps, mean, color=color, label=f"{method} ({len(runs)} seeds)")
-            axis.fill_between(steps, low, high, color=color, alpha=0.25)
-        axis.set_title(task)
-        axis.set_xlabel("training steps")
-        axis.set_ylabel("share of the maze's cells visited")
-        axis.set_ylim(0, 1.02)
-        axis.grid(alpha=0.3)
-        axis.legend(fontsize=7)
-    figure.tight_layout()
-    figure.savefig(path, dpi=110)
-    plt.close(figure)
+    """Coverage against training steps, one panel per task, mean and bootstrap band over seeds."""
+    plot_bands(groups, coverage_curves, "share of the maze's cells visited", "training steps", path, methods,
+               ylim=(0, 1.02))
 
 
 def coverage_table(groups: dict, steps: int) -> str:

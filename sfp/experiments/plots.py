@@ -31,21 +31,31 @@ SUCCESS, RETURN, TRAIN_SUCCESS = "AverageTestSuccessRate", "AverageTestEpRet", "
 
 
 def plot_curves(groups, column: str, label: str, path: Path, methods: list[str]) -> None:
-    """One panel per task; `methods` fixes each method's colour (its index), the same in every figure."""
+    """One panel per task of `column` against environment steps (see plot_bands)."""
+    plot_bands(groups, lambda runs: aligned(runs, column), label, "environment steps", path, methods)
+
+
+def plot_bands(groups, curves, label: str, xlabel: str, path: Path, methods: list[str],
+               ylim: tuple | None = None) -> None:
+    """One panel per task, one line per method: the mean over seeds of `curves(runs)` -> (steps (T,), values
+    (seeds, T)) with its bootstrap band; `methods` fixes each method's colour (its index), the same in every
+    figure."""
     tasks = list(dict.fromkeys(task for task, _ in groups))
     figure, axes = plt.subplots(1, len(tasks), figsize=(4.2 * len(tasks), 3.2), squeeze=False)
     for axis, task in zip(axes[0], tasks):
         for (group_task, method), runs in groups.items():
             if group_task != task:
                 continue
-            steps, values = aligned(runs, column)
+            steps, values = curves(runs)
             mean, low, high = mean_band(values)
             color = _color(method, methods)
             axis.plot(steps, mean, color=color, label=f"{method} ({len(runs)} seeds)")
             axis.fill_between(steps, low, high, color=color, alpha=0.25)
         axis.set_title(task)
-        axis.set_xlabel("environment steps")
+        axis.set_xlabel(xlabel)
         axis.set_ylabel(label)
+        if ylim:
+            axis.set_ylim(*ylim)
         axis.grid(alpha=0.3)
         axis.legend(fontsize=7)
     figure.tight_layout()
