@@ -1,8 +1,8 @@
 """Run a grid of experiments (methods × tasks × seeds) from a spec, resumable, here or on a cluster.
 
-    python scripts/run_experiments.py experiments/maze.yaml --parallel 2
-    python scripts/run_experiments.py experiments/maze.yaml --launcher ray --address head-node:6379
-    python scripts/run_experiments.py experiments/maze.yaml --launcher slurm --slurm_partition cpu --slurm_time 240
+    python scripts/run_experiments.py experiments/maze_corridor.yaml --parallel 2
+    python scripts/run_experiments.py experiments/maze_corridor.yaml --launcher ray --address head-node:6379
+    python scripts/run_experiments.py experiments/maze_corridor.yaml --launcher slurm --slurm_partition cpu --slurm_time 240
 
 Missing datasets and priors are made first, here. Finished runs are skipped and interrupted ones resumed, so the
 same command continues a grid after Ctrl-C, a kill or a reboot. Exit status: 0 when every run finished, 1 when
