@@ -14,6 +14,7 @@ import importlib.util
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -21,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sfp import paths
-from sfp.errors import UserError
+from sfp.errors import UserError, one_line
 from sfp.experiments.analysis import read_progress
 from sfp.experiments.grid import Run, grid, load_spec, preparation_commands, run_preparation
 from sfp.rl.params import load_rl_params
@@ -232,6 +233,17 @@ def forwarded_env() -> dict[str, str]:
     return env
 
 
+def _check_reachable(address: str | None) -> None:
+    """A host:port address must accept a connection (Ray itself would wait for it without end)."""
+    host, _, port = (address or "").rpartition(":")
+    if host and port.isdigit() and "://" not in address:
+        try:
+            socket.create_connection((host, int(port)), timeout=10).close()
+        except OSError as err:
+            raise UserError(f"no Ray cluster answers at {address} ({err.strerror or err}); start one with "
+                            f"`ray start --head` or check --address / $RAY_ADDRESS") from None
+
+
 class RayBackend:
     """One Ray task per run (1 CPU, and 1 GPU for --gpu True runs) running `execute` on a worker. `address`
     (or $RAY_ADDRESS) names a running cluster; without either, ray.init() starts a local instance for the grid
@@ -245,8 +257,13 @@ class RayBackend:
         # Ray SIGKILLs a worker's children when the worker exits (its driver died, say): switched off for the
         # grid's workers, so that a run gets SIGTERM instead (parent death, see spawn) and saves its checkpoint.
         env = {**forwarded_env(), "RAY_kill_child_processes_on_worker_exit": "false"}
-        ray.init(address=address or os.environ.get("RAY_ADDRESS") or None, log_to_driver=False,
-                 runtime_env={"env_vars": env})
+        address = address or os.environ.get("RAY_ADDRESS") or None
+        _check_reachable(address)
+        try:
+            ray.init(address=address, log_to_driver=False, runtime_env={"env_vars": env})
+        except (ConnectionError, RuntimeError, ValueError) as err:
+            raise UserError(f"cannot start or reach Ray at {address or 'this machine'} "
+                            f"({one_line(err)[:200]}); check --address or $RAY_ADDRESS") from None
         self.task = ray.remote(execute)
         self.capacity = sys.maxsize  # Ray schedules the tasks on the free CPUs
         self.refs: dict = {}  # ObjectRef -> run name
