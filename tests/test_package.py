@@ -123,7 +123,8 @@ def test_the_wheel_carries_the_package_its_parameter_files_and_console_scripts(i
 
 def test_the_installed_package_runs_the_small_pipeline_from_an_empty_directory(installed_wheel, tmp_path):
     bin_dir, site = installed_wheel
-    environment = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"}
+    environment = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}  # nothing but the wheel
+    environment["PATH"] = f"{bin_dir}{os.pathsep}{os.environ['PATH']}"
     work = tmp_path / "empty"
     work.mkdir()
 
