@@ -47,10 +47,12 @@ def real_segments(data: ExpertData, trajectories: np.ndarray, n_step: int, steps
 @torch.no_grad()
 def rollout(model: PriorModel, windows: torch.Tensor | None, steps: int, count: int) -> np.ndarray:
     """Autoregressive rollouts (R, T, A): each sample, clipped to [-1, 1], enters the window of the next step.
-    windows (R, n·A) for an action prior, None for a one-step prior (i.i.d. draws)."""
+    windows (R, n·A) for an action prior, None for a one-step prior (i.i.d. draws). A non-finite sample (a far
+    tail of a briefly trained flow overflows, about 1 in 1000 draws) becomes 0, as the RL mixture executes it
+    (sfp.rl.mixture.MixturePrior.postprocess)."""
     actions = []
     for _ in range(steps):
-        action = model.sample(windows, count).clamp(-1.0, 1.0)
+        action = torch.nan_to_num(model.sample(windows, count), nan=0.0).clamp(-1.0, 1.0)
         actions.append(action)
         if windows is not None:
             windows = torch.cat([windows[:, action.shape[1]:], action], dim=1)
