@@ -55,7 +55,7 @@ def test_shared_modules_import_no_stage():
 
 
 def test_code_cites_only_documents_in_the_repository():
-    cited = re.compile(r"reference §|DESIGN\.md|original-behaviour")
+    cited = re.compile("reference" + r" §|DESIGN\.md|original-behaviour")  # (split so that it does not cite itself)
     for path in [*ROOT.glob("sfp/**/*.py"), *ROOT.glob("scripts/*.py"), *ROOT.glob("tests/*.py"),
                  ROOT / "main.py", ROOT / "flows" / "train.py"]:
         if path.name != "test_package.py":
