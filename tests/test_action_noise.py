@@ -6,13 +6,13 @@ import signal
 import numpy as np
 import pytest
 import torch
+from test_trainer import TINY, _progress
 
 from sfp.errors import UserError
 from sfp.rl.action_noise import EpisodeNoise
 from sfp.rl.agent import AgentConfig, SACAgent
 from sfp.rl.params import load_rl_params
 from sfp.rl.run import run
-from test_trainer import TINY, _progress
 
 LENGTH, EPISODES, DIMS = 512, 200, 3
 

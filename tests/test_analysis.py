@@ -7,8 +7,18 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from sfp.experiments.analysis import aggregates, group, improvement, interval, mean_band, mixing_groups  # noqa: I001
-from sfp.experiments.analysis import profiles, read_runs, run_scores, score_matrix
+from sfp.experiments.analysis import (  # noqa: I001
+    aggregates,
+    group,
+    improvement,
+    interval,
+    mean_band,
+    mixing_groups,
+    profiles,
+    read_runs,
+    run_scores,
+    score_matrix,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -5,13 +5,13 @@ import math
 import numpy as np
 import pytest
 import torch
+from test_trainer import TINY, _progress
 
 from sfp.errors import UserError
 from sfp.rl import losses
 from sfp.rl.agent import AgentConfig, SACAgent
 from sfp.rl.params import load_rl_params, target_entropy_value
 from sfp.rl.run import run
-from test_trainer import TINY, _progress
 
 
 def test_alpha_loss_and_its_gradient_by_hand():

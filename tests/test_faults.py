@@ -20,7 +20,7 @@ import main
 from sfp import paths
 from sfp.rl.params import load_rl_params
 from sfp.rl.run import run
-from sfp.rl.run_lock import LOCK_FILE, LOCKED_EXIT, RunLocked, hold_run_lock
+from sfp.run_lock import LOCK_FILE, LOCKED_EXIT, RunLocked, hold_run_lock
 
 REPO = Path(__file__).resolve().parent.parent
 # 3 epochs of 150 steps, episodes of 100 steps: every epoch ends mid-episode, updates start in epoch 1

@@ -15,7 +15,17 @@ import pytest
 import torch
 
 from sfp import paths
-from sfp.commands import collect, distill, grid, import_d4rl, import_minari, plot, plot_exploration, train, train_prior
+from sfp.commands import (
+    collect,
+    distill,
+    grid,
+    import_d4rl,
+    import_minari,
+    plot,
+    plot_exploration,
+    train,
+    train_prior,
+)
 from sfp.data.dataset import write_dataset
 from sfp.errors import UserError
 from sfp.rl.params import PARAMS_FILE, load_rl_params

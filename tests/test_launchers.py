@@ -15,8 +15,15 @@ import pytest
 from sfp import paths
 from sfp.experiments.analysis import read_progress
 from sfp.experiments.grid import grid, load_spec
-from sfp.experiments.launchers import (LOCKED_EXIT, LocalBackend, SubmititBackend, begin, drive, outcome,
-                                      slurm_executor)
+from sfp.experiments.launchers import (
+    LOCKED_EXIT,
+    LocalBackend,
+    SubmititBackend,
+    begin,
+    drive,
+    outcome,
+    slurm_executor,
+)
 
 BUDGET = ("{epochs: %d, steps_per_epoch: 400, start_steps: 200, update_after: 100, num_test_episodes: 1, "
           "max_ep_len: 100}")

@@ -27,16 +27,16 @@ from pathlib import Path
 import yaml
 
 from sfp import paths
-from sfp.envs import env_family, locomotion_body
 from sfp.config import load_defaults
 from sfp.data.collector import check_options, collect
+from sfp.envs import env_family, locomotion_body
 from sfp.errors import UserError, describe_os_error, one_line
 from sfp.experiments.analysis import read_progress
-from sfp.rl.build import needs_dataset, required_priors
-from sfp.rl.methods import METHODS
 from sfp.paths import check_name
 from sfp.priors.params import PARAMS_FILE as PRIOR_PARAMS_FILE
 from sfp.priors.params import parse_train_params
+from sfp.rl.build import needs_dataset, required_priors
+from sfp.rl.methods import METHODS
 from sfp.rl.params import PARAMS_FILE as RL_PARAMS_FILE
 from sfp.rl.params import load_rl_params
 from sfp.rl.visitation import VISITATION_FILE

@@ -24,9 +24,15 @@ from pathlib import Path
 from sfp import paths
 from sfp.errors import UserError, one_line
 from sfp.experiments.analysis import read_progress
-from sfp.experiments.grid import Run, grid, load_spec, preparation_commands, run_preparation
+from sfp.experiments.grid import (
+    Run,
+    grid,
+    load_spec,
+    preparation_commands,
+    run_preparation,
+)
 from sfp.rl.params import load_rl_params
-from sfp.rl.run_lock import LOCKED_EXIT, RunLocked, hold_run_lock
+from sfp.run_lock import LOCKED_EXIT, RunLocked, hold_run_lock
 
 SIGNAL_EXITS = {signal.SIGINT: 130, signal.SIGTERM: 143}  # shell convention: 128 + signal number
 CLUSTER_INSTALL = 'pip install "sfp[cluster]" (or pip install -r requirements-cluster.txt)'

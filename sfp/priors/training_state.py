@@ -9,9 +9,7 @@ once the end-of-training work (checkpoint, diagnostics) is done; only unfinished
 While a run trains it holds an exclusive flock on <log dir>/.training.lock, so a second process never resumes a
 directory that is still being written.
 """
-import fcntl
 import json
-import os
 import random
 from argparse import Namespace
 from pathlib import Path
@@ -23,6 +21,7 @@ from sfp.errors import UserError
 from sfp.paths import atomic_output
 from sfp.priors.runlog import numbered_directories
 from sfp.priors.trainer import Progress
+from sfp.run_lock import try_lock
 
 STATE_FILE = "training_state.pt"
 LOCK_FILE = ".training.lock"
@@ -86,17 +85,9 @@ def mark_finished(directory: Path) -> None:
 
 
 def lock(directory: Path):
-    """An exclusive, non-blocking flock on directory/LOCK_FILE (an open file: keep it until the run ends), or
-    None if another process holds it."""
-    handle = open(directory / LOCK_FILE, "a")
-    try:
-        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        handle.close()
-        return None
-    handle.write(f"{os.getpid()}\n")
-    handle.flush()
-    return handle
+    """The lock of a prior-training run directory (an open file: keep it until the run ends), or None if another
+    process holds it."""
+    return try_lock(directory / LOCK_FILE)
 
 
 def differences(saved: dict, current: dict) -> list[str]:

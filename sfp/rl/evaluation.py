@@ -26,7 +26,12 @@ from sfp.envs import env_family, make_env_from_params
 from sfp.errors import UserError
 from sfp.provenance import PROVENANCE_FILE
 from sfp.rl.action_windows import InitialWindows, push
-from sfp.rl.build import Experiment, build_experiment, flat_observation, needs_action_windows
+from sfp.rl.build import (
+    Experiment,
+    build_experiment,
+    flat_observation,
+    needs_action_windows,
+)
 from sfp.rl.checkpoint import CHECKPOINT_FILE
 from sfp.rl.logger import CONFIG_FILE
 from sfp.rl.params import load_rl_params

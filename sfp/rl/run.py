@@ -1,6 +1,6 @@
 """One downstream-RL run from its checked parameters: build, lock and claim the log directory, train, report.
 
-The whole run holds the directory's lock (sfp.rl.run_lock), so a second process on the same run directory stops
+The whole run holds the directory's lock (sfp.run_lock), so a second process on the same run directory stops
 with status 75 before writing anything. SIGINT/SIGTERM are deferred from the start (sfp.rl.trainer.deferred_interrupt):
 the run saves a checkpoint at the next step and returns with `trainer.exit_status` 130/143.
 """
@@ -11,9 +11,9 @@ from sfp.provenance import write_provenance
 from sfp.rl.build import build_experiment
 from sfp.rl.checkpoint import CHECKPOINT_FILE
 from sfp.rl.logger import EpochLogger, claim_run_dir
-from sfp.rl.run_lock import hold_run_lock
 from sfp.rl.tracking import require_tracking, tracking_sinks
 from sfp.rl.trainer import Trainer, deferred_interrupt
+from sfp.run_lock import hold_run_lock
 from sfp.runtime import seed_everything, set_threads
 
 

@@ -24,8 +24,8 @@ from sfp.rl.action_windows import push
 from sfp.rl.build import Experiment, flat_observation
 from sfp.rl.checkpoint import load_checkpoint, save_checkpoint
 from sfp.rl.env_snapshot import replay_episode, restore_rng, rng_snapshot
-from sfp.rl.visitation import VISITATION_FILE, Visitation
 from sfp.rl.evaluation import record_test_video
+from sfp.rl.visitation import VISITATION_FILE, Visitation
 
 
 class NonFiniteLoss(UserError):

@@ -1,4 +1,5 @@
-"""One writer per run directory: an advisory lock held by the process for the whole life of the run.
+"""One writer per run directory (RL runs and prior trainings): an advisory lock held by the process for the whole
+life of the run.
 
 `hold_run_lock(directory)` takes an exclusive `fcntl.flock` on <directory>/run.lock before anything in the
 directory is written, and writes "<pid> <hostname>" into it. The kernel drops the lock when the process ends in any
@@ -53,6 +54,22 @@ def _acquire(path: Path) -> int:
         os.close(fd)
 
 
+def _claim(fd: int) -> None:
+    os.ftruncate(fd, 0)
+    os.pwrite(fd, f"{os.getpid()} {socket.gethostname()}\n".encode(), 0)
+
+
+def try_lock(path: Path):
+    """An open file holding the exclusive lock of `path` (keep it, or use it as a context manager, while the lock is
+    needed), or None while another process holds it. Used by prior training, whose runs skip a held directory."""
+    try:
+        fd = _acquire(Path(path))
+    except RunLocked:
+        return None
+    _claim(fd)
+    return os.fdopen(fd, "r+")
+
+
 @contextmanager
 def hold_run_lock(directory: str | Path):
     """Hold the lock of run `directory` (created if missing) inside the block. If the block fails and leaves the
@@ -63,8 +80,7 @@ def hold_run_lock(directory: str | Path):
     path = directory / LOCK_FILE
     fd = _acquire(path)
     try:
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, f"{os.getpid()} {socket.gethostname()}\n".encode(), 0)
+        _claim(fd)
         yield path
     except BaseException:
         if created and [entry.name for entry in directory.iterdir()] == [LOCK_FILE]:
