@@ -7,18 +7,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from sfp.experiments.analysis import (  # noqa: I001
-    aggregates,
-    group,
-    improvement,
-    interval,
-    mean_band,
-    mixing_groups,
-    profiles,
-    read_runs,
-    run_scores,
-    score_matrix,
-)
+from sfp.experiments import analysis
+from sfp.experiments.analysis import aggregates, group, improvement, interval, mean_band, mixing_groups
+
+profiles, read_runs, run_scores, score_matrix = (analysis.profiles, analysis.read_runs, analysis.run_scores,
+                                                analysis.score_matrix)
 
 ROOT = Path(__file__).resolve().parents[1]
 
