@@ -5,6 +5,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import gymnasium
 import imageio.v2 as imageio
 import numpy as np
 import pytest
@@ -15,7 +16,10 @@ from sfp.commands.evaluate import main as evaluate_main
 from sfp.data.synthetic import write_persistent_dataset
 from sfp.priors.params import parse_train_params
 from sfp.priors.training import train_prior
-from sfp.rl.evaluation import bootstrap_interval, episode_seeds, load_run
+from sfp.rl.action_noise import EpisodeNoise
+from sfp.rl.action_windows import InitialWindows
+from sfp.rl.build import flat_observation
+from sfp.rl.evaluation import behaviour_noise, bootstrap_interval, episode_seeds, load_run, run_episode
 from sfp.rl.params import load_rl_params
 from sfp.rl.run import run
 from sfp.rl.video import STRIP, with_status
@@ -41,7 +45,7 @@ def _train(extra):
 
 @pytest.fixture(scope="module")
 def root(tmp_path_factory):
-    """A maze dataset, a tiny action prior, and two trained runs: SFP (sfp_s0) and SAC (sac_s0)."""
+    """A maze dataset, a tiny action prior, and three trained runs: SFP (sfp_s0), SAC (sac_s0), pink (pink_s0)."""
     root = tmp_path_factory.mktemp("evaluate")
     with pytest.MonkeyPatch.context() as patch:
         _use_dirs(patch, root)
@@ -50,6 +54,7 @@ def root(tmp_path_factory):
         train_prior(parse_train_params(TINY_PRIOR))
         _train(["--exp_name", "sfp", "--use_prior", "True", "--alpha", "0.01"])
         _train(["--exp_name", "sac"])
+        _train(["--exp_name", "pink", "--action_noise", "pink", "--noise_beta", "2"])
     return root
 
 
@@ -119,6 +124,43 @@ def test_deterministic_policy_never_uses_the_prior_and_is_the_checkpoint(dirs, c
     assert loaded.keys() == saved.keys() and all(torch.equal(loaded[k], saved[k]) for k in saved)
     sac, _ = _evaluate(capsys, dirs / "logs" / "sac_s0", "--episodes", 2, "--policy", "behaviour")
     assert sac["prior_share"] == 0.0  # plain SAC's behaviour is the policy's sample
+
+
+class _Recorder(gymnasium.Wrapper):
+    """Keeps the observation each action was chosen from."""
+
+    def reset(self, **kwargs):
+        self.observations, self.actions = [], []
+        obs, info = self.env.reset(**kwargs)
+        self.last = obs
+        return obs, info
+
+    def step(self, action):
+        self.observations.append(self.last)
+        self.actions.append(np.array(action))
+        self.last, *rest = self.env.step(action)
+        return (self.last, *rest)
+
+
+def test_behaviour_policy_of_a_colored_noise_run_acts_with_its_episode_sequence(dirs):
+    x = load_run(dirs / "logs" / "pink_s0").experiment
+    act_dim = x.test_env.action_space.shape[0]
+    assert behaviour_noise(x.params, "deterministic", act_dim, 5) is None
+    assert behaviour_noise(load_run(dirs / "logs" / "sac_s0").experiment.params, "behaviour", act_dim, 5) is None
+    env = _Recorder(x.test_env)
+    windows = InitialWindows(None, x.params.prior_n_step, act_dim, x.params.rand_init_cond, 5)
+    result = run_episode(env, x.agent, "behaviour", 5, x.params.max_ep_len, windows,
+                         noise=behaviour_noise(x.params, "behaviour", act_dim, 5))
+    assert result.length == len(env.actions) > 10
+    expected = EpisodeNoise(2.0, act_dim, x.params.max_ep_len, 5)
+    expected.reset()
+    epsilons = np.array([expected.sample() for _ in env.actions])
+    window = np.zeros(x.params.prior_n_step * act_dim, np.float32)
+    for obs, action, eps in zip(env.observations, env.actions, epsilons):
+        redone, _ = x.agent.act(flat_observation(obs), window, noise=eps)
+        np.testing.assert_allclose(action, redone, atol=1e-6)
+    # red noise (beta 2) is strongly correlated from step to step, unlike the i.i.d. noise of white runs
+    assert np.corrcoef(epsilons[:-1, 0], epsilons[1:, 0])[0, 1] > 0.8
 
 
 def test_bootstrap_interval_hand_cases():

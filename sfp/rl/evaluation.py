@@ -7,7 +7,8 @@ episodes with one of two policies:
   deterministic  tanh(mu), as the test episodes of training;
   behaviour      the training behaviour after `start_steps`: with use_prior, the prior's sample with probability
                  lambda(s)*schedule, else the policy's sample (baselines: the policy's sample); the prior's window
-                 starts from the dataset and follows the executed actions, as in training.
+                 starts from the dataset and follows the executed actions, as in training; runs with
+                 --action_noise pink draw the policy's noise from one colored sequence per episode, as in training.
 Episode i is seeded with the i-th word of numpy's SeedSequence(seed), so a longer evaluation with the same seed
 repeats the episodes of a shorter one. `record_test_video` is the trainer's --video_freq hook.
 """
@@ -25,6 +26,7 @@ from sfp import paths
 from sfp.envs import env_family, make_env_from_params
 from sfp.errors import UserError
 from sfp.provenance import PROVENANCE_FILE
+from sfp.rl.action_noise import EpisodeNoise
 from sfp.rl.action_windows import InitialWindows, push
 from sfp.rl.build import (
     Experiment,
@@ -165,17 +167,21 @@ def schedule_at(params, env_steps: int) -> float:
 
 
 def run_episode(env: gymnasium.Env, agent, policy: str, seed: int, max_ep_len: int, windows: InitialWindows,
-                schedule: float = 1.0, video: VideoFile | None = None) -> EpisodeResult:
-    """One episode from env.reset(seed=seed); windows gives the prior's first (n, A) window. With `video`, one
-    frame after the reset and one after every step (so length + 1 frames)."""
+                schedule: float = 1.0, video: VideoFile | None = None,
+                noise: EpisodeNoise | None = None) -> EpisodeResult:
+    """One episode from env.reset(seed=seed); windows gives the prior's first (n, A) window; noise, if given, the
+    behaviour policy's colored ε (reset here). With `video`, one frame after the reset and one after every step (so
+    length + 1 frames)."""
     obs, _ = env.reset(seed=seed)
     window = windows.sample()
+    if noise is not None:
+        noise.reset()
     ret, length, success, prior_actions, done = 0.0, 0, False, 0, False
     if video is not None:
         video.capture(0, False)
     while not done:
         action, info = agent.act(flat_observation(obs), window.ravel(), deterministic=policy == "deterministic",
-                                 schedule=schedule)
+                                 schedule=schedule, noise=noise.sample() if noise is not None else None)
         obs, reward, terminated, truncated, env_info = env.step(action)
         window = push(window, env_info.get("executed_action", action))
         ret, length = ret + float(reward), length + 1
@@ -185,6 +191,13 @@ def run_episode(env: gymnasium.Env, agent, policy: str, seed: int, max_ep_len: i
         if video is not None:
             video.capture(length, success)
     return EpisodeResult(seed, ret, length, success, prior_actions)
+
+
+def behaviour_noise(params, policy: str, act_dim: int, episode_seed: int) -> EpisodeNoise | None:
+    """The colored ε of a behaviour episode of a --action_noise pink run (None otherwise: i.i.d. noise)."""
+    if policy != "behaviour" or params.action_noise == "white":
+        return None
+    return EpisodeNoise(params.noise_beta, act_dim, params.max_ep_len, episode_seed)
 
 
 def bootstrap_interval(values: np.ndarray, seed: int, level: float = 0.95) -> tuple[float, float]:
@@ -217,8 +230,9 @@ def evaluate(run: Run, episodes: int = 20, policy: str = "deterministic", seed: 
             seed_everything(episode_seed)
             windows = InitialWindows(dataset, params.prior_n_step, act_dim, params.rand_init_cond, episode_seed)
             recording = recorder if index < video_episodes else None
+            noise = behaviour_noise(params, policy, act_dim, episode_seed)
             results.append(run_episode(env, x.agent, policy, episode_seed, params.max_ep_len, windows, schedule,
-                                       recording))
+                                       recording, noise))
     finally:
         if recorder is not None:
             recorder.close()
