@@ -8,6 +8,8 @@ Families (every environment is a `gymnasium.Env`):
 `import sfp` registers each with gymnasium as `sfp/<name>` (e.g. `gymnasium.make("sfp:sfp/corridor-v1")`).
 Families import their simulator lazily, so a maze never imports MuJoCo.
 """
+import warnings
+
 import gymnasium
 
 from sfp.errors import UserError
@@ -95,7 +97,9 @@ def registered_names() -> tuple[str, ...]:
 
 def register_all() -> None:
     """Register `sfp/<name>` with gymnasium for every name of `registered_names` (idempotent; no simulator is
-    imported until an environment is made)."""
+    imported until an environment is made). Meta-World's -v2 ids are the paper's tasks, not outdated ones, so
+    gymnasium's advice to upgrade `sfp/<task>-v2` to the -v3 id registered beside it is silenced (for sfp/ only)."""
+    warnings.filterwarnings("ignore", message=r".*The environment sfp/\S+ is out of date", category=DeprecationWarning)
     for name in registered_names():
         env_id = f"sfp/{name}"
         if env_id not in gymnasium.registry:
