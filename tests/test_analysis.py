@@ -97,6 +97,31 @@ def test_runs_are_grouped_by_task_and_method_and_scored(tmp_path):
         pytest.approx((0.75, 0.5))
 
 
+def _provenance(directory: Path, *git_states) -> None:
+    (directory / "provenance.json").write_text(json.dumps([{"git": state} for state in git_states]))
+
+
+def test_the_report_names_each_code_version_and_sums_the_compute(tmp_path):
+    first, second, third = (_fake_run(tmp_path, "g__maze-v1__sfp", "maze-v1", seed, [0.0, 1.0]) for seed in range(3))
+    a, b = "a" * 40, "b" * 40
+    _provenance(first, {"commit": a, "dirty": False}, {"commit": a, "dirty": False})  # started, then resumed
+    _provenance(second, {"commit": a, "dirty": False})
+    for directory, hours in ((first, 1.0), (second, 0.5), (third, 0.25)):
+        text = (directory / "progress.txt").read_text().replace("AveragePriorP", "AveragePriorP\tTime")
+        lines = text.splitlines()
+        lines = [lines[0]] + [f"{line}\t{hours * 3600 * (i + 1) / 2}" for i, line in enumerate(lines[1:])]
+        (directory / "progress.txt").write_text("\n".join(lines) + "\n")
+    runs = read_runs([first, second])
+    assert runs[0].commits == (a, a)
+    assert analysis.code_and_compute(runs) == (f"Code: one code version: `{a[:12]}` (2 of 2 runs). Compute: 1.5 "
+                                               f"run-hours (the sum of the 2 runs' Time column).")
+    _provenance(second, {"commit": a, "dirty": False}, {"commit": b, "dirty": True})  # resumed at a modified b
+    text = analysis.code_and_compute(read_runs([first, second, third]))
+    assert text.startswith("Code: 3 code versions (check before comparing): ")
+    assert f"`{a[:12]}` (2 of 3 runs)" in text and f"`{b[:12]}+dirty` (1 of 3 runs)" in text
+    assert "`no provenance.json` (1 of 3 runs)" in text and "Compute: 1.8 run-hours" in text
+
+
 def test_prior_use_is_shown_only_for_methods_that_drew_from_a_prior(tmp_path):
     dirs = [_fake_run(tmp_path, "g__maze-v1__sfp", "maze-v1", 0, [0.0, 1.0], prior_use=0.9),
             _fake_run(tmp_path, "g__maze-v1__sac", "maze-v1", 0, [0.0, 0.0])]
@@ -112,6 +137,7 @@ def test_plot_script_writes_figures_table_and_curves(tmp_path):
                       prior_use=0.8 if method == "sfp" else 0.0)
             for task in ("corridor-v1", "maze-v1") for method, score in (("sfp", 1.0), ("sac", 0.2))
             for seed in (0, 1, 2)]
+    _provenance(dirs[0], {"commit": "c" * 40, "dirty": False})
     out = tmp_path / "results" / "maze"
     result = subprocess.run([sys.executable, "scripts/plot.py", *map(str, dirs), "--out", str(out), "--snapshot",
                              str(tmp_path / "committed")], cwd=ROOT, capture_output=True, text=True)
@@ -124,6 +150,10 @@ def test_plot_script_writes_figures_table_and_curves(tmp_path):
     # sfp's last three epochs (1/3, 2/3, 1) beat sac's (0.2/3, 0.4/3, 0.2) in every run of both tasks
     assert "| sfp | sac | 2 | 1.00 [1.00, 1.00] | 1.00 [1.00, 1.00] |" in table
     assert "| sac | sfp | 2 | 0.00 [0.00, 0.00] | 0.00 [0.00, 0.00] |" in table
+    assert "Code: 2 code versions (check before comparing): `no provenance.json` (11 of 12 runs), `cccccccccccc` " \
+           "(1 of 12 runs)." in table
+    assert (tmp_path / "committed" / dirs[0].name / "provenance.json").read_text() == \
+        (dirs[0] / "provenance.json").read_text()
     assert len(Path(f"{out}_curves.csv").read_text().splitlines()) == 1 + 12 * 4
     copies = sorted((tmp_path / "committed").iterdir())
     assert len(copies) == 12 and (copies[0] / "progress.txt").read_text() == (dirs[0].parent / copies[0].name /

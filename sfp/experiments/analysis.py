@@ -23,6 +23,7 @@ import numpy as np
 from rliable import library, metrics
 
 from sfp.errors import UserError
+from sfp.provenance import PROVENANCE_FILE
 
 REPS = 2000  # bootstrap resamples per interval
 SEED = 0  # of numpy's global generator, which rliable's bootstrap draws from; restored afterwards
@@ -40,6 +41,7 @@ class RunLog:
     seed: int
     steps: np.ndarray  # (E,)
     columns: dict[str, np.ndarray]  # column -> (E,)
+    commits: tuple[str, ...] = ()  # the code version of each start of the run (provenance.json), "<sha>+dirty"
 
 
 def read_progress(path: Path) -> dict[str, np.ndarray]:
@@ -59,7 +61,42 @@ def read_run(directory: Path) -> RunLog | None:
         return None
     config = json.loads(config_path.read_text())
     method = config["exp_name"].split("__")[-1]
-    return RunLog(config["env"], method, int(config["seed"]), columns[STEP], columns)
+    return RunLog(config["env"], method, int(config["seed"]), columns[STEP], columns, run_commits(directory))
+
+
+def run_commits(directory: Path) -> tuple[str, ...]:
+    """The commit of every start of the run in its provenance.json ("<sha>+dirty" for a modified checkout,
+    "unknown" outside git); () without a readable file."""
+    try:
+        records = json.loads((directory / PROVENANCE_FILE).read_text())
+    except (OSError, ValueError):
+        return ()
+    if not isinstance(records, list):
+        return ()
+    commits = []
+    for record in records:
+        state = record.get("git") if isinstance(record, dict) else None
+        commits.append(f"{state['commit']}{'+dirty' if state.get('dirty') else ''}" if state else "unknown")
+    return tuple(commits)
+
+
+def code_and_compute(runs: list[RunLog]) -> str:
+    """One paragraph for a report: which code versions the runs were started and resumed with (a table's rows
+    should share one), and their compute, the sum of the runs' Time column (one torch thread per grid run)."""
+    versions: dict[str, int] = {}
+    for run in runs:
+        for commit in dict.fromkeys(run.commits or ("no provenance.json",)):
+            versions[commit] = versions.get(commit, 0) + 1
+    def short(commit: str) -> str:  # a sha's first 12 digits, keeping +dirty
+        sha, dirty = commit.removesuffix("+dirty"), commit.endswith("+dirty")
+        return f"{sha[:12]}{'+dirty' if dirty else ''}" if len(sha) == 40 else commit
+
+    listed = ", ".join(f"`{short(commit)}` ({count} of {len(runs)} runs)"
+                       for commit, count in sorted(versions.items(), key=lambda item: -item[1]))
+    seconds = sum(float(run.columns["Time"][-1]) for run in runs if "Time" in run.columns)
+    one = "one code version" if len(versions) == 1 else f"{len(versions)} code versions (check before comparing)"
+    return (f"Code: {one}: {listed}. Compute: {seconds / 3600:.1f} run-hours (the sum of the {len(runs)} runs' "
+            f"Time column).")
 
 
 def read_runs(directories: list[Path]) -> list[RunLog]:

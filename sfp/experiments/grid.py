@@ -33,6 +33,7 @@ from sfp.envs import env_family, locomotion_body
 from sfp.errors import UserError, describe_os_error, one_line
 from sfp.experiments.analysis import read_progress
 from sfp.paths import check_name
+from sfp.provenance import PROVENANCE_FILE
 from sfp.priors.params import PARAMS_FILE as PRIOR_PARAMS_FILE
 from sfp.priors.params import parse_train_params
 from sfp.rl.build import needs_dataset, required_priors
@@ -283,15 +284,15 @@ def run_preparation(command: list[str]) -> None:
 
 
 def snapshot_logs(directories: list[Path], destination: Path) -> list[Path]:
-    """Copy each run's config.json, progress.txt and, for maze runs, visitation.npz (a few kB; no checkpoints) to
-    destination/<run>/, so figures can be regenerated from committed logs. Returns the copies."""
+    """Copy each run's config.json, progress.txt, provenance.json and, for maze runs, visitation.npz (a few kB; no
+    checkpoints) to destination/<run>/, so figures can be regenerated from committed logs. Returns the copies."""
     copies = []
     for directory in directories:
         if not (directory / "progress.txt").exists():
             continue
         target = destination / directory.name
         target.mkdir(parents=True, exist_ok=True)
-        for name in ("config.json", "progress.txt", VISITATION_FILE):  # visitation.npz: maze runs only
+        for name in ("config.json", "progress.txt", PROVENANCE_FILE, VISITATION_FILE):  # visitation: maze only
             if (directory / name).exists():
                 (target / name).write_bytes((directory / name).read_bytes())
         copies.append(target)

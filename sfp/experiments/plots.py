@@ -14,6 +14,7 @@ from sfp.experiments.analysis import (  # noqa: E402
     REPS,
     aggregates,
     aligned,
+    code_and_compute,
     group,
     improvement,
     mean_band,
@@ -187,7 +188,7 @@ def write_report(runs_dirs: list[Path], out: Path, last: int, snapshot: Path | N
             written.append(f"{out}{suffix}")
     plot_profiles(method_scores(groups, last), out.with_name(out.name + "_profiles.png"), methods, last)
     written.append(f"{out}_profiles.png")
-    table = results_table(groups, last)
+    table = results_table(groups, last) + "\n" + code_and_compute(runs) + "\n"
     out.with_name(out.name + ".md").write_text(table)
     write_curves(runs, out.with_name(out.name + "_curves.csv"))
     return f"{table}\nwrote {', '.join(written)}, {out}.md, {out}_curves.csv"
