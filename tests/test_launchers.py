@@ -17,6 +17,7 @@ from sfp.experiments.analysis import read_progress
 from sfp.experiments.grid import grid, load_spec
 from sfp.experiments.launchers import (
     LOCKED_EXIT,
+    RAY_LOOPBACK_ENV,
     LocalBackend,
     SubmititBackend,
     begin,
@@ -228,6 +229,46 @@ def ray_cluster():
             except subprocess.TimeoutExpired:
                 node.kill()
         shutil.rmtree(temp, ignore_errors=True)
+
+
+def listening_addresses(pids: list[int]) -> set[str]:
+    """The addresses on which the processes `pids` and their descendants accept connections."""
+    import psutil  # a dependency of ray
+
+    addresses = set()
+    for pid in pids:
+        try:
+            parent = psutil.Process(pid)
+            family = [parent, *parent.children(recursive=True)]
+        except psutil.NoSuchProcess:
+            continue
+        for process in family:
+            try:
+                addresses |= {connection.laddr.ip for connection in process.net_connections("inet")
+                              if connection.status == psutil.CONN_LISTEN}
+            except psutil.NoSuchProcess:  # ended while we looked
+                pass
+    return addresses
+
+
+LOOPBACK = {"127.0.0.1", "::ffff:127.0.0.1", "::1"}
+
+
+def test_a_grid_on_the_launchers_own_ray_instance_listens_on_loopback_only(tmp_path):
+    pytest.importorskip("ray", reason="the cluster extra (pip install 'sfp[cluster]') is not installed")
+    spec = write_spec(tmp_path, "rlocal", 1, tasks="corridor-v1")
+    environment = {key: value for key, value in os.environ.items() if key not in (*RAY_LOOPBACK_ENV, "RAY_ADDRESS")}
+    # no --address: the driver starts the instance, so Ray's servers are the driver's descendants
+    driver = subprocess.Popen(grid_command(spec, "--launcher", "ray"), env=environment, stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, text=True)
+    try:
+        found = wait_for(lambda: listening_addresses([driver.pid]), 120, "the local Ray instance")
+        output, _ = driver.communicate(timeout=400)
+    finally:
+        driver.kill()
+    assert found <= LOOPBACK, found
+    assert driver.returncode == 0, output
+    assert list(logged_epochs(spec).values()) == [[1], [1]]
 
 
 def test_ray_runs_a_grid_to_completion(ray_cluster, tmp_path):

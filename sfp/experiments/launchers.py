@@ -37,6 +37,11 @@ from sfp.run_lock import LOCKED_EXIT, RunLocked, hold_run_lock
 SIGNAL_EXITS = {signal.SIGINT: 130, signal.SIGTERM: 143}  # shell convention: 128 + signal number
 CLUSTER_INSTALL = 'pip install "sfp[cluster]" (or pip install -r requirements-cluster.txt)'
 FORWARDED_ENV = ("D4RL_DATASET_DIR", "MUJOCO_GL")  # with every SFP_* variable, passed to Ray tasks
+# On Linux, Ray gives a node the machine's outward address and binds its servers (GCS, raylet, workers) to every
+# interface, even with --node-ip-address 127.0.0.1. This switch, named for Windows and macOS where it is Ray's
+# default, makes a single-node instance use 127.0.0.1 (it also forbids adding nodes); it is read when ray is first
+# imported.
+RAY_LOOPBACK_ENV = {"RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0"}
 PR_SET_PDEATHSIG = 1  # linux/prctl.h
 _PRCTL = getattr(ctypes.CDLL(None, use_errno=True), "prctl", None) if sys.platform == "linux" else None
 
@@ -253,17 +258,21 @@ def _check_reachable(address: str | None) -> None:
 class RayBackend:
     """One Ray task per run (1 CPU, and 1 GPU for --gpu True runs) running `execute` on a worker. `address`
     (or $RAY_ADDRESS) names a running cluster; without either, ray.init() starts a local instance for the grid
-    and close() shuts it down. The run directories must be on a filesystem every node shares."""
+    and close() shuts it down; that local instance listens on 127.0.0.1 only (RAY_LOOPBACK_ENV), so a grid run on
+    one machine opens nothing to the network. The run directories must be on a filesystem every node shares."""
 
     def __init__(self, address: str | None):
         _require("ray", "ray")
+        address = address or os.environ.get("RAY_ADDRESS") or None
+        if address is None:
+            for key, value in RAY_LOOPBACK_ENV.items():
+                os.environ.setdefault(key, value)
         import ray
 
         self.ray = ray
         # Ray SIGKILLs a worker's children when the worker exits (its driver died, say): switched off for the
         # grid's workers, so that a run gets SIGTERM instead (parent death, see spawn) and saves its checkpoint.
         env = {**forwarded_env(), "RAY_kill_child_processes_on_worker_exit": "false"}
-        address = address or os.environ.get("RAY_ADDRESS") or None
         _check_reachable(address)
         try:
             ray.init(address=address, log_to_driver=False, runtime_env={"env_vars": env})
