@@ -34,6 +34,22 @@ def _holder(path: Path) -> str:
     return f"process {pid} on {host}" if pid else "another process"
 
 
+def holder_of(path: str | Path) -> str | None:
+    """Who holds the lock of `path` right now ("process <pid> on <host>"), or None if nobody does or there is no
+    such file. Only looks: takes nothing and writes nothing."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return _holder(Path(path))
+    finally:
+        os.close(fd)  # closing drops a lock taken here
+    return None
+
+
 def _acquire(path: Path) -> int:
     """An open descriptor of `path` holding its exclusive lock, or RunLocked. Retries when the file was replaced
     between open and lock (a cleanup of a failed start), so the lock always belongs to the file at `path`."""

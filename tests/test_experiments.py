@@ -28,11 +28,16 @@ def test_grid_names_and_flags(spec_file):
 
 
 def test_missing_data_and_priors_become_the_commands_a_user_would_type(spec_file):
-    commands = preparation_commands(load_spec(spec_file), grid(load_spec(spec_file)))
+    preparations = preparation_commands(load_spec(spec_file), grid(load_spec(spec_file)))
+    commands = [preparation.command for preparation in preparations]
     assert commands[0][:4] == ["-m", "sfp.commands.collect", "--env", "point-maze"]
     assert commands[1] == ["-m", "sfp.commands.distill", "--env", "point-maze", "--expert", "original"]
     modes = [command[command.index("--mode") + 1] for command in commands[2:]]
     assert modes == ["action", "state+goal"] and all(command[-2:] == ["--epochs", "3"] for command in commands[2:])
+    # each prior names the checkpoint it makes (a grid waits for it when another process is making it)
+    assert [p.product for p in preparations[:2]] == [None, None]
+    assert [p.product.name for p in preparations[2:]] == ["maze_primitive_flow_action_1.pt",
+                                                          "maze_primitive_flow_state+goal_1.pt"]
 
 
 def test_run_status_follows_the_log_directory(spec_file):

@@ -258,6 +258,9 @@ def test_a_grid_on_the_launchers_own_ray_instance_listens_on_loopback_only(tmp_p
     pytest.importorskip("ray", reason="the cluster extra (pip install 'sfp[cluster]') is not installed")
     spec = write_spec(tmp_path, "rlocal", 1, tasks="corridor-v1")
     environment = {key: value for key, value in os.environ.items() if key not in (*RAY_LOOPBACK_ENV, "RAY_ADDRESS")}
+    # a local ray.init() writes an authentication token to ~/.ray, which the other Ray tests' cluster would then
+    # trip over: this driver gets a home of its own
+    environment["HOME"] = str(tmp_path)
     # no --address: the driver starts the instance, so Ray's servers are the driver's descendants
     driver = subprocess.Popen(grid_command(spec, "--launcher", "ray"), env=environment, stdout=subprocess.PIPE,
                               stderr=subprocess.STDOUT, text=True)

@@ -14,9 +14,11 @@ import torch
 from sfp import paths
 from sfp.data.synthetic import write_persistent_dataset
 from sfp.errors import UserError
+from sfp.experiments.grid import Preparation, run_preparation
 from sfp.priors.params import parse_train_params
 from sfp.priors.training import checkpoint_path, train_prior
 from sfp.priors.training_state import STATE_FILE
+from sfp.run_lock import LOCKED_EXIT
 
 ARGS = ["--env", "point-maze", "--epochs", "5", "--num_blocks", "2", "--num_hidden", "16", "--pre_mlp_units", "8",
         "--batch_size", "32", "--num_threads", "1", "--lr", "0.001", "--patience", "4"]
@@ -135,3 +137,46 @@ def test_nothing_to_resume_is_one_line(dataset):
     train_prior(parse_train_params(ARGS + ["--epochs", "1"]))
     with pytest.raises(UserError, match="nothing to resume"):  # a finished run is not continued
         train_prior(parse_train_params(ARGS + ["--epochs", "1", "--resume", "True"]))
+
+
+def test_a_prior_being_trained_is_never_trained_twice_and_a_grid_waits_for_it(dataset, capsys, monkeypatch):
+    """While one process trains a prior, a second training of the same prior stops with status 75 and one line
+    naming the holder (no second run directory); a grid's preparation waits instead, and once the holder stops
+    without a checkpoint, runs the command again, which continues the holder's run."""
+    base = paths.run_dir("flows_maze_flow_action_1", 1)
+    patient = [*ARGS, "--patience", "400"]
+    long_run = [*patient, "--epochs", "400"]  # epochs may differ between the commands: the identity is the same
+    holder = subprocess.Popen([sys.executable, "-m", "sfp.commands.train_prior", *long_run], env=os.environ.copy(),
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_for_epoch(base, 1, alive=lambda: holder.poll() is None)
+        second = subprocess.run([sys.executable, "-m", "sfp.commands.train_prior", *patient, "--epochs", "3"],
+                                capture_output=True, text=True, timeout=120)
+        assert holder.poll() is None, "the holder ended too soon for the check"
+        assert second.returncode == LOCKED_EXIT, second.stderr
+        line = second.stderr.strip()
+        assert line.startswith("error: ") and "\n" not in line and "Traceback" not in line
+        assert f"{base} is training this prior now (process {holder.pid} on " in line
+        assert sorted(path.name for path in base.parent.iterdir()) == [base.name]
+
+        real_sleep = time.sleep
+
+        def holder_stops_while_the_grid_waits(seconds):  # it stops on SIGTERM and saves its last epoch
+            if holder.poll() is None:
+                holder.send_signal(signal.SIGTERM)
+                while holder.poll() is None:  # (Popen.wait would sleep through this function)
+                    real_sleep(0.05)
+            real_sleep(seconds)
+
+        monkeypatch.setattr(time, "sleep", holder_stops_while_the_grid_waits)
+        run_preparation(Preparation(["-m", "sfp.commands.train_prior", *patient, "--epochs", "3"],
+                                    checkpoint_path(parse_train_params(ARGS))), wait_seconds=0.5)
+    finally:
+        holder.kill()
+        holder.wait()
+    assert holder.returncode == 143
+    out = capsys.readouterr().out
+    assert "== waiting for the other process to make" in out
+    assert checkpoint_path(parse_train_params(ARGS)).exists()
+    assert sorted(path.name for path in base.parent.iterdir()) == [base.name]  # the holder's run was continued
+    assert torch.load(base / STATE_FILE, weights_only=True)["finished"]

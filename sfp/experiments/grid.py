@@ -21,6 +21,7 @@ import inspect
 import json
 import subprocess
 import sys
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -41,6 +42,7 @@ from sfp.rl.methods import METHODS
 from sfp.rl.params import PARAMS_FILE as RL_PARAMS_FILE
 from sfp.rl.params import load_rl_params
 from sfp.rl.visitation import VISITATION_FILE
+from sfp.run_lock import LOCKED_EXIT
 
 SUITE_OF_SHORT = {short: suite for suite, short in paths.SUITES.items()}
 SPEC_KEYS = {"name", "tasks", "methods", "seeds", "params", "method_params", "data", "prior"}
@@ -248,8 +250,14 @@ def _suite(task: str) -> str:
     return locomotion_body(task) if family == "locomotion" else SUITE_OF_SHORT[family]
 
 
-def preparation_commands(spec: dict, runs: list[Run]) -> list[list[str]]:
-    """Commands that make the missing datasets and priors of the grid, in order."""
+@dataclass
+class Preparation:
+    command: list[str]  # arguments of this interpreter, e.g. ["-m", "sfp.commands.train_prior", ...]
+    product: Path | None = None  # the file it makes, when another process may be making the same one (a prior)
+
+
+def preparation_commands(spec: dict, runs: list[Run]) -> list[Preparation]:
+    """What makes the missing datasets and priors of the grid, in order."""
     commands, seen = [], set()
     data = {**DATA_DEFAULTS, **spec.get("data", {})}
     for run in runs:
@@ -264,23 +272,39 @@ def preparation_commands(spec: dict, runs: list[Run]) -> list[list[str]]:
                 if short not in SUITE_OF_SHORT:
                     raise UserError(f"{run.task} needs {paths.dataset_file(short)}: import it with "
                                     f"python scripts/import_d4rl.py --file <{short}-expert-v2.hdf5>")
-                commands.append(["-m", "sfp.commands.collect", "--env", suite, *expert, *_data_flags(data)])
-                commands.append(["-m", "sfp.commands.distill", "--env", suite, *expert])
+                commands.append(Preparation(["-m", "sfp.commands.collect", "--env", suite, *expert,
+                                             *_data_flags(data)]))
+                commands.append(Preparation(["-m", "sfp.commands.distill", "--env", suite, *expert]))
         for model, cond, n_step, ratio, one_step in required_priors(params):
             checkpoint = paths.prior_checkpoint(name, model, cond, n_step, ratio, one_step)
             if checkpoint not in seen and not checkpoint.exists():
                 seen.add(checkpoint)
-                commands.append(["-m", "sfp.commands.train_prior", "--env", suite, *expert, "--model", model, "--mode", cond, "--n_step",
-                                 str(n_step), "--data_ratio", str(ratio), "--one_step", str(one_step),
-                                 *_flags(spec.get("prior", {}))])
+                commands.append(Preparation(
+                    ["-m", "sfp.commands.train_prior", "--env", suite, *expert, "--model", model, "--mode", cond,
+                     "--n_step", str(n_step), "--data_ratio", str(ratio), "--one_step", str(one_step),
+                     *_flags(spec.get("prior", {}))], checkpoint))
     return commands
 
 
-def run_preparation(command: list[str]) -> None:
-    """Run one of preparation_commands() with this interpreter; a failure is a UserError."""
-    print(f"== python {' '.join(command)}", flush=True)
-    if subprocess.run([sys.executable, *command]).returncode != 0:
-        raise UserError(f"preparation failed: python {' '.join(command)}")
+def run_preparation(preparation: Preparation, wait_seconds: float = 30.0) -> None:
+    """Run one of preparation_commands() with this interpreter; a failure is a UserError. When another process is
+    making the same product (the command exits LOCKED_EXIT: a second grid, or a flows/train.py started by hand),
+    wait for it, every `wait_seconds`, until the product exists, or run the command again once that process has
+    stopped without it (which then continues its run)."""
+    text = f"python {' '.join(preparation.command)}"
+    print(f"== {text}", flush=True)
+    waiting = False
+    while (status := subprocess.run([sys.executable, *preparation.command]).returncode) == LOCKED_EXIT \
+            and preparation.product is not None:
+        if not waiting:
+            print(f"== waiting for the other process to make {preparation.product}", flush=True)
+            waiting = True
+        time.sleep(wait_seconds)
+        if preparation.product.exists():
+            print(f"== {preparation.product} was made by the other process", flush=True)
+            return
+    if status != 0:
+        raise UserError(f"preparation failed: {text}")
 
 
 def snapshot_logs(directories: list[Path], destination: Path) -> list[Path]:

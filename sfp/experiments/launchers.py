@@ -458,8 +458,8 @@ def run_grid(spec_path: str | Path, backend_factory, prepare_only: bool = False,
     exit status."""
     spec = load_spec(spec_path)
     runs = grid(spec)
-    for command in preparation_commands(spec, runs):
-        run_preparation(command)
+    for preparation in preparation_commands(spec, runs):
+        run_preparation(preparation, drive_options.get("poll_seconds", 10.0))
     if prepare_only:
         return 0
     epochs = int(spec.get("params", {}).get("epochs", load_rl_params([])[0].epochs))

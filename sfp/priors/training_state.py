@@ -7,7 +7,8 @@ resumed from it ends with the same weights and the same progress.txt as an unint
 once the end-of-training work (checkpoint, diagnostics) is done; only unfinished states are resumed.
 
 While a run trains it holds an exclusive flock on <log dir>/.training.lock, so a second process never resumes a
-directory that is still being written.
+directory that is still being written; a second process asked to train the same prior at that moment stops with
+RunLocked (exit status 75) instead of training it twice.
 """
 import json
 import random
@@ -21,7 +22,7 @@ from sfp.errors import UserError
 from sfp.paths import atomic_output
 from sfp.priors.runlog import numbered_directories
 from sfp.priors.trainer import Progress
-from sfp.run_lock import try_lock
+from sfp.run_lock import RunLocked, holder_of, try_lock
 
 STATE_FILE = "training_state.pt"
 LOCK_FILE = ".training.lock"
@@ -96,10 +97,26 @@ def differences(saved: dict, current: dict) -> list[str]:
             for key in sorted(set(saved) | set(current)) if saved.get(key) != current.get(key)]
 
 
+def trains_the_same(directory: Path, current: dict) -> bool:
+    """Whether the run in `directory` has the identity `current`, from its params.json (written just after its lock
+    is taken; a run whose file cannot be read yet counts as the same)."""
+    try:
+        saved = json.loads((directory / "params.json").read_text())
+    except (OSError, ValueError):
+        return True
+    return all(saved.get(key) == value for key, value in current.items())
+
+
 def find_resumable(base: Path, current: dict, required: bool):
     """(directory, state, lock) of the newest unfinished, unlocked run under `base`, base_2, ... whose identity
-    equals `current`, or None. With `required` (--resume True) a missing or different run is a UserError."""
+    equals `current`, or None. With `required` (--resume True) a missing or different run is a UserError. A run of
+    the same identity that another process is training now is RunLocked: training it a second time would only
+    double the work."""
     for directory in reversed(numbered_directories(base)):
+        holder = holder_of(directory / LOCK_FILE)
+        if holder is not None and trains_the_same(directory, current):
+            raise RunLocked(f"{directory} is training this prior now ({holder}); wait for it to finish (it saves "
+                            f"the checkpoint), or stop it and run again to continue it")
         if not (directory / STATE_FILE).exists():
             continue
         content = load_state(directory)
