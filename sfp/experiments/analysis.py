@@ -80,6 +80,12 @@ def run_commits(directory: Path) -> tuple[str, ...]:
     return tuple(commits)
 
 
+def _short_commit(commit: str) -> str:
+    """A sha's first 12 digits, keeping "+dirty"; other labels as they are."""
+    sha = commit.removesuffix("+dirty")
+    return sha[:12] + commit[len(sha):] if len(sha) == 40 else commit
+
+
 def code_and_compute(runs: list[RunLog]) -> str:
     """One paragraph for a report: which code versions the runs were started and resumed with (a table's rows
     should share one), and their compute, the sum of the runs' Time column (one torch thread per grid run)."""
@@ -87,11 +93,7 @@ def code_and_compute(runs: list[RunLog]) -> str:
     for run in runs:
         for commit in dict.fromkeys(run.commits or ("no provenance.json",)):
             versions[commit] = versions.get(commit, 0) + 1
-    def short(commit: str) -> str:  # a sha's first 12 digits, keeping +dirty
-        sha, dirty = commit.removesuffix("+dirty"), commit.endswith("+dirty")
-        return f"{sha[:12]}{'+dirty' if dirty else ''}" if len(sha) == 40 else commit
-
-    listed = ", ".join(f"`{short(commit)}` ({count} of {len(runs)} runs)"
+    listed = ", ".join(f"`{_short_commit(commit)}` ({count} of {len(runs)} runs)"
                        for commit, count in sorted(versions.items(), key=lambda item: -item[1]))
     seconds = sum(float(run.columns["Time"][-1]) for run in runs if "Time" in run.columns)
     one = "one code version" if len(versions) == 1 else f"{len(versions)} code versions (check before comparing)"

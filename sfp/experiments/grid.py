@@ -294,8 +294,10 @@ def run_preparation(preparation: Preparation, wait_seconds: float = 30.0) -> Non
     text = f"python {' '.join(preparation.command)}"
     print(f"== {text}", flush=True)
     waiting = False
-    while (status := subprocess.run([sys.executable, *preparation.command]).returncode) == LOCKED_EXIT \
-            and preparation.product is not None:
+    while True:
+        status = subprocess.run([sys.executable, *preparation.command]).returncode
+        if status != LOCKED_EXIT or preparation.product is None:
+            break
         if not waiting:
             print(f"== waiting for the other process to make {preparation.product}", flush=True)
             waiting = True
