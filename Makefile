@@ -8,7 +8,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 EXTRAS_STAMP := $(VENV)/.installed-extras
 
-.PHONY: setup run test bench clean-venv
+.PHONY: setup run test bench figures clean-venv
 
 $(STAMP): requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -34,3 +34,10 @@ clean-venv:
 bench: $(STAMP)
 	$(PY) -m pip install --quiet -r requirements-bench.txt
 	$(PY) scripts/bench.py
+
+# Every figure and table of the evidence grids, again from the logs committed under $(RESULTS)/logs (plot.py for
+# every grid, the exploration maps for the maze grids); the README's results section quotes these files.
+RESULTS ?= results
+figures: $(STAMP)
+	for grid in metaworld maze control; do $(PY) scripts/plot.py $(RESULTS)/logs/$${grid}__* --out $(RESULTS)/$$grid || exit 1; done
+	for grid in maze control; do $(PY) scripts/plot_exploration.py $(RESULTS)/logs/$${grid}__* --out $(RESULTS)/$$grid || exit 1; done
