@@ -36,8 +36,11 @@ bench: $(STAMP)
 	$(PY) scripts/bench.py
 
 # Every figure and table of the evidence grids, again from the logs committed under $(RESULTS)/logs (plot.py for
-# every grid, the exploration maps for the maze grids); the README's results section quotes these files.
+# each grid found there, the exploration maps for the maze grids whose logs have visitation counts); the README's
+# results section quotes these files.
 RESULTS ?= results
 figures: $(STAMP)
-	for grid in metaworld maze control; do $(PY) scripts/plot.py $(RESULTS)/logs/$${grid}__* --out $(RESULTS)/$$grid || exit 1; done
-	for grid in maze control; do $(PY) scripts/plot_exploration.py $(RESULTS)/logs/$${grid}__* --out $(RESULTS)/$$grid || exit 1; done
+	for grid in metaworld maze control; do ls -d $(RESULTS)/logs/$${grid}__* >/dev/null 2>&1 || continue; \
+	  $(PY) scripts/plot.py $(RESULTS)/logs/$${grid}__* --out $(RESULTS)/$$grid || exit 1; done
+	for grid in maze control; do ls $(RESULTS)/logs/$${grid}__*/visitation.npz >/dev/null 2>&1 || continue; \
+	  $(PY) scripts/plot_exploration.py $(RESULTS)/logs/$${grid}__* --out $(RESULTS)/$$grid || exit 1; done
