@@ -1,0 +1,33 @@
+#!/bin/bash
+# Session plumbing of the unfinished evidence grids (removed once they are complete); run from the repository root.
+# Copies the state of the grids running from ~/sfp-grid into results/partial/ so that it is committed:
+#   - each RL run's config.json, progress.txt, provenance.json (and visitation.npz) -> logs/, plus the figures;
+#   - each prior training's params, curve and diagnostics -> priors/<run>/, and its training_state.pt while it is
+#     unfinished (6.6 MB), so that a new machine resumes it instead of starting it again;
+#   - each finished prior checkpoint of ~/flows -> flows/ (1-2 MB each).
+# restore.sh puts them back on a machine that lost ~/logs and ~/flows.
+set -e
+PY=${PY:-/work/main/.venv/bin/python}
+export PYTHONPATH=$HOME/sfp-grid
+for grid in metaworld maze control; do
+  ls -d ~/logs/${grid}__*/progress.txt >/dev/null 2>&1 || continue
+  $PY ~/sfp-grid/scripts/plot.py ~/logs/${grid}__* --out results/partial/$grid --snapshot results/partial/logs
+done
+for grid in maze control; do
+  ls ~/logs/${grid}__*/visitation.npz >/dev/null 2>&1 || continue
+  $PY ~/sfp-grid/scripts/plot_exploration.py results/partial/logs/${grid}__* --out results/partial/$grid
+done
+for run in ~/logs/flows_*; do
+  [ -f "$run/progress.txt" ] || continue
+  target=results/partial/priors/$(basename "$run")
+  mkdir -p "$target"
+  for f in params.json progress.txt diagnostics.json pairs.png "$run"/events.out.tfevents.*; do f=$(basename "$f"); if [ -f "$run/$f" ]; then cp "$run/$f" "$target/"; fi; done
+  rm -f "$target/training_state.pt"
+  if [ -f "$run/training_state.pt" ] && $PY -c "import sys, torch
+sys.exit(torch.load(sys.argv[1], weights_only=True)['finished'])" "$run/training_state.pt"; then
+    cp "$run/training_state.pt" "$target/"  # unfinished: kept so that a new machine resumes it
+  fi
+done
+mkdir -p results/partial/flows
+for prior in ~/flows/*.pt; do if [ -f "$prior" ]; then cp -p "$prior" results/partial/flows/; fi; done
+ls -R results/partial | head -100
