@@ -20,9 +20,8 @@ done
 for run in ~/logs/flows_*; do
   [ -f "$run/progress.txt" ] || continue
   target=results/partial/priors/$(basename "$run")
-  mkdir -p "$target"
+  rm -rf "$target" && mkdir -p "$target"  # a mirror: nothing of an earlier training stays beside this one
   for f in params.json progress.txt diagnostics.json pairs.png "$run"/events.out.tfevents.*; do f=$(basename "$f"); if [ -f "$run/$f" ]; then cp "$run/$f" "$target/"; fi; done
-  rm -f "$target/training_state.pt"
   if [ -f "$run/training_state.pt" ] && $PY -c "import sys, torch
 sys.exit(torch.load(sys.argv[1], weights_only=True)['finished'])" "$run/training_state.pt"; then
     cp "$run/training_state.pt" "$target/"  # unfinished: kept so that a new machine resumes it
