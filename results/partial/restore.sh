@@ -1,9 +1,9 @@
 #!/bin/bash
 # Session plumbing of the unfinished evidence grids (removed once they are complete); run from the repository root
 # on a machine that lost ~/logs and ~/flows, before restarting the grids. Puts back what snapshot.sh committed:
-# finished RL runs (so that the grid skips them; unfinished ones start again, their checkpoints are not committed),
-# unfinished prior trainings with their training_state.pt (they resume where they stood: the datasets are
-# re-collected byte for byte, and the resume checks their md5) and the finished prior checkpoints. Never overwrites.
+# finished RL runs (so that the grid skips them; unfinished ones start again, their checkpoints are not committed)
+# and the finished prior checkpoints (their datasets are re-collected byte for byte; the runs check the md5).
+# Never overwrites.
 set -e
 mkdir -p ~/logs ~/flows
 for run in results/partial/logs/*/; do
@@ -20,11 +20,6 @@ done = int(float(last[header.index("TotalEnvInteracts")])) >= config["epochs"] *
 sys.exit(0 if done else 1)
 PY
   then cp -r "$run" ~/logs/"$name"; echo "restored finished run $name"; fi
-done
-for run in results/partial/priors/*/; do
-  name=$(basename "$run")
-  [ -e ~/logs/"$name" ] || [ ! -f "$run/training_state.pt" ] && continue  # finished ones stay committed only
-  cp -r "$run" ~/logs/"$name"; echo "restored unfinished prior training $name"
 done
 for prior in results/partial/flows/*.pt; do
   if [ -f "$prior" ] && [ ! -e ~/flows/"$(basename "$prior")" ]; then

@@ -2,8 +2,8 @@
 # Session plumbing of the unfinished evidence grids (removed once they are complete); run from the repository root.
 # Copies the state of the grids running from ~/sfp-grid into results/partial/ so that it is committed:
 #   - each RL run's config.json, progress.txt, provenance.json (and visitation.npz) -> logs/, plus the figures;
-#   - each prior training's params, curve and diagnostics -> priors/<run>/, and its training_state.pt while it is
-#     unfinished (6.6 MB), so that a new machine resumes it instead of starting it again;
+#   - each prior training's params, curve, events and diagnostics -> priors/<run>/ (its training_state.pt, 6.6 MB,
+#     stays out of the repository: on a new machine an unfinished prior starts again);
 #   - each finished prior checkpoint of ~/flows -> flows/ (1-2 MB each).
 # restore.sh puts them back on a machine that lost ~/logs and ~/flows.
 set -e
@@ -22,10 +22,6 @@ for run in ~/logs/flows_*; do
   target=results/partial/priors/$(basename "$run")
   rm -rf "$target" && mkdir -p "$target"  # a mirror: nothing of an earlier training stays beside this one
   for f in params.json progress.txt diagnostics.json pairs.png "$run"/events.out.tfevents.*; do f=$(basename "$f"); if [ -f "$run/$f" ]; then cp "$run/$f" "$target/"; fi; done
-  if [ -f "$run/training_state.pt" ] && $PY -c "import sys, torch
-sys.exit(torch.load(sys.argv[1], weights_only=True)['finished'])" "$run/training_state.pt"; then
-    cp "$run/training_state.pt" "$target/"  # unfinished: kept so that a new machine resumes it
-  fi
 done
 mkdir -p results/partial/flows
 for prior in ~/flows/*.pt; do if [ -f "$prior" ]; then cp -p "$prior" results/partial/flows/; fi; done
