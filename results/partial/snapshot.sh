@@ -2,10 +2,12 @@
 # Session plumbing of the unfinished evidence grids (removed once they are complete); run from the repository root.
 # Copies the state of the grids running from ~/sfp-grid into results/partial/ so that it is committed:
 #   - each RL run's config.json, progress.txt, provenance.json (and visitation.npz) -> logs/, plus the figures;
-#   - each prior training's params, curve, events and diagnostics -> priors/<run>/ (its training_state.pt, 6.6 MB,
-#     stays out of the repository: on a new machine an unfinished prior starts again);
+#   - each prior training's params, curve, events and diagnostics -> priors/<run>/;
 #   - each finished prior checkpoint of ~/flows -> flows/ (1-2 MB each).
-# restore.sh puts them back on a machine that lost ~/logs and ~/flows.
+# With --carry it also commits the snapshot, then each unfinished prior's training_state.pt (6.6 MB) in a commit of
+# its own, and removes the states again in the next commit: the tree never tracks a file over 5 MB, and the state
+# stays in the history, where restore.sh finds it on a machine that lost ~/logs (a 5-hour prior outlives a session).
+# restore.sh puts everything back on a machine that lost ~/logs and ~/flows.
 set -e
 PY=${PY:-/work/main/.venv/bin/python}
 export PYTHONPATH=$HOME/sfp-grid
@@ -26,3 +28,18 @@ done
 mkdir -p results/partial/flows
 for prior in ~/flows/*.pt; do if [ -f "$prior" ]; then cp -p "$prior" results/partial/flows/; fi; done
 ls -R results/partial | head -100
+
+[ "${1:-}" = --carry ] || exit 0
+git add -A results/partial && git commit -q -m "results/partial: end-of-session snapshot of the evidence grids" || true
+carried=()
+for run in ~/logs/flows_*; do
+  if [ -f "$run/training_state.pt" ] && [ -d "results/partial/priors/$(basename "$run")" ]; then
+    cp "$run/training_state.pt" "results/partial/priors/$(basename "$run")/" && carried+=("$(basename "$run")")
+  fi
+done
+[ ${#carried[@]} -gt 0 ] || exit 0
+git add results/partial/priors/*/training_state.pt
+git commit -q -m "results/partial: carry the unfinished priors' training state (${carried[*]}) in the history for the next machine"
+git rm -q --cached results/partial/priors/*/training_state.pt && rm -f results/partial/priors/*/training_state.pt
+git commit -q -m "results/partial: the carried training states leave the tree again (they stay in the previous commit)"
+git log --oneline -3
