@@ -33,6 +33,8 @@ ls -R results/partial | head -100
 git add -A results/partial && git commit -q -m "results/partial: end-of-session snapshot of the evidence grids" || true
 carried=()
 for run in ~/logs/flows_*; do
+  checkpoint=$(python3 -c "import json,sys; print(json.load(sys.stdin)['checkpoint'])" < "$run/params.json")
+  [ -e "$checkpoint" ] && continue  # finished: its checkpoint is in flows/, its state need not travel
   if [ -f "$run/training_state.pt" ] && [ -d "results/partial/priors/$(basename "$run")" ]; then
     cp "$run/training_state.pt" "results/partial/priors/$(basename "$run")/" && carried+=("$(basename "$run")")
   fi
