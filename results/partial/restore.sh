@@ -6,6 +6,7 @@
 # unfinished prior training as of the newest commit that carried its training_state.pt (snapshot.sh --carry), so
 # that it resumes from that epoch. Never overwrites.
 set -e
+source "$(dirname "$0")/common.sh"
 mkdir -p ~/logs ~/flows
 for run in results/partial/logs/*/; do
   name=$(basename "$run")
@@ -29,7 +30,7 @@ for prior in results/partial/flows/*.pt; do
 done
 for state in $(git log --diff-filter=A --name-only --format= -- 'results/partial/priors/*/training_state.pt' | sort -u); do
   dir=$(dirname "$state"); name=$(basename "$dir")
-  checkpoint=$(python3 -c "import json,sys; print(json.load(sys.stdin)['checkpoint'])" < "$dir/params.json" 2>/dev/null || true)
+  checkpoint=$(checkpoint_of "$dir/params.json")
   [ -e ~/logs/"$name" ] && continue
   [ -n "$checkpoint" ] && [ -e "$checkpoint" ] && continue  # finished: the prior itself was restored above
   commit=$(git log -1 --diff-filter=A --format=%H -- "$state")

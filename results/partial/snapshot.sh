@@ -9,6 +9,7 @@
 # stays in the history, where restore.sh finds it on a machine that lost ~/logs (a 5-hour prior outlives a session).
 # restore.sh puts everything back on a machine that lost ~/logs and ~/flows.
 set -e
+source "$(dirname "$0")/common.sh"
 PY=${PY:-/work/main/.venv/bin/python}
 export PYTHONPATH=$HOME/sfp-grid
 for grid in metaworld maze control; do
@@ -33,7 +34,7 @@ ls -R results/partial | head -100
 git add -A results/partial && git commit -q -m "results/partial: end-of-session snapshot of the evidence grids" || true
 carried=()
 for run in ~/logs/flows_*; do
-  checkpoint=$(python3 -c "import json,sys; print(json.load(sys.stdin)['checkpoint'])" < "$run/params.json")
+  checkpoint=$(checkpoint_of "$run/params.json")
   [ -e "$checkpoint" ] && continue  # finished: its checkpoint is in flows/, its state need not travel
   if [ -f "$run/training_state.pt" ] && [ -d "results/partial/priors/$(basename "$run")" ]; then
     cp "$run/training_state.pt" "results/partial/priors/$(basename "$run")/" && carried+=("$(basename "$run")")
