@@ -4,8 +4,8 @@ complete): one lane of work on one core, against the session's deadline.
 A session lasts a few hours and its machine may be replaced after it: a prior training can be carried to the next
 machine (snapshot.sh --carry), an RL run in progress cannot. So a lane works through its queue in order and runs
 a grid cell only when it can finish before the deadline (its minutes, scaled by the epochs still to run), and
-skips a cell that is finished, that another process holds or whose prior is not trained yet; it ends with the queue's prior trainings, which may
-run past the deadline. Each cell runs through scripts/run_experiments.py of the grid's worktree (~/sfp-grid) on a
+skips a cell that is finished, that another process holds or whose prior is not trained yet; it ends with the
+queue's prior trainings, which may run past the deadline. Each cell runs through scripts/run_experiments.py of the grid's worktree (~/sfp-grid) on a
 spec that is the grid's own with one task, one method and one seed, so its run name, arguments and directory are
 those of the full grid, which later skips it.
 
@@ -21,7 +21,6 @@ from pathlib import Path
 import yaml
 
 from sfp.experiments.grid import grid, last_epoch, preparation_commands
-from sfp.paths import run_dir
 from sfp.run_lock import LOCK_FILE, holder_of
 
 GRID = Path.home() / "sfp-grid"
@@ -54,17 +53,17 @@ def main(deadline_text: str, queue: str) -> None:
             run_grid({**spec, "methods": [words[2]], "seeds": [0]}, f"prior_{words[2]}", "--prepare_only")
             continue
         _, _, task, method, seed, minutes = words
-        directory = run_dir(f"{spec['name']}__{task}__{method}", int(seed))
-        epochs = spec["params"]["epochs"]
+        cell = {**spec, "tasks": [task], "methods": [method], "seeds": [int(seed)]}
+        runs = grid(cell)
+        directory, epochs = runs[0].directory, spec["params"]["epochs"]
+        if runs[0].status(epochs) == "finished" or holder_of(directory / LOCK_FILE):
+            continue
         done = last_epoch(directory / "progress.txt") if (directory / "progress.txt").exists() else 0
         left = float(minutes) * (epochs - done) / epochs
-        if done >= epochs or holder_of(directory / LOCK_FILE):
-            continue
         if dt.datetime.now() + dt.timedelta(minutes=left) > deadline:
             say(f"skip {directory.name}: ~{left:.0f} min would end after {deadline:%H:%M}")
             continue
-        cell = {**spec, "tasks": [task], "methods": [method], "seeds": [int(seed)]}
-        if any(step.product for step in preparation_commands(cell, grid(cell))):
+        if any(step.product for step in preparation_commands(cell, runs)):
             say(f"skip {directory.name}: its prior is not trained yet")
             continue
         say(f"run {directory.name} (~{left:.0f} min)")
