@@ -41,8 +41,8 @@ def run_grid(spec: dict, name: str, *flags: str) -> None:
 def main(deadline_text: str, queue: str) -> None:
     hour, minute = map(int, deadline_text.split(":"))
     deadline = dt.datetime.now().replace(hour=hour, minute=minute, second=0, microsecond=0)
-    if deadline < dt.datetime.now():
-        deadline += dt.timedelta(days=1)
+    if deadline <= dt.datetime.now():
+        sys.exit(f"lane.py: the deadline {deadline_text} has passed; give a later time today (HH:MM)")
     for line in Path(queue).read_text().splitlines():
         words = line.split("#")[0].split()
         if not words:
