@@ -4,10 +4,11 @@ complete): one lane of work on one core, against the session's deadline.
 A session lasts a few hours and its machine may be replaced after it: a prior training can be carried to the next
 machine (snapshot.sh --carry), an RL run in progress cannot. So a lane works through its queue in order and runs
 a grid cell only when it can finish before the deadline (its minutes, scaled by the epochs still to run), and
-skips a cell that is finished, that another process holds or whose prior is not trained yet; it ends with the
-queue's prior trainings, which may run past the deadline. Each cell runs through scripts/run_experiments.py of the grid's worktree (~/sfp-grid) on a
-spec that is the grid's own with one task, one method and one seed, so its run name, arguments and directory are
-those of the full grid, which later skips it.
+skips a cell that is finished, that another process holds or whose prior is not trained yet; a prior line trains
+that prior wherever it stands in the queue and may run past the deadline. A deadline already past is an error.
+Each cell runs through scripts/run_experiments.py of the grid's worktree (~/sfp-grid) on a spec that is the grid's
+own with one task, one method and one seed, so its run name, arguments and directory are those of the full grid,
+which later skips it.
 
 usage (from results/partial/lanes.sh):  python lane.py HH:MM QUEUE
 queue lines:  run <spec> <task> <method> <seed> <minutes>     a grid cell, ~<minutes> on one core from scratch
