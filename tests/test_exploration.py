@@ -8,7 +8,8 @@ import pytest
 from sfp import paths
 from sfp.commands.plot_exploration import main as plot_exploration
 from sfp.envs import make_env
-from sfp.experiments.exploration import coverage, coverage_curves, read_visits
+from sfp.experiments.analysis import group
+from sfp.experiments.exploration import RunVisits, coverage, coverage_curves, coverage_table, read_visits
 from sfp.experiments.grid import snapshot_logs
 from sfp.rl.params import load_rl_params
 from sfp.rl.run import run
@@ -89,12 +90,28 @@ def test_figures_are_written_from_snapshots_of_runs(tmp_path, capsys):
     steps, values = coverage_curves([read_visits(snapshot) for snapshot in snapshots[:3]])
     assert steps.tolist() == [10, 20, 30, 40] and np.all(np.diff(values, axis=1) >= 0)
     out = tmp_path / "figures" / "maze"
-    plot_exploration([*map(str, snapshots), "--out", str(out), "--steps", "20"])
+    plot_exploration([*map(str, snapshots), "--out", str(out), "--steps", "20", "10"])
     for name in ("maze_visits_maze-v1_sfp.png", "maze_visits_maze-v1_sac.png", "maze_coverage.png"):
         assert (out.parent / name).stat().st_size > 5000, name
     table = (out.parent / "maze_coverage.md").read_text()
-    assert "| maze-v1 | sfp | 3 |" in table and "coverage after 20 steps" in table
+    assert "| maze-v1 | sfp | 3 |" in table and "| coverage after 10 steps | coverage after 20 steps |" in table
     assert "wrote" in capsys.readouterr().out
+
+
+def test_coverage_table_has_a_column_per_step_count_with_hand_worked_means():
+    cells = np.ones((2, 2), bool)  # four cells a, b, c, d
+    first = np.zeros((2, 2, 2), int)
+    first[0, 0, 0], first[1, 0, 1] = 1, 4  # epoch 1: a; epoch 2: b  -> coverage 0.25, 0.50
+    second = np.zeros((2, 2, 2), int)
+    second[0, 0], second[0, 1, 0], second[1, 1, 1] = 2, 1, 1  # epoch 1: a, b, c; epoch 2: d  -> 0.75, 1.00
+    runs = [RunVisits("L", "sfp", seed, counts, cells, np.zeros(2, int), 10)
+            for seed, counts in enumerate((first, second))]
+    table = coverage_table(group(runs), [10, 20, 30]).splitlines()
+    assert table[0] == ("| task | method | seeds | coverage after 10 steps | coverage after 20 steps "
+                        "| coverage after 30 steps |")
+    row = table[2].split(" | ")
+    assert row[:3] == ["| L", "sfp", "2"] and row[3].startswith("0.50 [") and row[4].startswith("0.75 [")
+    assert row[5] == "(runs reach 20 steps) |"
 
 
 def test_no_maze_run_is_one_clear_error(tmp_path, capsys):

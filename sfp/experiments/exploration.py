@@ -6,10 +6,11 @@
   <out>_coverage.png                coverage (share of the maze's cells visited at least once) against training
                                     steps, one panel per maze and a curve per method: mean over seeds with a 95 %
                                     bootstrap band (sfp.experiments.analysis.mean_band)
-  <out>_coverage.md                 per maze and method: seeds and coverage after N steps with its interval
+  <out>_coverage.md                 per maze and method: seeds and coverage after each of the given step counts N,
+                                    with its interval (the heat maps show the largest N)
 A run is a directory with config.json and visitation.npz (a run directory or a snapshot made by plot.py
---snapshot); its task and method are read as in sfp.experiments.analysis. Coverage is known at epoch ends, so N is
-rounded up to a whole number of epochs.
+--snapshot); its task and method are read as in sfp.experiments.analysis. Coverage is known at epoch ends, so each
+N is rounded up to a whole number of epochs.
 """
 import json
 import math
@@ -108,22 +109,28 @@ def plot_coverage(groups: dict, path: Path, methods: list[str]) -> None:
                ylim=(0, 1.02))
 
 
-def coverage_table(groups: dict, steps: int) -> str:
-    lines = [f"| task | method | seeds | coverage after {steps:,} steps |", "|---|---|---|---|"]
+def coverage_table(groups: dict, steps: list[int]) -> str:
+    """Markdown: a row per (task, method), a column of coverage [95 % interval over seeds] per step count."""
+    lines = ["| task | method | seeds | " + " | ".join(f"coverage after {n:,} steps" for n in steps) + " |",
+             "|---|---|---|" + "---|" * len(steps)]
     for (task, method), runs in groups.items():
-        epochs = epochs_for(steps, runs[0].steps_per_epoch)
         _, values = coverage_curves(runs)
-        if values.shape[1] < epochs:
-            cell = f"(runs reach {values.shape[1] * runs[0].steps_per_epoch:,} steps)"
-        else:
-            mean, low, high = (float(v[epochs - 1]) for v in mean_band(values))
-            cell = f"{mean:.2f} [{low:.2f}, {high:.2f}]"
-        lines.append(f"| {task} | {method} | {len(runs)} | {cell} |")
+        cells = []
+        for n in steps:
+            epochs = epochs_for(n, runs[0].steps_per_epoch)
+            if values.shape[1] < epochs:
+                cells.append(f"(runs reach {values.shape[1] * runs[0].steps_per_epoch:,} steps)")
+            else:
+                mean, low, high = (float(v[epochs - 1]) for v in mean_band(values))
+                cells.append(f"{mean:.2f} [{low:.2f}, {high:.2f}]")
+        lines.append(f"| {task} | {method} | {len(runs)} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
 
-def write_exploration(directories: list[Path], out: Path, steps: int) -> list[Path]:
-    """The figures and table of the module docstring for the maze runs among `directories`; returns the files."""
+def write_exploration(directories: list[Path], out: Path, steps: list[int]) -> list[Path]:
+    """The figures and table of the module docstring for the maze runs among `directories`, the table at each of
+    `steps` and the heat maps at the largest; returns the files."""
+    steps = sorted(set(steps))
     runs = [run for run in map(read_visits, directories) if run is not None]
     if not runs:
         raise UserError(f"no maze run with {VISITATION_FILE} among the given directories (point-maze runs write it "
@@ -134,7 +141,7 @@ def write_exploration(directories: list[Path], out: Path, steps: int) -> list[Pa
     written = []
     for (task, method), members in groups.items():
         path = out.with_name(f"{out.name}_visits_{task}_{method}.png")
-        plot_visits(members, steps, path)
+        plot_visits(members, steps[-1], path)
         written.append(path)
     written.append(out.with_name(f"{out.name}_coverage.png"))
     plot_coverage(groups, written[-1], methods)
