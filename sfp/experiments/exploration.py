@@ -115,14 +115,14 @@ def coverage_table(groups: dict, steps: list[int]) -> str:
              "|---|---|---|" + "---|" * len(steps)]
     for (task, method), runs in groups.items():
         _, values = coverage_curves(runs)
+        mean, low, high = mean_band(values)  # (E,) each: one bootstrap serves every column
         cells = []
         for n in steps:
-            epochs = epochs_for(n, runs[0].steps_per_epoch)
-            if values.shape[1] < epochs:
+            epoch = epochs_for(n, runs[0].steps_per_epoch) - 1
+            if values.shape[1] <= epoch:
                 cells.append(f"(runs reach {values.shape[1] * runs[0].steps_per_epoch:,} steps)")
             else:
-                mean, low, high = (float(v[epochs - 1]) for v in mean_band(values))
-                cells.append(f"{mean:.2f} [{low:.2f}, {high:.2f}]")
+                cells.append(f"{mean[epoch]:.2f} [{low[epoch]:.2f}, {high[epoch]:.2f}]")
         lines.append(f"| {task} | {method} | {len(runs)} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
