@@ -13,15 +13,15 @@ move)
   $PY - <<'EOF'
 import json, sys
 from pathlib import Path
+from sfp.experiments.analysis import read_progress
 runs = sorted(p for p in Path("results/partial/logs").iterdir() if p.is_dir())
 expected = {"metaworld": 36, "maze": 36, "control": 18}
 short = []
 for run in runs:
     config = json.loads((run / "config.json").read_text())
     budget = config["epochs"] * config["steps_per_epoch"]
-    lines = (run / "progress.txt").read_text().strip().split("\n")
-    column = lines[0].split("\t").index("TotalEnvInteracts")
-    reached = int(float(lines[-1].split("\t")[column]))
+    columns = read_progress(run / "progress.txt")
+    reached = int(columns["TotalEnvInteracts"][-1]) if columns else 0
     if reached < budget:
         short.append(f"{run.name} {reached}/{budget}")
 counts = {grid: sum(run.name.startswith(grid + "__") for run in runs) for grid in expected}
