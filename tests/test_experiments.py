@@ -70,3 +70,49 @@ def test_every_committed_spec_makes_a_valid_grid(spec):
     """grid() checks each run's parameters as main.py would."""
     runs = grid(load_spec(spec))
     assert runs and len({run.name for run in runs}) * len(load_spec(spec)["seeds"]) == len(runs)
+
+
+VARIANT_SPEC = ("name: g\ntasks: [corridor-v1]\nmethods: [sac_auto, sac_a001]\nseeds: [0]\n"
+                "params: {epochs: 1, steps_per_epoch: 120, start_steps: 40, update_after: 40, update_every: 20, "
+                "batch_size: 16, hid: 16, max_ep_len: 60, num_test_episodes: 1, replay_size: 1000}\n"
+                "variants:\n  sac_a001: {base: sac, params: {alpha: 0.01}}\n")
+
+
+def test_a_variant_is_its_base_preset_plus_its_params_and_runs(tmp_path):
+    from sfp.commands.train import main as train_main
+    from sfp.experiments.analysis import read_run
+
+    path = tmp_path / "variants.yaml"
+    path.write_text(VARIANT_SPEC)
+    auto, variant = grid(load_spec(path))
+    assert auto.argv[auto.argv.index("--autotune_alpha") + 1] == "True"
+    assert variant.name == "g__corridor-v1__sac_a001" and variant.argv[variant.argv.index("--alpha") + 1] == "0.01"
+    train_main(variant.argv)
+    run = read_run(variant.directory)
+    assert run.method == "sac_a001" and run.columns["Alpha"][-1] == pytest.approx(0.01)  # fixed: the variant's alpha
+
+
+@pytest.mark.parametrize("variants,message", [
+    ("  sac_a001: {base: dqn, params: {alpha: 0.01}}\n", "variants: sac_a001: unknown base 'dqn'"),
+    ("  sac_a001: {base: sac, params: {alfa: 0.01}}\n", r"unknown key 'alfa' \(did you mean alpha\?\)"),
+    ("  sac_a001: {base: sac, params: {alpha: -1}}\n", "corridor-v1/sac_a001: --alpha -1.0 is below its minimum"),
+    ("  sac_a001: {base: sac, prams: {alpha: 0.01}}\n", "has base and optionally params \\(unknown: prams"),
+    ("  sac_a001: {params: {alpha: 0.01}}\n", "missing: base"),
+    ("  sac_a001: sac\n", "must be a mapping"),
+    ("  sac_a001: {base: sac}\n  sac: {base: pink}\n", "'sac' is the name of a preset"),
+    ("  sac_a001: {base: sac}\n  pink_x: {base: pink}\n", "defines pink_x, which is not among the methods"),
+    ("  sac_a001: {base: sac, params: {seed: 3}}\n", "seed is set by the grid for each run"),
+])
+def test_an_invalid_variant_is_refused_with_one_line(tmp_path, variants, message):
+    path = tmp_path / "bad.yaml"
+    path.write_text(VARIANT_SPEC.split("variants:\n")[0] + "variants:\n" + variants)
+    with pytest.raises(UserError, match=message) as caught:
+        grid(load_spec(path))
+    assert "\n" not in str(caught.value)
+
+
+def test_a_method_missing_from_presets_and_variants_names_both(tmp_path):
+    path = tmp_path / "bad.yaml"
+    path.write_text(VARIANT_SPEC.replace("[sac_auto, sac_a001]", "[sac_auto, sac_a001, sac_a01]"))
+    with pytest.raises(UserError, match="unknown method 'sac_a01'.*variants of this spec sac_a001"):
+        grid(load_spec(path))

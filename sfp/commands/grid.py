@@ -3,6 +3,10 @@
     python scripts/run_experiments.py experiments/maze_corridor.yaml --parallel 2
     python scripts/run_experiments.py experiments/maze_corridor.yaml --launcher ray --address head-node:6379
     python scripts/run_experiments.py experiments/maze_corridor.yaml --launcher slurm --slurm_partition cpu --slurm_time 240
+    python scripts/run_experiments.py experiments/maze_tuned_corridor.yaml experiments/maze_tuned_maze.yaml --parallel 1
+
+Several specs run one after the other (a lane: with --parallel 1, two such commands keep two cores busy; a run
+that the other lane is running is skipped after a few tries, as the run lock holds it).
 
 Missing datasets and priors are made first, here. Finished runs are skipped and interrupted ones resumed, so the
 same command continues a grid after Ctrl-C, a kill or a reboot. Exit status: 0 when every run finished, 1 when
@@ -22,7 +26,7 @@ from sfp.runtime import available_cores
 @exits_cleanly
 def main(argv: list[str] | None = None) -> None:
     parser = ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("spec", help="YAML or JSON grid spec (experiments/*.yaml)")
+    parser.add_argument("spec", nargs="+", help="YAML or JSON grid specs (experiments/*.yaml), run in this order")
     parser.add_argument("--launcher", choices=("local", "ray", "slurm"), default="local",
                         help="local subprocesses (default), Ray tasks, or Slurm jobs through submitit")
     parser.add_argument("--parallel", type=int, default=available_cores(),
@@ -60,7 +64,14 @@ def main(argv: list[str] | None = None) -> None:
                 args.slurm_mem))
         return launchers.LocalBackend(args.parallel)
 
-    sys.exit(launchers.run_grid(args.spec, backend, args.prepare_only, poll_seconds=args.poll_seconds))
+    for spec in args.spec:  # every spec is checked before the first one runs
+        launchers.grid(launchers.load_spec(spec))
+    statuses = []
+    for spec in args.spec:
+        statuses.append(launchers.run_grid(spec, backend, args.prepare_only, poll_seconds=args.poll_seconds))
+        if statuses[-1] in launchers.SIGNAL_EXITS.values():  # Ctrl-C / SIGTERM: the runs saved; stop here
+            sys.exit(statuses[-1])
+    sys.exit(max(statuses))
 
 
 if __name__ == "__main__":

@@ -4,17 +4,20 @@ A spec (see experiments/*.yaml):
 
     name: maze                      # runs are named <name>__<task>__<method>, logged in <name>__..._s<seed>/
     tasks: [corridor-v1, maze-v1]
-    methods: [sfp, sac, sac_bc, parrot_state]     # presets of sfp/rl/methods.py
+    methods: [sfp, sac, sac_bc, sac_a005]         # presets of sfp/rl/methods.py, or variants below
     seeds: [0, 1, 2]
     params: {epochs: 25, steps_per_epoch: 2000}   # default_params.json overrides for every run
+    variants:                                     # methods of this spec (optional): a preset plus overrides,
+      sac_a005: {base: sac, params: {alpha: 0.05}}  # named by its key in run names, tables and plots
     method_params: {sac: {alpha: 0.05}}           # per-method overrides (optional)
     data: {num_trajs: 4000, workers: 2}           # collection of a missing dataset (optional)
     prior: {epochs: 30}                           # flows/train.py overrides for a missing prior (optional)
 
 Before launching, the datasets and priors the grid needs are made when missing (the same commands a user would
 type). sfp/experiments/launchers.py then runs the grid (locally, on Ray or on Slurm): a finished run is skipped,
-an interrupted one resumed (`--resume True`), a new one started; each runs as `python -m sfp.commands.train ...
---num_threads 1` (main.py's command) with its output in <run directory>.out.
+an interrupted one resumed (`--resume True`), a new one started; each runs as `python -m <command> ... --num_threads 1`
+(main.py's module for every method but the peer sb3_sac, see sfp/rl/methods.py) with its output in
+<run directory>.out.
 """
 import difflib
 import inspect
@@ -38,14 +41,16 @@ from sfp.provenance import PROVENANCE_FILE
 from sfp.priors.params import PARAMS_FILE as PRIOR_PARAMS_FILE
 from sfp.priors.params import parse_train_params
 from sfp.rl.build import needs_dataset, required_priors
-from sfp.rl.methods import METHODS
+from sfp.rl.methods import METHODS, Method
 from sfp.rl.params import PARAMS_FILE as RL_PARAMS_FILE
 from sfp.rl.params import load_rl_params
+from sfp.rl.peer_sac import PEER_COMMAND, check_peer_params, require_sb3
 from sfp.rl.visitation import VISITATION_FILE
 from sfp.run_lock import LOCKED_EXIT
 
 SUITE_OF_SHORT = {short: suite for suite, short in paths.SUITES.items()}
-SPEC_KEYS = {"name", "tasks", "methods", "seeds", "params", "method_params", "data", "prior"}
+SPEC_KEYS = {"name", "tasks", "methods", "seeds", "params", "variants", "method_params", "data", "prior"}
+VARIANT_KEYS = {"base", "params"}
 GRID_RL_KEYS = ("env", "seed", "exp_name", "num_threads", "resume", "debug")  # main.py keys the grid sets per run
 GRID_PRIOR_KEYS = ("env", "expert", "model", "mode", "n_step", "data_ratio", "one_step", "deterministic", "gaussian",
                    "debug", "diagnose_only")  # flows/train.py keys the grid derives from each run's prior
@@ -62,6 +67,7 @@ class Run:
     method: str
     seed: int
     argv: list[str]
+    command: str = "sfp.commands.train"  # the module that runs it: python -m <command> <argv>
     name: str = field(init=False)
 
     def __post_init__(self):
@@ -96,8 +102,10 @@ def load_spec(path: str | Path) -> dict:
     except yaml.YAMLError as err:
         raise UserError(f"{path} is not valid YAML: {_yaml_problem(err)}") from None
     validate_spec(spec, str(path))
-    sections = {key: spec.get(key) or {} for key in ("params", "method_params", "data", "prior")}
+    sections = {key: spec.get(key) or {} for key in ("params", "variants", "method_params", "data", "prior")}
     sections["method_params"] = {method: overrides or {} for method, overrides in sections["method_params"].items()}
+    sections["variants"] = {name: {"base": variant["base"], "params": variant.get("params") or {}}
+                            for name, variant in sections["variants"].items()}
     return {**spec, **sections}  # empty sections (`params:` alone) as {}
 
 
@@ -119,8 +127,9 @@ def validate_spec(spec, where: str) -> None:
     unknown = sorted(str(key) for key in spec if key not in SPEC_KEYS)
     missing = [key for key in ("name", "tasks", "methods", "seeds") if key not in spec]
     if unknown or missing:
-        raise UserError(f"{where}: a spec has name, tasks, methods, seeds and optionally params, method_params, "
-                        f"data, prior (unknown: {', '.join(unknown) or '-'}; missing: {', '.join(missing) or '-'})")
+        raise UserError(f"{where}: a spec has name, tasks, methods, seeds and optionally params, variants, "
+                        f"method_params, data, prior (unknown: {', '.join(unknown) or '-'}; missing: "
+                        f"{', '.join(missing) or '-'})")
     check_name(spec["name"], f"{where}: name")
     for task in _entries(spec, "tasks", str, where):
         check_name(task, f"{where}: task")
@@ -128,13 +137,20 @@ def validate_spec(spec, where: str) -> None:
             env_family(task)
         except UserError as err:
             raise UserError(f"{where}: {err}") from None
+    rl_keys = set(load_defaults(RL_PARAMS_FILE)) - set(GRID_RL_KEYS)
+    variants = _check_variants(_section(spec, "variants", where), rl_keys, where)
     for method in _entries(spec, "methods", str, where):
-        if method not in METHODS:
-            raise UserError(f"{where}: unknown method {method!r}; presets are {', '.join(METHODS)}")
+        if method not in METHODS and method not in variants:
+            raise UserError(f"{where}: unknown method {method!r}; presets are {', '.join(METHODS)}"
+                            + (f"; variants of this spec {', '.join(variants)}" if variants else
+                               " (or define it under variants: {name: {base: <preset>, params: {...}}})"))
+    unused = [name for name in variants if name not in spec["methods"]]
+    if unused:
+        raise UserError(f"{where}: variants defines {', '.join(unused)}, which is not among the methods; add it "
+                        f"to methods or remove it")
     for seed in _entries(spec, "seeds", int, where):
         if seed < 0:
             raise UserError(f"{where}: seed {seed} is negative")
-    rl_keys = set(load_defaults(RL_PARAMS_FILE)) - set(GRID_RL_KEYS)
     _check_keys(_section(spec, "params", where), rl_keys, f"{where}: params", GRID_RL_KEYS)
     for method, overrides in _section(spec, "method_params", where).items():
         if method not in spec["methods"]:
@@ -150,6 +166,40 @@ def validate_spec(spec, where: str) -> None:
             parse_train_params(["--env", suite, *_flags(prior)])
         except UserError as err:
             raise UserError(f"{where}: prior: {err}") from None
+
+
+def _check_variants(variants: dict, rl_keys: set, where: str) -> dict:
+    """The variants section: {name: {base: <preset>, params: {key: value}}}, each named like a run name part and
+    not like a preset. Values are checked with the runs (grid())."""
+    for name, variant in variants.items():
+        check_name(name, f"{where}: variants")
+        if name in METHODS:
+            raise UserError(f"{where}: variants: {name!r} is the name of a preset; give the variant a name of its own")
+        if "__" in name:
+            raise UserError(f"{where}: variants: {name!r} holds '__', which separates the parts of run names")
+        if not isinstance(variant, dict):
+            raise UserError(f"{where}: variants: {name} must be a mapping {{base: <preset>, params: {{...}}}}, not "
+                            f"{_kind(variant)}")
+        unknown = sorted(str(key) for key in variant if key not in VARIANT_KEYS)
+        if unknown or "base" not in variant:
+            raise UserError(f"{where}: variants: {name} has base and optionally params (unknown: "
+                            f"{', '.join(unknown) or '-'}; missing: {'base' if 'base' not in variant else '-'})")
+        if variant["base"] not in METHODS:
+            raise UserError(f"{where}: variants: {name}: unknown base {variant['base']!r}; presets are "
+                            f"{', '.join(METHODS)}")
+        _check_keys(_section(variant, "params", f"{where}: variants: {name}"), rl_keys,
+                    f"{where}: variants: {name}: params", GRID_RL_KEYS)
+    return variants
+
+
+def method_of(spec: dict, name: str) -> Method:
+    """The preset `name`, or the spec's variant `name` as a Method (its base's row with the variant's overrides)."""
+    variant = spec.get("variants", {}).get(name)
+    if variant is None:
+        return METHODS[name]
+    base = METHODS[variant["base"]]
+    return Method(f"{base.label}, {name}", {**base.overrides, **(variant.get("params") or {})}, base.needs,
+                  base.command)
 
 
 def _kind(value) -> str:
@@ -226,17 +276,21 @@ def grid(spec: dict) -> list[Run]:
     runs = []
     for task in spec["tasks"]:
         for method in spec["methods"]:
-            overrides = {**spec.get("params", {}), **METHODS[method].overrides, **spec.get("method_params", {}).get(method, {})}
+            row = method_of(spec, method)
+            overrides = {**spec.get("params", {}), **row.overrides, **spec.get("method_params", {}).get(method, {})}
             for seed in spec["seeds"]:
                 argv = ["--env", task, *_flags(overrides), "--seed", str(seed), "--num_threads", "1",
                         "--exp_name", f"{spec['name']}__{task}__{method}"]
                 try:
                     params, _ = load_rl_params(argv)
+                    if row.command == PEER_COMMAND:
+                        require_sb3()
+                        check_peer_params(params)
                 except UserError as err:
                     raise UserError(f"{task}/{method}: {err}") from None
                 if params.track and not params.wandb_group:  # one W&B group per grid
                     argv += ["--wandb_group", spec["name"]]
-                runs.append(Run(task, method, seed, argv))
+                runs.append(Run(task, method, seed, argv, row.command))
     return runs
 
 

@@ -2,7 +2,8 @@
 
 Every backend starts a run the same way, on the machine that runs it: `begin` looks at the run directory and
 skips a finished run, resumes an interrupted one (`--resume True`), moves a broken one (no checkpoint) aside and
-starts it again, or starts a new one; `spawn` then runs `python -m sfp.commands.train <argv>` as a child that dies
+starts it again, or starts a new one; `spawn` then runs `python -m <run.command> <argv>` (main.py's module,
+sfp.commands.train, for every method but the peer sb3_sac) as a child that dies
 with its parent. `outcome` reads the child's exit status the same way everywhere (0 finished, 130/143
 interrupted after saving, 75 another writer holds the run directory). `drive` is the one driver loop: it submits
 the runs, prints one line per run when it starts, finishes an epoch or stops, submits again a run that another
@@ -99,7 +100,7 @@ def spawn(run: Run, argv: list[str]) -> subprocess.Popen:
     one SIGTERM), output appended to <run directory>.out."""
     paths.ensure_dir(run.directory.parent, "point $SFP_LOG_DIR at a writable folder")
     with open(output_file(run), "ab") as out:
-        return subprocess.Popen([sys.executable, "-m", "sfp.commands.train", *argv], stdin=subprocess.DEVNULL,
+        return subprocess.Popen([sys.executable, "-m", run.command, *argv], stdin=subprocess.DEVNULL,
                                 stdout=out, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"},
                                 start_new_session=True,
                                 preexec_fn=_child_setup(os.getpid()))

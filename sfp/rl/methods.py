@@ -2,7 +2,12 @@
 launcher, the README's method table and the baseline tests read.
 
 A preset is a dict of default_params.json overrides; `flags(name)` spells it as main.py flags. Adding a baseline
-means its own module, its parameters in default_params.json, and one row here.
+means its own module, its parameters in default_params.json, and one row here. A row's `command` is the module the
+grid launcher runs for it: main.py's (sfp.commands.train) for every method of this project, Stable-Baselines3's SAC
+for the peer reference `sb3_sac` (docs: the fair-evidence section of results/README.md).
+
+The `*_auto` presets are the tuned-entropy protocol: the same method with automatic entropy tuning
+(`autotune_alpha`), starting from the preset's own alpha, towards `target_entropy` auto (-|A|).
 """
 from dataclasses import dataclass
 
@@ -12,6 +17,7 @@ class Method:
     label: str  # the name in the paper's figures and the README
     overrides: dict  # default_params.json keys -> values
     needs: str  # what must exist before it runs (README wording)
+    command: str = "sfp.commands.train"  # the module the grid launcher runs (python -m <command> <flags>)
 
 
 METHODS = {
@@ -35,6 +41,13 @@ METHODS = {
     "visual_sfp": Method("visual SFP", {"visual": True, "use_prior": True}, "action prior"),
     "pink": Method("pink action noise (Eberhard et al. 2023; state-free, data-free)",
                    {"action_noise": "pink"}, "nothing"),
+    "sac_auto": Method("SAC, autotuned alpha", {"autotune_alpha": True}, "nothing"),
+    "pink_auto": Method("pink action noise, autotuned alpha", {"action_noise": "pink", "autotune_alpha": True},
+                        "nothing"),
+    "sfp_auto": Method("SFP, autotuned alpha", {"use_prior": True, "alpha": 0.01, "autotune_alpha": True},
+                       "action prior (`flows/train.py --env <suite>`)"),
+    "sb3_sac": Method("Stable-Baselines3 SAC + HER (peer reference, its own defaults)", {},
+                      "the extra `sfp[bench]`; goal-conditioned tasks", command="sfp.commands.train_sb3"),
 }
 
 
