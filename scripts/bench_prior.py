@@ -16,7 +16,7 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=2_000_000, help="training rows for the BatchNorm recompute")
     parser.add_argument("--action_dim", type=int, default=2, help="2 = point-maze, 4 = meta-world")
     parser.add_argument("--n_step", type=int, default=1, help="conditioning window")
-    parser.add_argument("--batch_size", type=int, default=400, help="training batch (the seed's default)")
+    parser.add_argument("--batch_size", type=int, default=400, help="training batch (the original release's default)")
     parser.add_argument("--steps", type=int, default=100, help="timed training steps")
     parser.add_argument("--draws", type=int, default=2000, help="timed single-action samples")
     parser.add_argument("--threads", type=int, default=1, help="torch threads (clamped to the cores available)")

@@ -109,8 +109,8 @@ def test_sfp_learns_lambda_and_logs_it(with_priors):
     assert 0.0 < row["AverageMixingWeight"] <= 1.0
 
 
-def test_the_readme_method_table_shows_every_preset():
-    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+def test_the_rl_page_method_table_shows_every_preset():
+    readme = (Path(__file__).resolve().parents[1] / "docs" / "rl.md").read_text()
     for name, method in METHODS.items():
         shown = " ".join(flags(name)) or "(defaults)"
         assert f"| {method.label} (`{name}`) | `{shown}` | {method.needs} |" in readme or \

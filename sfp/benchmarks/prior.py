@@ -16,7 +16,7 @@ from sfp.priors.windows import SampleSet
 
 
 def default_flow_config(action_dim: int, n_step: int) -> dict:
-    """The seed's default flow (6 blocks, 128 units, BatchNorm, shared s/t, pre-MLP) for an action prior."""
+    """The original release's default flow (6 blocks, 128 units, BatchNorm, shared s/t, pre-MLP) for an action prior."""
     return {"short": "bench", "model": "flow", "mode": "action", "n_step": n_step, "one_step": False,
             "data_ratio": 1.0, "action_dim": action_dim, "cond_shape": [n_step * action_dim],
             "cond_dim": n_step * action_dim, "dataset_md5": "", "num_hidden": 128, "num_blocks": 6, "s_act": "relu",

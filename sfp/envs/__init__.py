@@ -25,7 +25,7 @@ LOCOMOTION_VARIANTS = ("sparse", "biased", "noisy")
 
 
 def sawyer_task(name: str) -> str | None:
-    """The seed's `-v2` name of a Meta-World task given as `-v2` or `-v3`, else None."""
+    """The paper's `-v2` name of a Meta-World task given as `-v2` or `-v3`, else None."""
     if name.endswith("-v3"):
         name = name[:-3] + "-v2"
     return name if name in SAWYER_TASKS else None

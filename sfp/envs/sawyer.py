@@ -1,6 +1,6 @@
 """Meta-World tasks as sparse-reward, optionally goal-conditioned gymnasium environments.
 
-The seed's `-v2` task names run the metaworld 3.1.1 `-v3` goal-observable classes (the only release on
+The paper's `-v2` task names run the metaworld 3.1.1 `-v3` goal-observable classes (the only release on
 PyPI). Rewards are sparse and computed from observations by the per-task rules of
 `sfp.envs.sawyer_rewards`, so HER relabelling and step() always agree; metaworld's own info (including
 info["success"]) is passed through.
