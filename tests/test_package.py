@@ -138,9 +138,9 @@ def test_the_installed_package_runs_the_small_pipeline_from_an_empty_directory(i
     run("sfp-collect", "--env", "point-maze", "--num_trajs", "20", "--traj_len", "60")
     run("sfp-distill", "--env", "point-maze")
     run("sfp-train-prior", "--env", "point-maze", "--epochs", "1", "--num_threads", "1")
-    run("sfp-train", "--env", "room-v1", "--use_prior", "True", "--epochs", "1", "--steps_per_epoch", "300",
+    run("sfp-train", "--env", "room-v1", "--use_prior", "True", "--alpha", "0.01", "--epochs", "1", "--steps_per_epoch", "300",
         "--start_steps", "100", "--update_after", "100", "--num_test_episodes", "1", "--num_threads", "1",
         "--max_ep_len", "100")
-    progress = Path(os.environ["SFP_LOG_DIR"]) / "default_s0" / "progress.txt"
+    progress = Path(os.environ["SFP_LOG_DIR"]) / "room-v1__sfp_s0" / "progress.txt"  # named after task and method
     assert len(progress.read_text().splitlines()) == 2  # the header and one epoch
     assert not any(work.iterdir()), "the commands wrote into the working directory"

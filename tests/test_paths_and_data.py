@@ -58,8 +58,8 @@ def test_legacy_npy_dict_is_read(isolated_dirs):
     arrays = _arrays([5, 5])
     legacy = {"states": arrays["observations"], "actions": arrays["actions"], "goals": arrays["goals"],
               "terminals": arrays["timeouts"].astype(int), "timeouts": np.zeros(10)}
-    np.save(paths.dataset_dir(create=True) / "sawyer_primitive_distilled.npy", legacy)
-    loaded = dataset.load_dataset("sawyer")
+    np.save(paths.dataset_dir(create=True) / "maze_primitive_distilled.npy", legacy)
+    loaded = dataset.load_dataset("maze")
     assert loaded.bounds.tolist() == [0, 5, 10]
     np.testing.assert_allclose(loaded.observations, arrays["observations"].astype(np.float32))
 

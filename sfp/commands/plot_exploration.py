@@ -6,13 +6,19 @@ reads each run's config.json and visitation.npz (run directories, or snapshots m
 writes <out>_visits_<task>_<method>.png (visits per cell in the first STEPS steps, the largest of --steps, summed
 over seeds, walls drawn), <out>_coverage.png (share of the maze's cells visited against steps, mean and 95 %
 bootstrap band over seeds) and <out>_coverage.md (coverage after each of --steps, per task and method).
+
+--out may name a directory (an existing one, or a name ending in '/'): the files are then <dir>/<grid>_coverage.md
+and so on, as for plot.py. Every output place is checked before any work; files that exist are replaced, with a
+note before the work starts.
 """
 import argparse
 from pathlib import Path
 
+from sfp.commands.plot import OUT_HELP, prefixed, report_name
 from sfp.config import ArgumentParser
 from sfp.errors import UserError, exits_cleanly
-from sfp.experiments.exploration import write_exploration
+from sfp.experiments.exploration import read_visits, write_exploration
+from sfp.paths import check_output_names, output_file, replacing_note
 
 
 @exits_cleanly
@@ -20,15 +26,20 @@ def main(argv: list[str] | None = None) -> None:
     parser = ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter,
                             allow_abbrev=False)
     parser.add_argument("runs", nargs="+", type=Path, help="run or snapshot directories of point-maze runs")
-    parser.add_argument("--out", type=Path, required=True, help="output prefix, e.g. results/maze")
+    parser.add_argument("--out", required=True, help=OUT_HELP)
     parser.add_argument("--steps", type=int, nargs="+", default=[20000],
                         help="the table's step counts; the heat maps show the first STEPS steps, the largest")
     args = parser.parse_args(argv)
-    if args.out.name in ("", ".", ".."):
-        raise UserError(f"--out {args.out} is a directory; give a file prefix such as results/maze")
     if min(args.steps) < 1:
         raise UserError(f"--steps {min(args.steps)} must be at least 1")
-    for path in write_exploration(args.runs, args.out, args.steps):
+    out = output_file(args.out, "--out", report_name(args.runs))
+    runs = [run for run in map(read_visits, args.runs) if run is not None]
+    maps = sorted({f"_visits_{run.task}_{run.method}.png" for run in runs})
+    files = prefixed(out, ["_coverage.png", "_coverage.md", *maps])
+    check_output_names(files, "choose another --out")
+    if note := replacing_note(files):
+        print(f"note: {note}")
+    for path in write_exploration(args.runs, out, args.steps):
         print(f"wrote {path}")
 
 

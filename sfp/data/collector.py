@@ -5,6 +5,7 @@ holds
   <name>_primitive_00042.npz    trajectory 42: the arrays of sfp.data.experts plus "meta", a JSON string
                                 (suite, env, expert, index, seed, expert_version); zip-compressed with images
   collection.json               the options the folder's pieces were made with (a run with other options stops)
+                                and num_trajs, the count the last collect command asked for (distill checks it)
   .<piece>.<pid>.tmp            a piece being written by process <pid>; renamed into place once complete
   .<piece>.claim                the pid of the process making that piece, so that concurrent collectors split work
 Trajectory i depends only on (seed, i) through numpy's SeedSequence, never on which process makes it or when, so
@@ -26,10 +27,12 @@ from sfp import paths
 from sfp.data import dataset
 from sfp.data.experts import EXPERT_VERSION, expert_for
 from sfp.errors import UserError
+from sfp.invocation import command
 
 PIECE_NAME = re.compile(r"^(?P<name>[a-z0-9-]+)_primitive_(?P<index>\d+)\.npz$")
 TEMPORARY_NAME = re.compile(r"^\..+\.(?P<pid>\d+)\.tmp$")
 MANIFEST = "collection.json"
+WORKERS_PER_CORE = 4  # more processes than this only share the cores and memory
 MAX_TRAJ_LEN = 500  # both environments end their episodes after 500 steps (Meta-World refuses a 501st)
 
 
@@ -168,21 +171,45 @@ def remove_stale_temporaries(folder: Path) -> int:
     return removed
 
 
-def check_manifest(folder: Path, settings: CollectionSettings) -> None:
-    """Record the settings of a new folder; stop if the folder was started with different ones."""
+def read_manifest(folder: Path) -> dict | None:
+    """The content of a folder's manifest: its settings plus "num_trajs", the count the last collect command asked
+    for (absent in folders collected before it was recorded); None when there is none or it cannot be read."""
+    try:
+        recorded = json.loads((folder / MANIFEST).read_text())
+    except (OSError, ValueError):
+        return None
+    return recorded if isinstance(recorded, dict) else None
+
+
+def check_manifest(folder: Path, settings: CollectionSettings, num_trajs: int) -> None:
+    """Record the settings of a new folder and the number of trajectories asked for (before any is made, so that
+    distillation can tell an unfinished collection); stop if the folder was started with other settings."""
     path = folder / MANIFEST
     wanted = asdict(settings)
     if path.exists():
-        try:
-            recorded = json.loads(path.read_text())
-        except json.JSONDecodeError:
-            recorded = None
-        if recorded != wanted:
+        recorded = read_manifest(folder)
+        settings_recorded = {key: value for key, value in (recorded or {}).items() if key != "num_trajs"}
+        if settings_recorded != wanted:
             raise UserError(
-                f"{folder} holds pieces made with {recorded} but this run asks for {wanted}; rerun with the "
-                f"recorded options, or move that folder away to start a new collection")
-        return
-    write_atomically(path, lambda handle: handle.write(json.dumps(wanted, indent=1).encode()))
+                f"{folder} holds pieces made with {settings_recorded or recorded} but this run asks for {wanted}; "
+                f"rerun with the recorded options, or move that folder away to start a new collection")
+        if recorded.get("num_trajs") == num_trajs:
+            return
+    content = json.dumps({**wanted, "num_trajs": num_trajs}, indent=1).encode()
+    write_atomically(path, lambda handle: handle.write(content))
+
+
+def collect_command(manifest: dict, data_name: str) -> str:
+    """The collect command line that made (or continues) the folder of `manifest` (see read_manifest)."""
+    line = (f"{command('sfp-collect')} {dataset.script_options(data_name)} --num_trajs {manifest['num_trajs']} "
+            f"--traj_len {manifest['traj_len']} --seed {manifest['seed']}")
+    return line + (" --images" if manifest["images"] else "")
+
+
+def max_workers() -> int:
+    """The most collection processes allowed: WORKERS_PER_CORE per core this process may run on."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    return WORKERS_PER_CORE * cores
 
 
 def check_options(num_trajs: int, traj_len: int, workers: int, seed: int) -> None:
@@ -193,6 +220,9 @@ def check_options(num_trajs: int, traj_len: int, workers: int, seed: int) -> Non
                         f"length)")
     if workers < 1:
         raise UserError(f"--workers {workers} must be at least 1")
+    if workers > max_workers():
+        raise UserError(f"--workers {workers} is more than this machine can run: use at most {max_workers()} "
+                        f"({WORKERS_PER_CORE} per available core; one per core is fastest)")
     if seed < 0:
         raise UserError(f"--seed {seed} must be a non-negative integer")
 
@@ -265,7 +295,7 @@ def collect(suite: str, num_trajs: int = 4000, traj_len: int = 500, workers: int
     settings = CollectionSettings(suite, seed, traj_len, images, expert)
     folder = Path(folder) if folder is not None else paths.pieces_dir(name, create=True)
     folder.mkdir(parents=True, exist_ok=True)
-    check_manifest(folder, settings)
+    check_manifest(folder, settings, num_trajs)
     remove_stale_temporaries(folder)
     done = finished_indices(folder, name)
     todo = [index for index in range(num_trajs) if index not in done]
@@ -301,6 +331,6 @@ def describe(summary: CollectionSummary, suite: str, expert: str = paths.DEFAULT
         lines.append(f"{len(summary.busy_elsewhere)} trajectories are being made by another running collector; "
                      f"run this command again once it has finished")
     options = dataset.script_options(expert_for(suite, expert).data_name)
-    lines.append(f"next: python scripts/distill_dataset.py {options}")
+    lines.append(f"next: {command('sfp-distill')} {options}")
     return "\n".join(lines)
 

@@ -13,10 +13,12 @@ import h5py
 import numpy as np
 
 from sfp import paths
+from sfp.data import dataset
 from sfp.data.episodes import ImportSummary, output_file, write_import
 from sfp.errors import UserError
 
 D4RL_KEYS = ("observations", "actions", "next_observations", "rewards", "terminals", "timeouts")
+DAMAGED = "the file is damaged or not a D4RL dataset: download it again (nothing was written)"
 BODY_ALIASES = {body: body for body in paths.LOCOMOTION_BODIES} | {"walker2d": "walker"}
 
 
@@ -43,7 +45,8 @@ def existing_file(path: str | Path) -> Path:
 
 def read_d4rl(path: str | Path) -> dict[str, np.ndarray]:
     """The D4RL arrays of a local .hdf5: observations (N,S), actions (N,A), next_observations (N,S), rewards (N,),
-    terminals (N,) bool, timeouts (N,) bool. Raises UserError for a missing, foreign or inconsistent file."""
+    terminals (N,) bool, timeouts (N,) bool. Raises UserError for a missing, foreign or inconsistent file, and for
+    arrays sfp.data.dataset.check_arrays refuses (non-float or non-finite values)."""
     path = existing_file(path)
     try:
         handle = h5py.File(path, "r")
@@ -56,6 +59,7 @@ def read_d4rl(path: str | Path) -> dict[str, np.ndarray]:
                             "hopper-expert-v2.hdf5")
         arrays = {key: handle[key][()] for key in D4RL_KEYS}
     _check_shapes(path, arrays)
+    dataset.check_arrays(path, {**arrays, "goals": arrays["next_observations"]}, DAMAGED)
     arrays["terminals"] = arrays["terminals"].astype(bool)
     arrays["timeouts"] = arrays["timeouts"].astype(bool)
     return arrays
@@ -74,7 +78,7 @@ def _check_shapes(path: Path, arrays: dict[str, np.ndarray]) -> None:
         raise UserError(f"{path} has unexpected array shapes {shapes}; it is not a D4RL locomotion file")
 
 
-def check_against_env(body: str, obs_dim: int, action_dim: int) -> str | None:
+def check_against_env(path: Path, body: str, obs_dim: int, action_dim: int) -> str | None:
     """A warning when the file's observations do not match the body's environment; UserError for the actions."""
     from sfp.envs.locomotion import LocomotionEnv
 
@@ -82,8 +86,8 @@ def check_against_env(body: str, obs_dim: int, action_dim: int) -> str | None:
     env_obs, env_act = env.observation_space.shape[0], env.action_space.shape[0]
     env.close()
     if action_dim != env_act:
-        raise UserError(f"the file's actions have {action_dim} dimensions but {body} has {env_act}: pass the "
-                        "right --body for this file")
+        raise UserError(f"{path}: actions have {action_dim} dimensions but {body} has {env_act}: pass the right "
+                        "--body for this file")
     if obs_dim != env_obs:
         return (f"warning: the file's observations have {obs_dim} dimensions but {env.gymnasium_id} has {env_obs}; "
                 "action-conditioned priors are unaffected, state-conditioned priors will not fit this environment")
@@ -101,7 +105,7 @@ def import_d4rl(file: str | Path, body: str | None = None, max_trajs: int = 1000
         raise UserError(f"unknown body {body!r}: use one of {', '.join(paths.LOCOMOTION_BODIES)}")
     output = output_file(body, overwrite)
     arrays = read_d4rl(file)
-    warning = check_against_env(body, arrays["observations"].shape[1], arrays["actions"].shape[1])
+    warning = check_against_env(file, body, arrays["observations"].shape[1], arrays["actions"].shape[1])
     attrs = {"source": str(file.resolve()), "source_md5": paths.file_md5(file), "body": body,
              "traj_len": traj_len, "whole_episodes": whole_episodes}
     return write_import({**arrays, "goals": arrays["next_observations"]}, output, traj_len, max_trajs,

@@ -14,6 +14,10 @@ A trajectory ends at every row where `terminals | timeouts` is set. `load_datase
 release's `<short>_primitive_distilled.npy` dict files (keys actions, states, goals, terminals, timeouts). <name> is
 the data name of the expert that made it (sfp.paths.data_name: maze, maze-fixed, sawyer, hopper, ...); the file's
 "expert" attribute must agree with it.
+
+Every reader and writer checks the arrays (check_arrays): ranks, float observations/actions/goals (int64 actions
+are refused, not cast), one row count, finite numbers, and on load the action width of the suite (ACTION_DIMS), so a
+bad file stops with one line naming it before any training.
 """
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,12 +27,18 @@ import numpy as np
 
 from sfp import paths
 from sfp.errors import UserError, one_line
+from sfp.finite import non_finite
+from sfp.invocation import command
 
 VECTOR_KEYS = ("observations", "actions", "goals", "rewards", "terminals", "timeouts")
 IMAGE_KEY = "images"
 IMAGE_SHAPE = (3, 64, 64)
 DTYPES = {"observations": np.float32, "actions": np.float32, "goals": np.float32, "rewards": np.float32,
           "terminals": np.bool_, "timeouts": np.bool_}
+MATRIX_KEYS = ("observations", "actions", "goals")  # (N, width) floats; the other keys are (N,)
+NUMBER_KEYS = (*MATRIX_KEYS, "rewards")  # must be finite
+DTYPE_KINDS = {**{key: "f" for key in MATRIX_KEYS}, "rewards": "fiub", "terminals": "biuf", "timeouts": "biuf"}
+ACTION_DIMS = {"maze": 2, "sawyer": 4, "swimmer": 2, "hopper": 3, "walker": 6, "ant": 8, "halfcheetah": 6}
 
 
 def script_options(name: str) -> str:
@@ -41,9 +51,37 @@ def script_options(name: str) -> str:
 def collect_command(name: str) -> str:
     """The command that creates the dataset of a data name (for error messages)."""
     if name in paths.LOCOMOTION_BODIES:
-        return f"python scripts/import_d4rl.py --file <{name}-expert-v2.hdf5>"
+        return f"{command('sfp-import-d4rl')} --file <{name}-expert-v2.hdf5>"
+    if paths.split_data_name(name)[0] not in paths.SUITES.values():
+        return f"{command('sfp-import-minari')} --short {name} --dataset <minari id>"
     options = script_options(name)
-    return f"python scripts/collect_dataset.py {options} && python scripts/distill_dataset.py {options}"
+    return f"{command('sfp-collect')} {options} && {command('sfp-distill')} {options}"
+
+
+def check_arrays(path, arrays: dict, fix: str, action_dim: int | None = None) -> None:
+    """UserError '<path>: <what is wrong>; <fix>' unless `arrays` (the VECTOR_KEYS, as read, before any cast) have
+    the module docstring's ranks and kinds (float observations, actions and goals), one row count, at least one
+    row, finite numbers and, when given, `action_dim` actions per row."""
+    for key in VECTOR_KEYS:
+        value = arrays[key]
+        rank = 2 if key in MATRIX_KEYS else 1
+        if value.ndim != rank:
+            raise UserError(f"{path}: {key} has shape {value.shape}, expected one {'vector' if rank == 2 else 'value'}"
+                            f" per row; {fix}")
+        if value.dtype.kind not in DTYPE_KINDS[key]:
+            wanted = "floats" if DTYPE_KINDS[key] == "f" else "numbers" if key == "rewards" else "booleans"
+            raise UserError(f"{path}: {key} are stored as {value.dtype}, not {wanted}; {fix}")
+    _check_lengths(path, arrays, fix)
+    if len(arrays["actions"]) == 0:
+        raise UserError(f"{path} holds no rows; {fix}")
+    for key in NUMBER_KEYS:
+        problem = non_finite(arrays[key])
+        if problem:
+            raise UserError(f"{path}: {key} hold {problem}; {fix}")
+    width = arrays["actions"].shape[1]
+    if action_dim is not None and width != action_dim:
+        raise UserError(f"{path}: actions have {width} entries per row but this suite's have {action_dim} (it is "
+                        f"data of another environment); {fix}")
 
 
 def episode_bounds(terminals: np.ndarray, timeouts: np.ndarray) -> np.ndarray:
@@ -90,21 +128,29 @@ class ExpertData:
             self.images = None
 
 
-def read_dataset(path: str | Path, with_images: bool = False) -> ExpertData:
-    """Read a distilled .hdf5 (or a legacy .npy dict). Raises UserError for a corrupt or foreign file."""
+def read_dataset(path: str | Path, with_images: bool = False, fix: str = "delete it and distill or import it again",
+                 action_dim: int | None = None) -> ExpertData:
+    """Read a distilled .hdf5 (or a legacy .npy dict). Raises UserError ending with `fix` for a corrupt or foreign
+    file, or for arrays check_arrays refuses."""
     path = Path(path)
     if path.suffix == ".npy":
-        return _read_legacy(path)
-    handle = open_hdf5(path, "delete it and distill again")
+        return _read_legacy(path, fix, action_dim)
+    handle = open_hdf5(path, fix)
     missing = [key for key in VECTOR_KEYS if key not in handle]
     if missing:
         handle.close()
-        raise UserError(f"{path} lacks the keys {missing}; it is not an SFP dataset (distill or import again)")
+        raise UserError(f"{path} lacks the keys {missing}; it is not an SFP dataset: {fix}")
     try:
-        arrays = {key: np.asarray(handle[key][()], dtype=DTYPES[key]) for key in VECTOR_KEYS}
+        raw = {key: np.asarray(handle[key][()]) for key in VECTOR_KEYS}
     except (OSError, ValueError, TypeError) as err:
         handle.close()
-        raise UserError(f"{path} is damaged ({one_line(err)}); delete it and distill again") from None
+        raise UserError(f"{path} is damaged ({one_line(err)}); {fix}") from None
+    try:
+        check_arrays(path, raw, fix, action_dim)
+    except UserError:
+        handle.close()
+        raise
+    arrays = {key: raw[key].astype(DTYPES[key], copy=False) for key in VECTOR_KEYS}
     expert = recorded_expert(handle.attrs)
     images = handle[IMAGE_KEY] if with_images and IMAGE_KEY in handle else None
     if with_images and images is None:
@@ -112,7 +158,6 @@ def read_dataset(path: str | Path, with_images: bool = False) -> ExpertData:
         raise UserError(f"{path} has no images; collect with --images and distill again")
     if images is None:
         handle.close()
-    _check_lengths(path, arrays)
     return ExpertData(**arrays, path=path, images=images, expert=expert)
 
 
@@ -126,7 +171,7 @@ def open_hdf5(path: Path, fix: str) -> h5py.File:
         raise UserError(f"{path} is not a readable HDF5 file ({one_line(err)}); {fix}") from None
 
 
-def _read_legacy(path: Path) -> ExpertData:
+def _read_legacy(path: Path, fix: str, action_dim: int | None) -> ExpertData:
     try:
         raw = np.load(path, allow_pickle=True).item()
         arrays = {
@@ -136,15 +181,16 @@ def _read_legacy(path: Path) -> ExpertData:
         }
     except (OSError, ValueError, KeyError, AttributeError) as err:
         raise UserError(f"{path} is not a dataset dict of the original release ({err})") from None
-    arrays = {key: np.asarray(value, dtype=DTYPES[key]) for key, value in arrays.items()}
-    _check_lengths(path, arrays)
+    arrays = {key: np.asarray(value) for key, value in arrays.items()}
+    check_arrays(path, arrays, fix, action_dim)
+    arrays = {key: value.astype(DTYPES[key], copy=False) for key, value in arrays.items()}
     return ExpertData(**arrays, path=path, expert="original")
 
 
-def _check_lengths(path: Path, arrays: dict[str, np.ndarray]) -> None:
+def _check_lengths(path: Path, arrays: dict[str, np.ndarray], fix: str) -> None:
     lengths = {key: len(value) for key, value in arrays.items()}
     if len(set(lengths.values())) != 1:
-        raise UserError(f"{path} is inconsistent: row counts {lengths}; distill it again")
+        raise UserError(f"{path} is inconsistent: row counts {lengths}; {fix}")
 
 
 def recorded_expert(attrs) -> str | None:
@@ -158,10 +204,11 @@ def recorded_expert(attrs) -> str | None:
 def load_dataset(name: str, with_images: bool = False) -> ExpertData:
     """The dataset of a data name (maze, maze-fixed, sawyer, hopper, ...): the .hdf5, else the original release's
     .npy. UserError if the file records another expert than the name says."""
+    short, wanted = paths.split_data_name(name)
+    fix = f"move it away and make it again with: {collect_command(name)}"
     for candidate in (paths.dataset_file(name), paths.legacy_dataset_file(name)):
         if candidate.exists():
-            data = read_dataset(candidate, with_images)
-            short, wanted = paths.split_data_name(name)
+            data = read_dataset(candidate, with_images, fix, ACTION_DIMS.get(short))
             if data.expert not in (None, wanted):
                 data.close()
                 own_name = paths.dataset_file(paths.data_name(short, data.expert)).name
@@ -174,10 +221,12 @@ def load_dataset(name: str, with_images: bool = False) -> ExpertData:
 def write_dataset(path: str | Path, arrays: dict[str, np.ndarray], images: np.ndarray | None = None,
                   attrs: dict | None = None) -> Path:
     """Write a distilled dataset atomically (temporary file, then rename). `images` may be any array-like
-    indexable by row ranges (it is copied in chunks)."""
+    indexable by row ranges (it is copied in chunks). The arrays must pass check_arrays (callers check their
+    sources first, with a fix of their own)."""
     path = Path(path)
-    arrays = {key: np.asarray(arrays[key], dtype=DTYPES[key]) for key in VECTOR_KEYS}
-    _check_lengths(path, arrays)
+    arrays = {key: np.asarray(arrays[key]) for key in VECTOR_KEYS}
+    check_arrays(path, arrays, "nothing was written")
+    arrays = {key: value.astype(DTYPES[key], copy=False) for key, value in arrays.items()}
     with paths.atomic_output(path) as tmp, h5py.File(tmp, "w") as handle:
         for key, value in arrays.items():
             handle.create_dataset(key, data=value, compression="gzip", compression_opts=1)

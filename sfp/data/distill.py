@@ -10,9 +10,11 @@ without decompressing).
 Every piece is checked before anything is written: readable, all keys, shapes, dtypes, finite values, exactly
 one trajectory end (at its last row), its recorded suite, expert and index, and the same length, dimensions, seed
 and expert version as the other pieces: pieces of two experts are never merged. A bad piece stops distillation
-with its file name; deleting it and re-running the collector redoes just that index. Gaps in the index sequence
-are reported and the pieces present are distilled. An existing output made from the same pieces is kept; otherwise
-it is replaced (it is derived data: the pieces stay).
+with its file name; deleting it and re-running the collector redoes just that index. A collection with fewer
+pieces than its collect command asked for (recorded in collection.json: killed, unfinished or pieces deleted) is
+refused with the command that finishes it, unless allow_partial (--allow_partial) accepts the pieces present; gaps
+in a folder that records no count are reported and the pieces present are distilled. An existing output made from
+the same pieces is kept; otherwise it is replaced (it is derived data: the pieces stay).
 """
 import hashlib
 import json
@@ -26,9 +28,11 @@ from tqdm import tqdm
 
 from sfp import paths
 from sfp.data import dataset
-from sfp.data.collector import MANIFEST, PIECE_NAME
+from sfp.data.collector import MANIFEST, PIECE_NAME, collect_command, read_manifest
 from sfp.data.experts import expert_for
 from sfp.errors import UserError
+from sfp.finite import non_finite
+from sfp.invocation import command
 
 META_KEYS = ("suite", "env", "expert", "index", "seed", "expert_version")
 MATRIX_KEYS = ("observations", "actions", "goals")
@@ -79,7 +83,7 @@ def index_ranges(indices: list[int]) -> str:
 
 
 def piece_error(path: Path, problem: str, expert) -> UserError:
-    return UserError(f"{path}: {problem}; delete it and re-run python scripts/collect_dataset.py "
+    return UserError(f"{path}: {problem}; delete it and re-run {command('sfp-collect')} "
                      f"{dataset.script_options(expert.data_name)} (with the same options), which redoes just that "
                      f"trajectory")
 
@@ -147,8 +151,9 @@ def check_piece(path: Path, piece: dict, meta: dict, images: np.ndarray | None, 
         value = piece[key]
         if value.dtype != dataset.DTYPES[key]:
             raise piece_error(path, f"{key} has dtype {value.dtype}, expected {np.dtype(dataset.DTYPES[key])}", expert)
-        if value.dtype.kind == "f" and not np.isfinite(value).all():
-            raise piece_error(path, f"{key} holds non-finite values", expert)
+        problem = non_finite(value)
+        if problem:
+            raise piece_error(path, f"{key} hold non-finite values: {problem}", expert)
     ends = np.flatnonzero(piece["terminals"] | piece["timeouts"])
     if ends.tolist() != [rows - 1]:
         raise piece_error(path, f"has trajectory ends at rows {ends.tolist()}, expected exactly one at row "
@@ -202,15 +207,23 @@ def existing_hash(output: Path) -> tuple[str | None, str]:
 
 
 def distill(suite: str, folder: Path | None = None, output: Path | None = None, progress: bool = True,
-            expert: str = paths.DEFAULT_EXPERT) -> DistillSummary:
-    """Verify every piece of `suite`'s `expert` and merge them into the dataset file (see the module docstring)."""
+            expert: str = paths.DEFAULT_EXPERT, allow_partial: bool = False) -> DistillSummary:
+    """Verify every piece of `suite`'s `expert` and merge them into the dataset file (see the module docstring).
+    A collection with fewer pieces than it asked for is refused unless `allow_partial`."""
     expert = expert_for(suite, expert)
     name = expert.data_name
     folder = Path(folder) if folder is not None else paths.pieces_dir(name)
     output = Path(output) if output is not None else paths.dataset_file(name)
     pieces, ignored = list_pieces(folder, name)
     indices = [index for index, _ in pieces]
-    missing = sorted(set(range(indices[-1] + 1)) - set(indices))
+    manifest = read_manifest(folder) or {}
+    asked = manifest.get("num_trajs")
+    missing = sorted(set(range(max(indices[-1] + 1, asked or 0))) - set(indices))
+    if missing and asked and not allow_partial:
+        raise UserError(f"{folder} holds {len(pieces)} of the {asked} trajectories its collection asked for "
+                        f"(missing: {index_ranges(missing)}): finish it with the same collect command, "
+                        f"{collect_command(manifest, name)}, then distill again; or pass --allow_partial to "
+                        f"distill the {len(pieces)} present")
     digest = pieces_hash(pieces, expert)
     old_hash, old_description = existing_hash(output)
     if old_hash == digest:
@@ -253,7 +266,7 @@ def describe(summary: DistillSummary, suite: str, expert: str = paths.DEFAULT_EX
     if summary.missing:
         lines.append(f"warning: trajectories {index_ranges(summary.missing)} are missing (collection unfinished or "
                      f"pieces deleted); distilling the {summary.num_trajectories} present. To fill the gaps: "
-                     f"python scripts/collect_dataset.py {dataset.script_options(expert_for(suite, expert).data_name)} "
+                     f"{command('sfp-collect')} {dataset.script_options(expert_for(suite, expert).data_name)} "
                      f"(same options), then distill again")
     if summary.status == "unchanged":
         lines.append(f"{summary.output} is up to date (made from these {summary.num_trajectories} pieces); "

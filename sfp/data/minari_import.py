@@ -8,19 +8,22 @@ dict observations with a `desired_goal` (goal-conditioned data such as a point m
 `observation` as the state and `desired_goal` at the step as the goal: that is the target the data's policy was
 heading for, which is what this project's own datasets store. Without `traj_len` every episode is one trajectory;
 with it every episode is cut into pieces of at most `traj_len` rows (sfp.data.episodes). `max_trajs` keeps the
-first trajectories, and only the episodes they need are read.
+first trajectories, and only the episodes they need are read. The rows are checked (sfp.data.dataset.check_arrays:
+float, finite, consistent) before anything is written.
 """
 from pathlib import Path
 
 import numpy as np
 
 from sfp import paths
+from sfp.data import dataset
 from sfp.data.episodes import ImportSummary, output_file, write_import
-from sfp.errors import UserError
+from sfp.errors import UserError, one_line
 
 
 def load_minari(dataset_id: str):
-    """The local Minari dataset `dataset_id`; UserError naming the download command when it is not there."""
+    """The local Minari dataset `dataset_id`; UserError naming the download command when it is not there or its
+    folder is damaged."""
     import minari
 
     try:
@@ -29,6 +32,18 @@ def load_minari(dataset_id: str):
         root = Path(minari.storage.get_dataset_path())
         raise UserError(f"no Minari dataset {dataset_id!r} in {root}: fetch it with `minari download {dataset_id}` "
                         "(or point MINARI_DATASETS_PATH at the folder that holds it)") from None
+    except Exception as err:  # Minari raises many kinds for a damaged folder (bad JSON, missing files or keys)
+        raise damaged(dataset_id, err) from None
+
+
+def damaged(dataset_id: str, err: Exception) -> UserError:
+    """The one-line error of a local Minari dataset that cannot be read."""
+    import minari
+
+    folder = Path(minari.storage.get_dataset_path(dataset_id))
+    return UserError(f"{folder}: the Minari dataset {dataset_id!r} is damaged ({type(err).__name__}: "
+                     f"{one_line(err)[:160]}); delete that folder and fetch it again with `minari download "
+                     f"{dataset_id}` (nothing was written)")
 
 
 def episode_rows(episode) -> dict[str, np.ndarray]:
@@ -54,18 +69,27 @@ def episode_rows(episode) -> dict[str, np.ndarray]:
 
 
 def read_episodes(data, traj_len: int | None, max_trajs: int | None) -> dict[str, np.ndarray]:
-    """The step arrays of the dataset's first episodes, as many as `max_trajs` trajectories need (all if None)."""
+    """The checked step arrays of the dataset's first episodes, as many as `max_trajs` trajectories need (all if
+    None)."""
     parts, pieces = [], 0
-    for episode in data.iterate_episodes():
-        if len(episode) == 0:
-            continue
-        parts.append(episode_rows(episode))
-        pieces += -(-len(episode) // traj_len) if traj_len else 1
-        if max_trajs and pieces >= max_trajs:
-            break
-    if not parts:
-        raise UserError(f"the Minari dataset {data.id!r} holds no steps")
-    return {key: np.concatenate([part[key] for part in parts]) for key in parts[0]}
+    try:
+        for episode in data.iterate_episodes():
+            if len(episode) == 0:
+                continue
+            parts.append(episode_rows(episode))
+            pieces += -(-len(episode) // traj_len) if traj_len else 1
+            if max_trajs and pieces >= max_trajs:
+                break
+        if not parts:
+            raise UserError(f"the Minari dataset {data.id!r} holds no steps")
+        arrays = {key: np.concatenate([part[key] for part in parts]) for key in parts[0]}
+    except UserError:
+        raise
+    except Exception as err:  # a damaged episode file fails in Minari's or h5py's code
+        raise damaged(data.id, err) from None
+    fix = f"it cannot be imported; delete it and fetch it again with `minari download {data.id}` (nothing was written)"
+    dataset.check_arrays(f"the Minari dataset {data.id!r}", arrays, fix)
+    return arrays
 
 
 def import_minari(dataset_id: str, short: str, traj_len: int | None = None, max_trajs: int | None = None,
@@ -77,6 +101,10 @@ def import_minari(dataset_id: str, short: str, traj_len: int | None = None, max_
     output = output_file(paths.check_import_name(short), overwrite)
     data = load_minari(dataset_id)
     arrays = read_episodes(data, traj_len, max_trajs)
+    width, wanted = arrays["actions"].shape[1], dataset.ACTION_DIMS.get(short)
+    if wanted is not None and width != wanted:
+        raise UserError(f"the Minari dataset {dataset_id!r} has {width} entries per action but {short}'s actions have "
+                        f"{wanted}: import it under another --short (nothing was written)")
     piece = traj_len or len(arrays["actions"])
     attrs = {"source": f"minari:{dataset_id}", "minari_episodes": data.total_episodes, "short": short,
              "traj_len": traj_len or 0, "whole_episodes": True}

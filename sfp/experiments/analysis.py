@@ -1,7 +1,8 @@
 """Comparing methods across seeds and tasks (scripts/plot.py); every interval comes from rliable.
 
-A run is a log directory with config.json and progress.txt. Its method is the last `__` part of its exp_name
-(grids name runs <grid>__<task>__<method>), else the exp_name itself; its task is config.json's env.
+A run is a log directory with config.json and progress.txt. Its task is config.json's env; its method (see
+run_method) is config.json's "method" (the peer sb3_sac writes it), else the last part of a grid run's exp_name
+(<grid>__<task>__<method>), else the preset of sfp/rl/methods.py whose overrides the config has, else its exp_name.
 
 Scores per run: `final` = the mean of the last `last` epochs, `auc` = the mean over all epochs (area under the
 curve, normalised by its length). Seeds are runs and tasks are the strata (Agarwal et al. 2021, "Deep RL at the
@@ -22,8 +23,11 @@ from pathlib import Path
 import numpy as np
 from rliable import library, metrics
 
+from sfp.config import load_defaults
 from sfp.errors import UserError
 from sfp.provenance import PROVENANCE_FILE
+from sfp.rl.methods import METHODS
+from sfp.rl.params import PARAMS_FILE
 
 REPS = 2000  # bootstrap resamples per interval
 SEED = 0  # of numpy's global generator, which rliable's bootstrap draws from; restored afterwards
@@ -42,6 +46,7 @@ class RunLog:
     steps: np.ndarray  # (E,)
     columns: dict[str, np.ndarray]  # column -> (E,)
     commits: tuple[str, ...] = ()  # the code version of each start of the run (provenance.json), "<sha>+dirty"
+    family: str = ""  # the method up to its entropy weight (run_family): sac for sac, sac_auto and sac_a001
 
 
 def read_progress(path: Path) -> dict[str, np.ndarray]:
@@ -60,8 +65,48 @@ def read_run(directory: Path) -> RunLog | None:
     if not (config_path.exists() and columns):
         return None
     config = json.loads(config_path.read_text())
-    method = config["exp_name"].split("__")[-1]
-    return RunLog(config["env"], method, int(config["seed"]), columns[STEP], columns, run_commits(directory))
+    return RunLog(config["env"], run_method(config), int(config["seed"]), columns[STEP], columns,
+                  run_commits(directory), run_family(config))
+
+
+def run_method(config: dict) -> str:
+    """The method of a run's config.json (see the module docstring). A preset matches when the config agrees with
+    it on every parameter any preset sets: the preset's value where it sets one, the default elsewhere."""
+    if "method" in config:
+        return config["method"]
+    parts = config["exp_name"].split("__")
+    if len(parts) == 3:
+        return parts[2]
+    return _matching_preset(config) or config["exp_name"]
+
+
+ENTROPY_KEYS = ("alpha", "autotune_alpha", "target_entropy")
+
+
+def run_family(config: dict) -> str:
+    """The method of a run up to its entropy weight: the preset it matches when alpha, autotune_alpha and
+    target_entropy are ignored (sac, sac_auto and a variant of sac at another alpha are all `sac`), else its
+    method."""
+    if "method" in config:
+        return config["method"]
+    return _matching_preset(config, ignored=ENTROPY_KEYS) or run_method(config)
+
+
+def _matching_preset(config: dict, ignored: tuple[str, ...] = ()) -> str | None:
+    defaults = {key: value for key, (value, _) in load_defaults(PARAMS_FILE).items()}
+    keys = {key for method in METHODS.values() for key in method.overrides} - set(ignored)
+    for name, method in METHODS.items():
+        if method.command != METHODS["sac"].command:  # a peer's config names its method
+            continue
+        expected = {**defaults, **method.overrides}
+        if all(config.get(key, defaults[key]) == expected[key] for key in keys):
+            return name
+    return None
+
+
+def counted(count: int, noun: str) -> str:
+    """'1 seed', '3 seeds'."""
+    return f"{count} {noun}{'' if count == 1 else 's'}"
 
 
 def run_commits(directory: Path) -> tuple[str, ...]:
@@ -93,12 +138,12 @@ def code_and_compute(runs: list[RunLog]) -> str:
     for run in runs:
         for commit in dict.fromkeys(run.commits or ("no provenance.json",)):
             versions[commit] = versions.get(commit, 0) + 1
-    listed = ", ".join(f"`{_short_commit(commit)}` ({count} of {len(runs)} runs)"
+    listed = ", ".join(f"`{_short_commit(commit)}` ({count} of {counted(len(runs), 'run')})"
                        for commit, count in sorted(versions.items(), key=lambda item: -item[1]))
     seconds = sum(float(run.columns["Time"][-1]) for run in runs if "Time" in run.columns)
     one = "one code version" if len(versions) == 1 else f"{len(versions)} code versions (check before comparing)"
-    return (f"Code: {one}: {listed}. Compute: {seconds / 3600:.1f} run-hours (the sum of the {len(runs)} runs' "
-            f"Time column).")
+    whose = "the run's" if len(runs) == 1 else f"the sum of the {len(runs)} runs'"
+    return f"Code: {one}: {listed}. Compute: {seconds / 3600:.1f} run-hours ({whose} Time column)."
 
 
 def read_runs(directories: list[Path]) -> list[RunLog]:

@@ -26,7 +26,7 @@ from matplotlib.colors import ListedColormap, LogNorm  # noqa: E402
 
 from sfp.envs.maze_geometry import Maze  # noqa: E402
 from sfp.errors import UserError  # noqa: E402
-from sfp.experiments.analysis import group, mean_band  # noqa: E402
+from sfp.experiments.analysis import counted, group, mean_band, run_method  # noqa: E402
 from sfp.experiments.plots import plot_bands  # noqa: E402
 from sfp.rl.visitation import VISITATION_FILE  # noqa: E402
 
@@ -53,7 +53,7 @@ def read_visits(directory: Path) -> RunVisits | None:
     with np.load(path, allow_pickle=False) as data:
         if len(data["counts"]) == 0:
             return None
-        return RunVisits(config["env"], config["exp_name"].split("__")[-1], int(config["seed"]), data["counts"],
+        return RunVisits(config["env"], run_method(config), int(config["seed"]), data["counts"],
                          data["cells"], data["origin"], int(data["steps_per_epoch"]))
 
 
@@ -95,7 +95,7 @@ def plot_visits(runs: list[RunVisits], steps: int, path: Path) -> None:
     for (wx0, wx1), (wy0, wy1) in Maze(cells).walls:
         axis.plot((wx0, wx1), (wy0, wy1), color="black", linewidth=1.2)
     axis.set_title(f"{first.task}, {first.method}: first {epochs * first.steps_per_epoch:,} steps, "
-                   f"{len(runs)} seeds", fontsize=9)
+                   f"{counted(len(runs), 'seed')}", fontsize=9)
     axis.set_xticks([])
     axis.set_yticks([])
     figure.tight_layout()

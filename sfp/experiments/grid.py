@@ -31,10 +31,11 @@ from pathlib import Path
 import yaml
 
 from sfp import paths
-from sfp.config import load_defaults
+from sfp.config import SEED_MAX, load_defaults
 from sfp.data.collector import check_options, collect
 from sfp.envs import env_family, locomotion_body
 from sfp.errors import UserError, describe_os_error, one_line
+from sfp.invocation import command
 from sfp.experiments.analysis import read_progress
 from sfp.paths import check_name
 from sfp.provenance import PROVENANCE_FILE
@@ -45,6 +46,7 @@ from sfp.rl.methods import METHODS, Method
 from sfp.rl.params import PARAMS_FILE as RL_PARAMS_FILE
 from sfp.rl.params import load_rl_params
 from sfp.rl.peer_sac import PEER_COMMAND, check_peer_params, require_sb3
+from sfp.rl.tracking import require_tracking
 from sfp.rl.visitation import VISITATION_FILE
 from sfp.run_lock import LOCKED_EXIT
 
@@ -151,6 +153,8 @@ def validate_spec(spec, where: str) -> None:
     for seed in _entries(spec, "seeds", int, where):
         if seed < 0:
             raise UserError(f"{where}: seed {seed} is negative")
+        if seed > SEED_MAX:
+            raise UserError(f"{where}: seed {seed} is above numpy's largest seed {SEED_MAX}")
     _check_keys(_section(spec, "params", where), rl_keys, f"{where}: params", GRID_RL_KEYS)
     for method, overrides in _section(spec, "method_params", where).items():
         if method not in spec["methods"]:
@@ -272,7 +276,8 @@ def _flags(overrides: dict) -> list[str]:
 
 
 def grid(spec: dict) -> list[Run]:
-    """Every run of the spec, checked like main.py would check it (an error names the run)."""
+    """Every run of the spec, checked like main.py would check it, with the extras it needs installed (W&B for
+    track, Stable-Baselines3 for sb3_sac): an error names the run."""
     runs = []
     for task in spec["tasks"]:
         for method in spec["methods"]:
@@ -283,6 +288,7 @@ def grid(spec: dict) -> list[Run]:
                         "--exp_name", f"{spec['name']}__{task}__{method}"]
                 try:
                     params, _ = load_rl_params(argv)
+                    require_tracking(params)
                     if row.command == PEER_COMMAND:
                         require_sb3()
                         check_peer_params(params)
@@ -325,7 +331,7 @@ def preparation_commands(spec: dict, runs: list[Run]) -> list[Preparation]:
             if not paths.dataset_file(name).exists():
                 if short not in SUITE_OF_SHORT:
                     raise UserError(f"{run.task} needs {paths.dataset_file(short)}: import it with "
-                                    f"python scripts/import_d4rl.py --file <{short}-expert-v2.hdf5>")
+                                    f"{command('sfp-import-d4rl')} --file <{short}-expert-v2.hdf5>")
                 commands.append(Preparation(["-m", "sfp.commands.collect", "--env", suite, *expert,
                                              *_data_flags(data)]))
                 commands.append(Preparation(["-m", "sfp.commands.distill", "--env", suite, *expert]))

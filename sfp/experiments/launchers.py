@@ -24,7 +24,7 @@ from pathlib import Path
 
 from sfp import paths
 from sfp.errors import UserError, one_line
-from sfp.experiments.analysis import read_progress
+from sfp.experiments.analysis import counted, read_progress
 from sfp.experiments.grid import (
     Run,
     grid,
@@ -395,7 +395,7 @@ def drive(runs: list[Run], epochs: int, backend, poll_seconds: float = 10.0, hel
     waiting = [(run, 0.0) for run in runs if run not in finished]  # (run, not before this time)
     summary.finished = len(finished)
     capacity = "" if backend.capacity == sys.maxsize else f", {backend.capacity} at a time"
-    print(f"{len(runs)} runs: {len(finished)} finished, {len(waiting)} to run{capacity}", flush=True)
+    print(f"{counted(len(runs), 'run')}: {len(finished)} finished, {len(waiting)} to run{capacity}", flush=True)
     active: set[str] = set()
     previous = signal.signal(signal.SIGTERM, _raise_terminated)
     try:

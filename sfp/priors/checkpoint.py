@@ -1,4 +1,5 @@
-"""Prior checkpoints: {"state_dict": ..., "config": {...}} written atomically, read with weights_only=True.
+"""Prior checkpoints: {"state_dict": ..., "config": {...}} written atomically (the same tensors give the same bytes),
+read with weights_only=True; a checkpoint whose weights are not all finite is refused.
 
 Overwrite policy (flows/train.py): an existing checkpoint is replaced only by a run with the same identity
 (factory.IDENTITY_KEYS: model, conditioning, dims, architecture, dataset md5, ...) and a strictly lower validation
@@ -12,31 +13,36 @@ from pathlib import Path
 import torch
 
 from sfp.errors import UserError
-from sfp.paths import atomic_output
 from sfp.priors.base import PriorModel
 from sfp.priors.factory import IDENTITY_KEYS, build_model
+from sfp.priors.loading import command_for_checkpoint
+from sfp.finite import first_non_finite
+from sfp.torch_files import save_torch
 
 
 def save_checkpoint(path: Path, model: PriorModel, config: dict) -> Path:
     """Write the state_dict (moved to CPU) and config to `path` atomically."""
     path.parent.mkdir(parents=True, exist_ok=True)
     state = {key: value.detach().cpu() for key, value in model.state_dict().items()}
-    with atomic_output(path) as tmp:
-        torch.save({"state_dict": state, "config": config}, tmp)
-    return path
+    return save_torch(path, {"state_dict": state, "config": config})
 
 
 def read_checkpoint(path: Path) -> tuple[dict, dict]:
-    """(state_dict, config). UserError for a missing, corrupt or foreign file."""
+    """(state_dict, config). UserError for a missing, corrupt or foreign file, or one with non-finite weights."""
     if not path.exists():
-        raise UserError(f"no prior checkpoint at {path}; train it with python flows/train.py")
+        raise UserError(f"no prior checkpoint at {path}; train it with: {command_for_checkpoint(path)}")
+    retrain = f"train it again with: {command_for_checkpoint(path)}"
     try:
         content = torch.load(path, map_location="cpu", weights_only=True)
-        return content["state_dict"], content["config"]
+        state, config = content["state_dict"], content["config"]
     except (RuntimeError, pickle.UnpicklingError, zipfile.BadZipFile, EOFError, KeyError, TypeError,
             AttributeError, OSError) as err:
         raise UserError(f"{path} is corrupt or not an SFP prior checkpoint ({type(err).__name__}); "
-                        f"delete it and train again with python flows/train.py") from None
+                        f"delete it and {retrain}") from None
+    problem = first_non_finite(state)
+    if problem:
+        raise UserError(f"{path}: the weight {problem}; delete it and {retrain}")
+    return state, config
 
 
 def load_model(path: Path, device: str = "cpu") -> tuple[PriorModel, dict]:
@@ -63,8 +69,8 @@ def check_replaceable(path: Path, config: dict, overwrite: bool) -> None:
         return
     try:
         _, old = read_checkpoint(path)
-    except UserError:
-        raise UserError(f"{path} exists but cannot be read; move it away or pass --overwrite True") from None
+    except UserError as err:
+        raise UserError(f"{str(err).split('; ')[0]}: move it away or pass --overwrite True") from None
     differences = identity_differences(old, config)
     if differences:
         raise UserError(f"{path} exists and was trained differently ({'; '.join(differences)}); "

@@ -12,23 +12,25 @@ import torch
 
 from sfp import paths
 from sfp.errors import UserError
+from sfp.invocation import command
 from sfp.priors.frozen_sampler import FrozenRealNVPSampler
 from sfp.priors.frozen_sampler import supports as supports_fused
 
 
 def prior_command(name: str, model: str, cond: str, n_step: int, data_ratio: float = 1.0,
                   one_step: bool = False) -> str:
-    """The flows/train.py command line that writes the checkpoint of these settings (`name`: the data name)."""
+    """The prior-training command line (sfp.invocation) that writes the checkpoint of these settings (`name`: the
+    data name)."""
     short, expert = paths.split_data_name(name)
     suite = {value: key for key, value in paths.SUITES.items()}.get(short, short)
-    command = f"python flows/train.py --env {suite} --model {model} --mode {cond} --n_step {n_step}"
+    line = f"{command('sfp-train-prior')} --env {suite} --model {model} --mode {cond} --n_step {n_step}"
     if expert != paths.DEFAULT_EXPERT:
-        command += f" --expert {expert}"
+        line += f" --expert {expert}"
     if data_ratio < 1.0:
-        command += f" --data_ratio {data_ratio}"
+        line += f" --data_ratio {data_ratio}"
     if one_step:
-        command += " --one_step True"
-    return command
+        line += " --one_step True"
+    return line
 
 
 def command_for_checkpoint(path: Path) -> str:
@@ -36,13 +38,13 @@ def command_for_checkpoint(path: Path) -> str:
     name, _, rest = path.stem.partition("_primitive_")
     parts = rest.split("_")
     if len(parts) < 3 or not parts[2].isdigit():
-        return "python flows/train.py"
+        return command("sfp-train-prior")
     model, cond, n_step, tail = parts[0], parts[1], int(parts[2]), "_".join(parts[3:])
     one_step = tail == "one_step"
     try:
         ratio = 1.0 if one_step or not tail else float(tail)
     except ValueError:
-        return "python flows/train.py"
+        return command("sfp-train-prior")
     return prior_command(name, model, cond, n_step, ratio, one_step)
 
 

@@ -5,7 +5,7 @@ from pathlib import Path
 import torch
 
 from sfp import paths
-from sfp.config import Rule, parse_params
+from sfp.config import SEED_MAX, Rule, check_memory, load_defaults, parse_params
 from sfp.errors import UserError
 from sfp.paths import EXPERTS
 from sfp.priors.conditioners import ACTIVATIONS
@@ -20,6 +20,7 @@ RULES = {
     "num_blocks": Rule(min=1), "num_hidden": Rule(min=1), "t_act": Rule(choices=tuple(ACTIVATIONS)),
     "s_act": Rule(choices=tuple(ACTIVATIONS)), "pre_mlp_units": Rule(min=1), "num_threads": Rule(min=1),
     "log_interval": Rule(min=1), "data_ratio": Rule(max=1.0), "weight_decay": Rule(min=0), "patience": Rule(min=1),
+    "seed": Rule(min=0, max=SEED_MAX),
 }
 
 
@@ -60,9 +61,25 @@ def check_combinations(params: Namespace) -> None:
         raise UserError(f"--device {params.device} but no CUDA device is available; use --device cpu")
 
 
+def check_sizes(params: Namespace, defaults: dict) -> None:
+    """Networks and batches that cannot fit in this machine's memory: one line naming the flag, before any work."""
+    def flags(*keys):
+        return {key: (getattr(params, key), defaults[key][0]) for key in keys}
+
+    blocks = params.num_blocks if params.model == "flow" else 1
+    condition = params.n_step * (params.pre_mlp_units if params.pre_mlp else 1)  # at least one unit per action
+    weights = blocks * params.num_hidden * (params.num_hidden + 2) + condition
+    check_memory(16 * weights, "the network and its optimiser", flags("num_hidden", "num_blocks", "pre_mlp_units",
+                                                                      "n_step"))
+    for key in ("batch_size", "test_batch_size"):
+        check_memory(4 * getattr(params, key) * blocks * max(params.num_hidden, params.n_step), f"a {key} batch",
+                     flags(key, "num_hidden", "num_blocks", "n_step"))
+
+
 def parse_train_params(argv: list[str] | None = None, params_file: Path = PARAMS_FILE) -> Namespace:
     """Parse and check the command line against `params_file`; `model` is resolved from the switches."""
     params = parse_params(params_file, argv, RULES, description="Train a prior over expert actions.")
     params.model = resolve_model(params)
     check_combinations(params)
+    check_sizes(params, load_defaults(params_file))
     return params

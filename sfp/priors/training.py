@@ -18,6 +18,7 @@ from tqdm import tqdm
 from sfp import paths
 from sfp.data.dataset import ExpertData, load_dataset
 from sfp.errors import UserError
+from sfp.invocation import command
 from sfp.paths import file_md5, write_json
 from sfp.priors.checkpoint import (
     check_replaceable,
@@ -182,7 +183,7 @@ def train_prior(params: Namespace) -> dict:
             saved, directory = None, fresh_directory(paths.run_dir(run_name(params), params.seed, params.debug))
             held = lock(directory)
             if held is None:
-                raise UserError(f"{directory} was just claimed by another flows/train.py; run this one again")
+                raise UserError(f"{directory} was just claimed by another {command('sfp-train-prior')}; run this one again")
             write_json(directory / "params.json", {
                 **vars(params), "git": git, "dataset": str(data.path), "dataset_md5": config["dataset_md5"],
                 "train_trajectories": len(train_ids), "val_trajectories": len(val_ids),

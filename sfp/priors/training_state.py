@@ -19,10 +19,10 @@ import numpy as np
 import torch
 
 from sfp.errors import UserError
-from sfp.paths import atomic_output
 from sfp.priors.runlog import numbered_directories
 from sfp.priors.trainer import Progress
 from sfp.run_lock import RunLocked, holder_of, try_lock
+from sfp.torch_files import save_torch
 
 STATE_FILE = "training_state.pt"
 LOCK_FILE = ".training.lock"
@@ -55,8 +55,7 @@ def save_state(directory: Path, params: dict, model: torch.nn.Module, optimizer:
     """Write the whole training state to directory/STATE_FILE atomically."""
     content = {"params": params, "model": model.state_dict(), "optimizer": optimizer.state_dict(),
                "progress": vars(progress), "rng": rng_states(generator), "rows": rows, "finished": finished}
-    with atomic_output(directory / STATE_FILE) as tmp:
-        torch.save(content, tmp)
+    save_torch(directory / STATE_FILE, content)
 
 
 def load_state(directory: Path) -> dict:
@@ -81,8 +80,7 @@ def restore(content: dict, model: torch.nn.Module, optimizer: torch.optim.Optimi
 def mark_finished(directory: Path) -> None:
     content = load_state(directory)
     content["finished"] = True
-    with atomic_output(directory / STATE_FILE) as tmp:
-        torch.save(content, tmp)
+    save_torch(directory / STATE_FILE, content)
 
 
 def lock(directory: Path):

@@ -20,6 +20,7 @@ import torch
 from tqdm import tqdm
 
 from sfp.errors import UserError
+from sfp.invocation import command
 from sfp.rl import losses
 from sfp.rl.mixture import MixturePrior, choose_prior_rows, mix_actions
 from sfp.rl.networks import HALF_LOG_TWO_PI, ActorCritic, squashed_action_log_prob
@@ -63,7 +64,7 @@ class SACAgent:
     def __init__(self, config: AgentConfig, obs_dim: int | None, act_dim: int, prior: MixturePrior | None = None,
                  device: str | torch.device = "cpu"):
         if (config.use_prior or config.kl_reg) and prior is None:
-            raise UserError("use_prior and kl_reg need a prior; train one with flows/train.py")
+            raise UserError(f"use_prior and kl_reg need a prior; train one with {command('sfp-train-prior')}")
         if config.kl_reg and prior.prior.model != "gaussian":
             raise UserError(f"--kl_reg True needs --prior_model gaussian (got {prior.prior.model!r})")
         self.config = config

@@ -12,7 +12,7 @@ import numpy as np
 import torch
 
 from sfp import paths
-from sfp.data.dataset import ExpertData, load_dataset
+from sfp.data.dataset import ExpertData, collect_command, load_dataset
 from sfp.envs import make_env_from_params
 from sfp.errors import UserError
 from sfp.rl.action_windows import InitialWindows
@@ -91,11 +91,13 @@ def build_experiment(params) -> Experiment:
         prior, files["prior"] = load_agent_prior(params, env, device)
     dataset = None
     if needs_action_windows(params) or params.bc_epochs > 0:
-        dataset = load_dataset(paths.data_name(env.unwrapped.short_name, params.expert))
+        name = paths.data_name(env.unwrapped.short_name, params.expert)
+        dataset = load_dataset(name)  # checked: finite, float, the suite's action width
         files["dataset"] = dataset.path
         if dataset.actions.shape[1] != act_dim:
-            raise UserError(f"the dataset {dataset.path} has {dataset.actions.shape[1]}-dim actions, the env "
-                            f"{params.env} {act_dim}: it belongs to another suite")
+            raise UserError(f"{dataset.path}: actions have {dataset.actions.shape[1]} entries per row but {params.env}"
+                            f" has {act_dim}; it belongs to another suite: move it away and make it again with: "
+                            f"{collect_command(name)}")
 
     agent = SACAgent(AgentConfig.from_params(params), obs_dim, act_dim, prior, device)
     reward_fn = env.get_wrapper_attr("compute_reward") if params.goal_cond else None

@@ -1,20 +1,19 @@
 """Run checkpoints: everything needed to continue a run exactly (networks, optimisers, replay, RNG states,
-counters, the episode in progress), written atomically so an interruption never leaves a torn file."""
+counters, the episode in progress), written atomically so an interruption never leaves a torn file; the same state
+gives the same bytes. A checkpoint whose networks or optimisers hold non-finite values is refused at resume."""
 from pathlib import Path
 
 import torch
 
 from sfp.errors import UserError
-from sfp.paths import atomic_output
+from sfp.finite import first_non_finite
+from sfp.torch_files import save_torch
 
 CHECKPOINT_FILE = "checkpoint.pt"
 
 
 def save_checkpoint(directory: str | Path, state: dict) -> Path:
-    path = Path(directory) / CHECKPOINT_FILE
-    with atomic_output(path) as tmp:
-        torch.save(state, tmp)
-    return path
+    return save_torch(Path(directory) / CHECKPOINT_FILE, state)
 
 
 def load_checkpoint(directory: str | Path) -> dict:
@@ -24,6 +23,11 @@ def load_checkpoint(directory: str | Path) -> dict:
     if not path.exists():
         raise UserError(f"no checkpoint in {path.parent}; check --exp_name and --seed")
     try:
-        return torch.load(path, map_location="cpu", weights_only=False)
+        state = torch.load(path, map_location="cpu", weights_only=False)
     except Exception as err:  # a torn or foreign file: say which and what to do
         raise UserError(f"{path} is unreadable ({type(err).__name__}: {err}); remove it to restart the run") from None
+    problem = first_non_finite(state.get("agent") if isinstance(state, dict) else None)
+    if problem:
+        raise UserError(f"{path}: the agent's {problem}, so the run cannot continue from it; remove it to restart "
+                        f"the run")
+    return state

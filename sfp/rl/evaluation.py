@@ -42,6 +42,8 @@ from sfp.rl.wrappers import wrap_action_prior
 from sfp.runtime import seed_everything, set_threads
 
 POLICIES = ("deterministic", "behaviour")
+MAX_EPISODES = 100_000  # an evaluation's episodes (a day or more of episodes on one core)
+MAX_SEED = 2**32 - 1  # numpy's seeds
 BOOTSTRAP_SAMPLES = 10_000
 # provenance label -> (environment variable, folder the run reads that input from now)
 INPUT_DIRS = {"prior": ("SFP_FLOW_DIR", paths.flow_dir), "action_prior": ("SFP_FLOW_DIR", paths.flow_dir),
@@ -208,23 +210,27 @@ def bootstrap_interval(values: np.ndarray, seed: int, level: float = 0.95) -> tu
     return float(np.percentile(means, tail)), float(np.percentile(means, 100 - tail))
 
 
-def check_options(policy: str, episodes: int, video_episodes: int) -> None:
+def check_options(policy: str, episodes: int, video_episodes: int, seed: int = 0) -> None:
+    """A UserError naming the flag unless the policy is known and the numbers are within their bounds."""
     if policy not in POLICIES:
         raise UserError(f"unknown policy {policy!r}: use --policy {' or '.join(POLICIES)}")
-    if episodes < 1 or video_episodes < 1:
-        raise UserError("--episodes and --video_episodes must be at least 1")
+    for flag, value in (("--episodes", episodes), ("--video_episodes", video_episodes)):
+        if not 1 <= value <= MAX_EPISODES:
+            raise UserError(f"{flag} {value} is out of range: use 1 to {MAX_EPISODES:,} episodes")
+    if not 0 <= seed <= MAX_SEED:
+        raise UserError(f"--seed {seed} is out of range: use a seed from 0 to {MAX_SEED} (2**32 - 1)")
 
 
 def evaluate(run: Run, episodes: int = 20, policy: str = "deterministic", seed: int = 123,
              video: str | Path | None = None, video_episodes: int = 3) -> dict:
     """Run `episodes` episodes; returns the report (the content of eval_<policy>_<seed>.json)."""
-    check_options(policy, episodes, video_episodes)
+    check_options(policy, episodes, video_episodes, seed)
     x, params = run.experiment, run.experiment.params
     env, act_dim = x.test_env, x.test_env.action_space.shape[0]
     dataset = x.dataset if needs_action_windows(params) else None
     schedule = schedule_at(params, run.env_steps)
     recorder = VideoFile(video, env, env_family(params.env)) if video is not None else None
-    results = []
+    results, finished = [], False
     try:
         for index, episode_seed in enumerate(episode_seeds(seed, episodes)):
             seed_everything(episode_seed)
@@ -233,9 +239,10 @@ def evaluate(run: Run, episodes: int = 20, policy: str = "deterministic", seed: 
             noise = behaviour_noise(params, policy, act_dim, episode_seed)
             results.append(run_episode(env, x.agent, policy, episode_seed, params.max_ep_len, windows, schedule,
                                        recording, noise))
+        finished = True
     finally:
         if recorder is not None:
-            recorder.close()
+            recorder.close(keep=finished)  # no partial video
     successes = np.array([r.success for r in results], float)
     steps = sum(r.length for r in results)
     return {

@@ -1,4 +1,4 @@
-"""Per-run logging: a Spinning Up style epoch logger writing progress.txt, tensorboard and a stdout table.
+"""Per-run logging: a Spinning Up style epoch logger writing progress.txt, tensorboard and one stdout line per epoch.
 
 A run directory ($SFP_LOG_DIR/<exp_name>_s<seed>, see sfp.paths.run_dir) holds
   config.json     the effective parameters, a plain {key: value} object with sorted keys
@@ -104,30 +104,46 @@ def _plain(params) -> dict:
     return json.loads(json.dumps(mapping, default=str))
 
 
-def claim_run_dir(directory: str | Path, params, resume: bool) -> Path:
-    """Check that a run may write into `directory` and create it.
+def _differences(stored: dict, current: dict) -> list[str]:
+    """'key: stored -> current' for every parameter that differs, except RESUMABLE_CHANGES."""
+    changed = sorted(key for key in set(stored) | set(current)
+                     if key not in RESUMABLE_CHANGES and stored.get(key) != current.get(key))
+    return [f"{key}: {stored.get(key)!r} -> {current.get(key)!r}" for key in changed]
 
-    Without `resume`, a directory that already holds a run (config.json or progress.txt) is refused, so nothing
-    a user produced is overwritten. With `resume`, the directory must hold a run whose config.json matches
-    `params` except for RESUMABLE_CHANGES. Raises UserError naming --resume or a new --exp_name.
-    """
+
+def check_run_claim(directory: str | Path, params, resume: bool) -> None:
+    """The checks of claim_run_dir, writing nothing (a run makes them before its start-up work, and again under
+    the directory's lock)."""
     directory = Path(directory)
     stored = _read_config(directory)
     holds_run = stored is not None or (directory / PROGRESS_FILE).exists()
     if not resume and holds_run:
-        raise UserError(f"{directory} already holds a run; continue it with --resume True or choose a new "
-                        f"--exp_name")
+        changed = _differences(stored, _plain(params)) if stored is not None else [f"no {CONFIG_FILE}"]
+        if not changed:
+            raise UserError(f"{directory} already holds a run with these parameters; continue it with --resume True, "
+                            f"or choose a new --exp_name to start it again")
+        raise UserError(f"{directory} already holds a run with other parameters ({', '.join(changed[:4])}); choose "
+                        f"a new --exp_name for this one (its directory is $SFP_LOG_DIR/<exp_name>_s<seed>)")
     if resume:
         if stored is None:
             raise UserError(f"nothing to resume in {directory} (no {CONFIG_FILE}); drop --resume or check "
                             f"--exp_name and --seed")
-        current = _plain(params)
-        changed = sorted(key for key in set(stored) | set(current)
-                         if key not in RESUMABLE_CHANGES and stored.get(key) != current.get(key))
+        changed = _differences(stored, _plain(params))
         if changed:
-            detail = ", ".join(f"{key}: {stored.get(key)!r} -> {current.get(key)!r}" for key in changed[:4])
-            raise UserError(f"{directory} holds a different run ({detail}); resume with its parameters or "
-                            f"choose a new --exp_name")
+            raise UserError(f"{directory} holds a different run ({', '.join(changed[:4])}); resume with its "
+                            f"parameters or choose a new --exp_name")
+
+
+def claim_run_dir(directory: str | Path, params, resume: bool) -> Path:
+    """Check that a run may write into `directory` and create it.
+
+    Without `resume`, a directory that already holds a run (config.json or progress.txt) is refused, so nothing
+    a user produced is overwritten: the same parameters are told to use --resume, others a new --exp_name. With
+    `resume`, the directory must hold a run whose config.json matches `params` except for RESUMABLE_CHANGES.
+    Raises UserError naming the fix.
+    """
+    directory = Path(directory)
+    check_run_claim(directory, params, resume)
     directory.mkdir(parents=True, exist_ok=True)
     return directory
 
@@ -273,9 +289,31 @@ class EpochLogger:
         self._writer.flush()
 
 
+# The epoch's line on stdout: groups of (label, progress column), the rest is in progress.txt and tensorboard. The
+# prior's group is printed when the run uses a prior (lambda logged, or a share of prior actions above zero).
+ECHO = ((("epoch", "Epoch"), ("steps", "TotalEnvInteracts")),
+        (("test success", "AverageTestSuccessRate"), ("return", "AverageTestEpRet")),
+        (("train success", "AverageSuccessRate"), ("return", "AverageEpRet")),
+        (("lambda", "AverageLambda"), ("prior share", "AveragePriorP")),
+        (("Alpha", "Alpha"), ("LossQ", "LossQ"), ("LossPi", "LossPi")),
+        (("steps/s", "SPS"),))
+PRIOR_ECHO = ("AverageLambda", "AveragePriorP")
+
+
+def _short(value: float) -> str:
+    """Counts and values of 1000 or more as whole numbers, others to 4 significant digits."""
+    value = float(value)
+    return f"{value:.0f}" if math.isfinite(value) and (value.is_integer() or abs(value) >= 1000) else _format(value, 4)
+
+
 def format_table(row: dict[str, float]) -> str:
-    """A readable two-column table of one row, for stdout."""
-    width = max(len(name) for name in row)
-    rule = "-" * (width + 19)
-    lines = [rule] + [f"| {name:>{width}} | {_format(value, 4):>13} |" for name, value in row.items()] + [rule]
-    return "\n".join(lines)
+    """The ECHO columns of one row on one line, for stdout (columns missing from the row are left out)."""
+    uses_prior = not math.isnan(row.get("AverageLambda", math.nan)) or row.get("AveragePriorP", 0.0) > 0
+    groups = []
+    for group in ECHO:
+        if group[0][1] in PRIOR_ECHO and not uses_prior:
+            continue
+        shown = [f"{label} {_short(row[column])}" for label, column in group if column in row]
+        if shown:
+            groups.append(", ".join(shown))
+    return " | ".join(groups)

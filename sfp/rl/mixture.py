@@ -17,6 +17,7 @@ is refused by the width check.
 import torch
 
 from sfp.errors import UserError
+from sfp.invocation import command
 from sfp.priors.windows import MODES
 
 # The prior conditionings the RL agent can feed (every mode of prior training but the image one, which PARROT-image
@@ -71,7 +72,7 @@ class MixturePrior:
         if width != self.prior.cond_dim:
             raise UserError(f"the prior expects a {self.prior.cond_dim}-dim condition but --prior_cond {self.cond} "
                             f"gives {width} here (check --prior_n_step and --goal_cond, or train the prior with "
-                            f"flows/train.py --mode {self.cond} on this suite)")
+                            f"{command('sfp-train-prior')} --mode {self.cond} on this suite)")
 
     def condition(self, obs: torch.Tensor, window: torch.Tensor) -> torch.Tensor | None:
         """The prior's condition: obs (B,D) or images, window (B,n*A) -> (B,C), or None for one_step priors."""

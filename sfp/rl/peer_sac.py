@@ -34,10 +34,11 @@ from sfp.errors import UserError
 from sfp.provenance import write_provenance
 from sfp.rl.checkpoint import CHECKPOINT_FILE, load_checkpoint, save_checkpoint
 from sfp.rl.env_snapshot import restore_rng, rng_snapshot
-from sfp.rl.logger import EpochLogger, claim_run_dir
+from sfp.rl.logger import EpochLogger, check_run_claim, claim_run_dir
 from sfp.rl.params import PARAMS_FILE
 from sfp.rl.trainer import deferred_interrupt
-from sfp.run_lock import hold_run_lock
+from sfp.rl.run import start_up_file
+from sfp.run_lock import hold_run_lock, refuse_if_held
 from sfp.runtime import seed_everything, set_threads
 
 PEER_COMMAND = "sfp.commands.train_sb3"  # its entry point (sfp/rl/methods.py names it for the grid launcher)
@@ -87,16 +88,19 @@ def peer_config(params) -> dict:
 
 
 def run_peer(params) -> int:
-    """Train, test and log one sb3_sac run; returns the exit status (0, or 130/143 after a signal)."""
+    """Train, test and log one sb3_sac run; returns the exit status (0, or 130/143 after a signal). The run
+    directory is checked, locked and cleaned up after a failed start as main.py's (sfp.rl.run)."""
     check_peer_params(params)
     sb3 = require_sb3()
     with deferred_interrupt() as interrupt:
+        directory = paths.check_run_dir(paths.run_dir(params.exp_name, params.seed, params.debug))
+        refuse_if_held(directory)
+        config = peer_config(params)
+        check_run_claim(directory, config, params.resume)
         threads = set_threads(params.num_threads)
         seed_everything(params.seed)
         env, test_env = make_env(params.env), make_env(params.env)
-        directory = paths.run_dir(params.exp_name, params.seed, params.debug)
-        config = peer_config(params)
-        with hold_run_lock(directory):
+        with hold_run_lock(directory, start_up_file):
             claim_run_dir(directory, config, params.resume)
             logger = EpochLogger(directory)
             logger.save_config(config)

@@ -1,25 +1,33 @@
 """One downstream-RL run from its checked parameters: build, lock and claim the log directory, train, report.
 
 The whole run holds the directory's lock (sfp.run_lock), so a second process on the same run directory stops
-with status 75 before writing anything. SIGINT/SIGTERM are deferred from the start (sfp.rl.trainer.deferred_interrupt):
-the run saves a checkpoint at the next step and returns with `trainer.exit_status` 130/143.
+with status 75 before writing anything. The directory is checked before the start-up work (a file in its place, a
+log folder that cannot be written, a run already there), and a run that fails before its first result (row or
+checkpoint) removes the directory it made, so the corrected command is not refused. SIGINT/SIGTERM are deferred
+from the start (sfp.rl.trainer.deferred_interrupt): the run saves a checkpoint at the next step and returns with
+`trainer.exit_status` 130/143.
 """
 from tqdm import tqdm
 
 from sfp import paths
-from sfp.provenance import write_provenance
+from sfp.provenance import PROVENANCE_FILE, write_provenance
 from sfp.rl.build import build_experiment
 from sfp.rl.checkpoint import CHECKPOINT_FILE
-from sfp.rl.logger import EpochLogger, claim_run_dir
-from sfp.rl.tracking import require_tracking, tracking_sinks
+from sfp.rl.logger import CONFIG_FILE, EpochLogger, check_run_claim, claim_run_dir
+from sfp.rl.tracking import STATE_FILE, require_tracking, tracking_sinks
 from sfp.rl.trainer import Trainer, deferred_interrupt
-from sfp.run_lock import hold_run_lock
+from sfp.run_lock import hold_run_lock, refuse_if_held
 from sfp.runtime import seed_everything, set_threads
+
+START_UP_FILES = (CONFIG_FILE, PROVENANCE_FILE, STATE_FILE, "wandb")  # wandb: W&B's own folder (--track True)
 
 
 def run(params, notes: list[str]) -> Trainer:
     with deferred_interrupt() as interrupt:
         require_tracking(params)  # --track True without wandb installed: one line, before any work
+        directory = paths.check_run_dir(paths.run_dir(params.exp_name, params.seed, params.debug))
+        refuse_if_held(directory)  # a live writer: status 75, as hold_run_lock below
+        check_run_claim(directory, params, params.resume)
         threads = set_threads(params.num_threads)
         seed_everything(params.seed)  # before the networks are initialised
         experiment = build_experiment(params)  # every missing file or bad combination fails here, before any step
@@ -29,10 +37,14 @@ def run(params, notes: list[str]) -> Trainer:
         metaworld_class = getattr(experiment.env.unwrapped, "metaworld_class", None)
         if metaworld_class:
             notes.append(f"{params.env} runs the Meta-World class {metaworld_class}")
-        directory = paths.run_dir(params.exp_name, params.seed, params.debug)
-        with hold_run_lock(directory):
+        with hold_run_lock(directory, start_up_file):
             return _run_locked(params, notes, experiment, claim_run_dir(directory, params, params.resume), threads,
                                interrupt)
+
+
+def start_up_file(name: str) -> bool:
+    """What a start writes into its directory before its first row or checkpoint (removed if it fails there)."""
+    return name in START_UP_FILES or name.startswith("events.out.tfevents.")
 
 
 def _run_locked(params, notes, experiment, directory, threads, interrupt) -> Trainer:

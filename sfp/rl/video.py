@@ -4,18 +4,21 @@ Frames per family: the point maze's 64x64 canvas scaled up 4x (256x256), Meta-Wo
 locomotion through gymnasium's own MuJoCo renderer and default camera (480x480; shadows, reflections and
 multisampling off as in sfp.envs.rendering: ~0.03 s instead of ~0.3 s a frame in software). A 16-pixel strip is
 stacked on top of every frame: the step number in white digits on the left, and on the right a square that is dark
-red until the episode has succeeded and green from then on. The encoding is imageio's ffmpeg writer (H.264 in an MP4 container,
-the encoder binary comes with the imageio-ffmpeg wheel); the file is written under a temporary name and renamed
-when complete.
+red until the episode has succeeded and green from then on. The file's suffix picks the format (VIDEO_SUFFIXES):
+.mp4 is imageio's ffmpeg writer (H.264 in an MP4 container, the encoder binary comes with the imageio-ffmpeg wheel),
+.gif imageio's Pillow writer (an animated GIF, looping). The file is written under a temporary name and renamed when
+complete.
 """
 from pathlib import Path
 
 import gymnasium
 import numpy as np
 
+from sfp.errors import UserError
 from sfp.paths import atomic_write_path
 
 FPS = 30
+VIDEO_SUFFIXES = (".mp4", ".gif")
 MAZE_SCALE = 4  # 64 px canvas -> 256 px
 SAWYER_SIZE = 256
 STRIP = 16  # status strip height in pixels; every frame size stays a multiple of 16 (H.264 macro blocks)
@@ -79,7 +82,8 @@ def with_status(image: np.ndarray, step: int, success: bool) -> np.ndarray:
 
 
 class VideoFile:
-    """Streams frames of one environment into an MP4 at `path` (written as a temporary file, renamed by close()).
+    """Streams frames of one environment into an MP4 or GIF at `path`, by its suffix (written as a temporary file,
+    renamed by close()).
 
     Use as a context manager; `capture(step, success)` adds one frame of the current state. An exception inside the
     block leaves no file behind.
@@ -89,11 +93,17 @@ class VideoFile:
         import imageio.v2 as imageio
 
         self.path = Path(path)
+        suffix = self.path.suffix.lower()
+        if suffix not in VIDEO_SUFFIXES:
+            raise UserError(f"{self.path}: a video is written as {' or '.join(VIDEO_SUFFIXES)}; end its name so")
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._tmp = atomic_write_path(self.path).with_suffix(".tmp.mp4")  # imageio picks ffmpeg by suffix
+        self._tmp = atomic_write_path(self.path).with_suffix(".tmp" + suffix)
         self._renderer = FrameRenderer(env, family)
-        self._writer = imageio.get_writer(self._tmp, format="FFMPEG", mode="I", fps=fps, codec="libx264",
-                                          macro_block_size=STRIP, output_params=["-f", "mp4"])
+        if suffix == ".gif":
+            self._writer = imageio.get_writer(self._tmp, format="GIF", mode="I", duration=1000 / fps, loop=0)
+        else:
+            self._writer = imageio.get_writer(self._tmp, format="FFMPEG", mode="I", fps=fps, codec="libx264",
+                                              macro_block_size=STRIP, output_params=["-f", "mp4"])
         self.frames = 0
 
     def capture(self, step: int, success: bool) -> None:
@@ -101,11 +111,14 @@ class VideoFile:
         self.frames += 1
 
     def close(self, keep: bool = True) -> Path:
-        self._writer.close()
-        self._renderer.close()
-        if keep and self.frames > 0:
-            self._tmp.replace(self.path)
-        self._tmp.unlink(missing_ok=True)
+        """Finish the file and rename it to `path` (with `keep` and at least one frame); else remove it."""
+        try:
+            self._writer.close()
+            self._renderer.close()
+            if keep and self.frames > 0:
+                self._tmp.replace(self.path)
+        finally:
+            self._tmp.unlink(missing_ok=True)
         return self.path
 
     def __enter__(self):
