@@ -119,7 +119,7 @@ def check_memory(need: float, what: str, flags: dict[str, tuple[float, float]]) 
     if need <= memory:
         return
     flag = max(flags, key=lambda key: flags[key][0] / max(flags[key][1], 1))
-    raise UserError(f"--{flag} {flags[flag][0]} would run out of memory: {what} takes at least {_bytes(need)}, this "
+    raise UserError(f"--{flag} {flags[flag][0]} would run out of memory: {what} would need at least {_bytes(need)}, this "
                     f"machine has {_bytes(memory)}; lower --{flag}")
 
 

@@ -30,6 +30,7 @@ from sfp.priors.checkpoint import save_checkpoint
 from sfp.priors.factory import build_model
 from sfp.priors.loading import prior_command
 from sfp.rl import checkpoint as run_checkpoint
+from tests.test_hostile_inputs import nothing, spec_file
 
 ROOT = Path(__file__).resolve().parents[1]
 COMMANDS = {"main": train.main, "flows": train_prior.main, "collect": collect.main, "distill": distill.main,
@@ -211,14 +212,6 @@ def unfinished_collection(asked: int, kept: list[int]):
     return setup
 
 
-def spec_file(text: str):
-    def setup(tmp_path, monkeypatch):
-        (tmp_path / "spec.yaml").write_text(text)
-    return setup
-
-
-def nothing(tmp_path, monkeypatch):
-    pass
 
 
 MINARI = ["--dataset", MINARI_ID, "--short", "tiny"]
