@@ -8,7 +8,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 EXTRAS_STAMP := $(VENV)/.installed-extras
 
-.PHONY: setup run test bench figures clean-venv
+.PHONY: setup run test test-fast lint bench figures clean-venv
 
 $(STAMP): requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +28,9 @@ run: $(STAMP)
 
 test: $(EXTRAS_STAMP)
 	MUJOCO_GL=egl $(PY) -m pytest -q -n 2 tests
+
+test-fast: $(EXTRAS_STAMP)
+	MUJOCO_GL=egl $(PY) -m pytest -q -n 2 -m "not slow" tests
 
 clean-venv:
 	rm -rf $(VENV)

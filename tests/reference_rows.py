@@ -1,7 +1,7 @@
 """Reference rows: short fixed-seed runs whose progress.txt must not change while the evidence grids run.
 
 Each case is one method of the grids on room-v1 (a tiny dataset and a one-epoch prior, both made here from fixed
-seeds), run as main.py runs it, in a process of its own with one thread. tests/test_reference_rows.py compares the
+seeds), run as main.py runs it, in a process of its own with one thread. tests/test_rl_reference_rows.py compares the
 rows with those stored in tests/reference_rows/<case>.tsv, every column but the time columns. The stored rows were
 made by the grids' code version; a change that alters them alters what a run computes. Remake them (only for a
 change meant to alter the numbers, and never while a grid runs) with

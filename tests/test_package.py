@@ -121,6 +121,7 @@ def test_the_wheel_carries_the_package_its_parameter_files_and_console_scripts(i
         assert (bin_dir / script).is_file(), script
 
 
+@pytest.mark.slow  # builds and installs the wheel in a fresh venv (make test-fast skips it)
 def test_the_installed_package_runs_the_small_pipeline_from_an_empty_directory(installed_wheel, tmp_path):
     bin_dir, site = installed_wheel
     environment = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}  # nothing but the wheel

@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 import torch
-from test_trainer import TINY, _progress
+from test_rl_trainer import TINY, _progress
 
 from sfp.errors import UserError
 from sfp.rl import losses

@@ -6,7 +6,7 @@ import signal
 import numpy as np
 import pytest
 import torch
-from test_trainer import TINY, _progress
+from test_rl_trainer import TINY, _progress
 
 from sfp.errors import UserError
 from sfp.rl.action_noise import EpisodeNoise

@@ -1,9 +1,12 @@
 """A small learning problem that must actually learn: SAC + HER reaches the corners of the open room."""
+import pytest
 import numpy as np
 
 from sfp import paths
 from sfp.rl.params import load_rl_params
 from sfp.rl.run import run
+
+pytestmark = pytest.mark.slow  # small learning problems that must learn (make test-fast skips them)
 
 
 def test_sac_her_learns_to_reach_room_corners():

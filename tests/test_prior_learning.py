@@ -12,6 +12,8 @@ from sfp.priors.lscde import LSCDE, fit_lscde
 from sfp.priors.trainer import TrainingSettings, train_model
 from sfp.priors.windows import SampleSet, build_samples, split_trajectories
 
+pytestmark = pytest.mark.slow  # priors that must learn their data (make test-fast skips them)
+
 torch.set_num_threads(1)
 
 

@@ -62,7 +62,7 @@ def _row(extra):
 # Every preset of the method table, made cheaper where a preset's own budget is large (later flags win) ...
 CHEAPER = {"sac_bc": ["--bc_epochs", "1"], "sil": ["--sil_m", "1"]}
 PRESETS = {name: flags(name) + CHEAPER.get(name, []) for name, method in METHODS.items()
-           if method.command == "sfp.commands.train"}  # sb3_sac: tests/test_peer_sac.py
+           if method.command == "sfp.commands.train"}  # sb3_sac: tests/test_rl_peer_sac.py
 # ... and the variants a user reaches with extra flags.
 VARIANTS = {
     "sfp_scalar_lambda_schedule": ["--use_prior", "True", "--lambda_param", "True", "--prior_schedule", "60",

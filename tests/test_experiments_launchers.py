@@ -26,6 +26,8 @@ from sfp.experiments.launchers import (
     slurm_executor,
 )
 
+pytestmark = pytest.mark.slow  # the launchers start real Ray instances and submitit jobs (make test-fast skips them)
+
 BUDGET = ("{epochs: %d, steps_per_epoch: 400, start_steps: 200, update_after: 100, num_test_episodes: 1, "
           "max_ep_len: 100}")
 
