@@ -32,6 +32,11 @@ test: $(EXTRAS_STAMP)
 test-fast: $(EXTRAS_STAMP)
 	MUJOCO_GL=egl $(PY) -m pytest -q -n 2 -m "not slow" tests
 
+# ruff's lint rules and formatting, as configured in pyproject.toml (.ci/run runs it after the tests).
+lint: $(EXTRAS_STAMP)
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+
 clean-venv:
 	rm -rf $(VENV)
 

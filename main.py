@@ -5,6 +5,7 @@
 Parameters and their defaults: default_params.json beside this file (any key can be given as --key value; edit
 the file to change a default). The console script sfp-train is the same command (sfp/commands/train.py).
 """
+
 from pathlib import Path
 
 from sfp.commands.train import main

@@ -5,6 +5,7 @@ $SFP_FLOW_DIR under the name main.py reads; logs, plots and diagnostics to $SFP_
 --diagnose_only True re-checks a checkpoint. The console script sfp-train-prior is the same command
 (sfp/commands/train_prior.py).
 """
+
 from pathlib import Path
 
 from sfp.commands.train_prior import main

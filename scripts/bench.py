@@ -5,6 +5,7 @@
 
 Prints a markdown table (paste it into the README with the date and machine it names).
 """
+
 import argparse
 import platform
 import time
@@ -53,10 +54,16 @@ def main() -> None:
         (f"SAC+HER on {TASK}, steady state (1-step returns, HER future k=4, 256x2, batch 100, 1 update/step)", "", ""),
         ("  Stable-Baselines3 2.9 SAC + HerReplayBuffer", f"{sb3:.1f} steps/s", "1.00"),
         ("  the same with denormals flushed to zero", f"{sb3_flushed:.1f} steps/s", f"{sb3_flushed / sb3:.2f} x SB3"),
-        ("  this project, SAC+HER", f"{ours['steps_per_second']:.1f} steps/s",
-         f"{ours['steps_per_second'] / sb3:.2f} x SB3, {ours['steps_per_second'] / sb3_flushed:.2f} x flushed SB3"),
-        ("  this project, SFP (6-block flow prior, n-step 10)", f"{sfp['steps_per_second']:.1f} steps/s",
-         f"{sfp['steps_per_second'] / sb3:.2f} x SB3"),
+        (
+            "  this project, SAC+HER",
+            f"{ours['steps_per_second']:.1f} steps/s",
+            f"{ours['steps_per_second'] / sb3:.2f} x SB3, {ours['steps_per_second'] / sb3_flushed:.2f} x flushed SB3",
+        ),
+        (
+            "  this project, SFP (6-block flow prior, n-step 10)",
+            f"{sfp['steps_per_second']:.1f} steps/s",
+            f"{sfp['steps_per_second'] / sb3:.2f} x SB3",
+        ),
         ("  SFP loop time / time inside its updates", f"{sfp['steady_seconds'] / sfp['update_seconds']:.3f}", ""),
         ("one update (n-step 10, HER)", "", ""),
         ("  bare reference update (same networks)", f"{updates['bare'] * 1e3:.2f} ms", "1.00"),
@@ -64,8 +71,11 @@ def main() -> None:
         ("  SFP update", f"{updates['sfp'] * 1e3:.2f} ms", f"{updates['sfp'] / updates['sac']:.2f} x SAC"),
         ("data collection, per worker", "", ""),
         ("  point-maze", f"{maze['worker']:,.0f} steps/s", f"{maze['worker'] / maze['bare']:.2f} x bare env.step"),
-        ("  meta-world", f"{sawyer['worker']:,.0f} steps/s",
-         f"{sawyer['worker'] / sawyer['bare']:.2f} x bare env.step"),
+        (
+            "  meta-world",
+            f"{sawyer['worker']:,.0f} steps/s",
+            f"{sawyer['worker'] / sawyer['bare']:.2f} x bare env.step",
+        ),
         ("prior (default flow, 1 thread)", "", ""),
         ("  training, batch 400", f"{prior['train_samples_per_s']:,.0f} samples/s", ""),
         ("  BatchNorm recompute, 2 M rows", f"{prior['batchnorm_recompute_s']:.1f} s", ""),

@@ -1,7 +1,8 @@
 """Benchmark the prior: training samples/s, BatchNorm recompute time, single-action sampling latency.
 
-    python scripts/bench_prior.py [--rows 2000000] [--action_dim 2] [--n_step 1] [--threads 1]
+python scripts/bench_prior.py [--rows 2000000] [--action_dim 2] [--n_step 1] [--threads 1]
 """
+
 import argparse
 import json
 

@@ -1,7 +1,8 @@
 """RL speed, measured side by side in one run at one torch thread (see sfp/benchmarks/rl.py).
 
-    python scripts/bench_rl.py [--updates 300] [--steps 3000]
+python scripts/bench_rl.py [--updates 300] [--steps 3000]
 """
+
 import argparse
 
 from sfp.benchmarks.rl import TASK, training_loop, update_times
@@ -21,11 +22,14 @@ def main() -> None:
     print("| measurement | value | ratio |\n|---|---|---|")
     print(f"| bare reference update | {times['bare'] * 1e3:.2f} ms | 1.00 |")
     print(f"| SAC update (sfp.rl.agent) | {times['sac'] * 1e3:.2f} ms | {times['sac'] / times['bare']:.2f} x bare |")
-    print(f"| SFP update (flow prior, 6 blocks) | {times['sfp'] * 1e3:.2f} ms | "
-          f"{times['sfp'] / times['sac']:.2f} x SAC |")
+    print(
+        f"| SFP update (flow prior, 6 blocks) | {times['sfp'] * 1e3:.2f} ms | {times['sfp'] / times['sac']:.2f} x SAC |"
+    )
     print(f"| replay sample (HER, n-step) | {times['sample'] * 1e3:.2f} ms | |")
-    print(f"| SFP training loop, steady state | {loop['steps_per_second']:.1f} env steps/s | "
-          f"{1 / update_share:.3f} x time in updates ({loop['updates']} updates) |")
+    print(
+        f"| SFP training loop, steady state | {loop['steps_per_second']:.1f} env steps/s | "
+        f"{1 / update_share:.3f} x time in updates ({loop['updates']} updates) |"
+    )
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ accepted only by a key whose help mentions inf; nan never), an integer within in
 values outside a key's `Rule` fail with one clear line (a `UserError`) before any work starts. A word after a flag
 is its value even when it begins with '-' (`--target_entropy -2`, `--exp_name -x`), at every entry point.
 """
+
 import argparse
 import difflib
 import functools
@@ -46,7 +47,8 @@ class Rule:
         if self.name and (value or not self.optional):
             check_name(value, f"--{key}")
         if (self.min is not None or self.max is not None) and (
-                isinstance(value, bool) or not isinstance(value, (int, float))):
+            isinstance(value, bool) or not isinstance(value, (int, float))
+        ):
             raise UserError(f"--{key} {value!r} must be a number (is its default in the parameter file a number?)")
         if self.min is not None and value < self.min:
             raise UserError(f"--{key} {value} is below its minimum {self.min}")
@@ -73,7 +75,7 @@ def parse_int(text: str) -> int:
         except ValueError:
             raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
         if not value.is_integer():
-            raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}")
+            raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
         value = int(value)
     if abs(value) > INT64_MAX:
         raise argparse.ArgumentTypeError(f"expected an integer of at most 2**63-1, got {text!r}")
@@ -119,8 +121,10 @@ def check_memory(need: float, what: str, flags: dict[str, tuple[float, float]]) 
     if need <= memory:
         return
     flag = max(flags, key=lambda key: flags[key][0] / max(flags[key][1], 1))
-    raise UserError(f"--{flag} {flags[flag][0]} would run out of memory: {what} would need at least {_bytes(need)}, this "
-                    f"machine has {_bytes(memory)}; lower --{flag}")
+    raise UserError(
+        f"--{flag} {flags[flag][0]} would run out of memory: {what} would need at least {_bytes(need)}, this "
+        f"machine has {_bytes(memory)}; lower --{flag}"
+    )
 
 
 def restore_hint(path: Path) -> str:
@@ -159,15 +163,20 @@ class ArgumentParser(argparse.ArgumentParser):
     def _parse_optional(self, arg_string):
         """A word beginning with '-' is a value (-1e-3, -inf, -x) unless it is one of this parser's options or looks
         like a long flag (--name): argparse alone reads '-1e-3' as an unknown flag."""
-        if (arg_string.startswith("-") and arg_string != "--" and not LONG_FLAG.match(arg_string)
-                and arg_string not in self._option_string_actions):
+        if (
+            arg_string.startswith("-")
+            and arg_string != "--"
+            and not LONG_FLAG.match(arg_string)
+            and arg_string not in self._option_string_actions
+        ):
             return None
         return super()._parse_optional(arg_string)
 
 
 def build_parser(defaults: dict[str, tuple[Any, str]], description: str) -> argparse.ArgumentParser:
-    parser = ArgumentParser(description=description, allow_abbrev=False,
-                            formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser = ArgumentParser(
+        description=description, allow_abbrev=False, formatter_class=argparse.ArgumentDefaultsHelpFormatter
+    )
     for key, (default, help_text) in defaults.items():
         if isinstance(default, bool):
             parser.add_argument(f"--{key}", type=parse_bool, nargs="?", const=True, default=default, help=help_text)
@@ -182,7 +191,7 @@ def build_parser(defaults: dict[str, tuple[Any, str]], description: str) -> argp
 
 
 CONFIG_OPTION = "--config"
-CONFIG_HELP = ("a JSON file {key: value} of parameters (e.g. a run's config.json); flags on the command line win")
+CONFIG_HELP = "a JSON file {key: value} of parameters (e.g. a run's config.json); flags on the command line win"
 JSON_TYPES = {bool: (bool,), int: (int, float), float: (int, float), str: (str,)}
 TYPE_WORDS = {bool: "true or false", int: "an integer", float: "a number", str: "a string"}
 
@@ -208,7 +217,7 @@ def apply_config_file(parser: argparse.ArgumentParser, argv: list[str]) -> list[
     except OSError as err:
         raise UserError(f"{CONFIG_OPTION} {path}: cannot read it ({err.strerror})") from None
     except (json.JSONDecodeError, UnicodeDecodeError) as err:
-        raise UserError(f"{CONFIG_OPTION} {path} is not valid JSON ({err}); write it as {{\"key\": value}}") from None
+        raise UserError(f'{CONFIG_OPTION} {path} is not valid JSON ({err}); write it as {{"key": value}}') from None
     if not isinstance(values, dict):
         raise UserError(f'{CONFIG_OPTION} {path} must be a JSON object {{"key": value}}, e.g. {{"epochs": 3}}')
     actions = {action.dest: action for action in parser._actions if action.dest not in ("help", "config")}
@@ -220,7 +229,11 @@ def apply_config_file(parser: argparse.ArgumentParser, argv: list[str]) -> list[
             hint = f" (did you mean {close[0]!r}?)" if close else ""
             raise UserError(f"{path}: unknown parameter {key!r}{hint}")
         kind = type(action.default)
-        if kind not in JSON_TYPES or isinstance(value, bool) != (kind is bool) or not isinstance(value, JSON_TYPES[kind]):
+        if (
+            kind not in JSON_TYPES
+            or isinstance(value, bool) != (kind is bool)
+            or not isinstance(value, JSON_TYPES[kind])
+        ):
             raise UserError(f"{path}: {key!r} must be {TYPE_WORDS.get(kind, kind.__name__)}, got {json.dumps(value)}")
         try:
             overrides[key] = action.type(str(value)) if kind is not str else value

@@ -1,4 +1,5 @@
 """User-facing errors: one line that says what is wrong and how to fix it."""
+
 import functools
 import sys
 

@@ -1,4 +1,5 @@
 """Finiteness checks of arrays and of nested checkpoint contents, described for a one-line error."""
+
 import numpy as np
 import torch
 
@@ -15,8 +16,11 @@ def non_finite(values: np.ndarray, unit: str = "row") -> str | None:
     bad = ~np.isfinite(values)
     if not bad.any():
         return None
-    counts = {"NaN": int(np.isnan(values).sum()), "+inf": int(np.isposinf(values).sum()),
-              "-inf": int(np.isneginf(values).sum())}
+    counts = {
+        "NaN": int(np.isnan(values).sum()),
+        "+inf": int(np.isposinf(values).sum()),
+        "-inf": int(np.isneginf(values).sum()),
+    }
     total = sum(counts.values())
     described = " and ".join(f"{count} {label}" for label, count in counts.items() if count)
     first = int(np.flatnonzero(bad.reshape(len(values), -1).any(axis=1))[0]) if values.ndim else 0
@@ -24,7 +28,7 @@ def non_finite(values: np.ndarray, unit: str = "row") -> str | None:
 
 
 def first_non_finite(content, where: str = "") -> str | None:
-    """"'<key path>' holds <non_finite description>" of the first floating tensor or array in the nested dicts,
+    """ "'<key path>' holds <non_finite description>" of the first floating tensor or array in the nested dicts,
     lists and tuples of `content` with a value that is not finite; None when all are finite."""
     if isinstance(content, dict):
         items = content.items()

@@ -10,6 +10,7 @@ They are created on demand by the code that writes into them (`create=True`).
 expert (maze, sawyer, hopper, ...), <short>-<expert> for another one (maze-fixed: the maze expert with its frame
 fixed). Every file made from a dataset carries its data name, so data of two experts never mix.
 """
+
 import hashlib
 import json
 import os
@@ -46,6 +47,8 @@ def check_name(name, what: str) -> str:
     else:
         return name
     raise UserError(f"{what} {name!r} is not a name ({problem}): use letters, digits, '.', '-' and '_'")
+
+
 EXPERTS = ("original", "fixed")  # the maze's two experts (sfp.data.experts); the other suites have the original's
 DEFAULT_EXPERT = "original"  # the paper's data
 
@@ -70,8 +73,10 @@ def short_name(suite: str) -> str:
 def check_import_name(name: str) -> str:
     """`name` if an import may write `<name>_primitive.hdf5` and `short_name(name)` finds it again, else UserError."""
     if not IMPORTED_NAME.fullmatch(name):
-        raise UserError(f"--short {name!r} cannot name a dataset: use lower-case letters and digits, words joined "
-                        "by '_' (e.g. pen_human)")
+        raise UserError(
+            f"--short {name!r} cannot name a dataset: use lower-case letters and digits, words joined "
+            "by '_' (e.g. pen_human)"
+        )
     return name
 
 
@@ -147,8 +152,9 @@ def prior_checkpoint_name(
     return name + ".pt"
 
 
-def prior_checkpoint(short: str, model: str, cond: str, n_step: int, data_ratio: float = 1.0,
-                     one_step: bool = False) -> Path:
+def prior_checkpoint(
+    short: str, model: str, cond: str, n_step: int, data_ratio: float = 1.0, one_step: bool = False
+) -> Path:
     return flow_dir() / prior_checkpoint_name(short, model, cond, n_step, data_ratio, one_step)
 
 
@@ -162,8 +168,7 @@ def check_run_dir(directory: Path) -> Path:
     """`directory` if a run may be made there (a directory already, or a place where one can be created); else a
     UserError naming the fix. Writes nothing."""
     if os.path.lexists(directory) and not directory.is_dir():
-        raise UserError(f"{directory} is a file, not a run directory: move that file away or choose another "
-                        f"--exp_name")
+        raise UserError(f"{directory} is a file, not a run directory: move that file away or choose another --exp_name")
     check_writable(directory, "set $SFP_LOG_DIR to a writable directory")
     return directory
 
@@ -215,8 +220,10 @@ def output_file(value: str | Path, flag: str, default_name: str, suffixes: tuple
     if text.endswith(("/", os.sep)) or path.is_dir():
         path = path / default_name
     if suffixes and path.suffix.lower() not in suffixes:
-        raise UserError(f"{flag} {text}: the file must end in {' or '.join(suffixes)} (that is what is written), "
-                        f"e.g. {path.with_suffix(suffixes[0]).name}")
+        raise UserError(
+            f"{flag} {text}: the file must end in {' or '.join(suffixes)} (that is what is written), "
+            f"e.g. {path.with_suffix(suffixes[0]).name}"
+        )
     check_output_names([path], f"choose another {flag}")
     return path
 

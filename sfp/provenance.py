@@ -5,6 +5,7 @@ The file holds a JSON list with one record per start of the run (a resumed run a
    "versions": {python, torch, numpy, gymnasium, mujoco, metaworld} (null when not installed),
    "files": {label: {"path", "md5"}} with md5 null for a file that does not exist}
 """
+
 import datetime
 import json
 import platform
@@ -22,9 +23,11 @@ LIBRARIES = ("torch", "numpy", "gymnasium", "mujoco", "metaworld")
 
 def git_state(source_dir: str | Path = SOURCE_DIR) -> dict | None:
     """{"commit": sha, "dirty": bool} of the checkout holding `source_dir`; None without git or outside one."""
+
     def git(*args: str) -> str:
-        return subprocess.run(["git", *args], cwd=source_dir, capture_output=True, text=True, check=True,
-                              timeout=30).stdout
+        return subprocess.run(
+            ["git", *args], cwd=source_dir, capture_output=True, text=True, check=True, timeout=30
+        ).stdout
 
     try:
         commit = git("rev-parse", "HEAD").strip()
@@ -48,17 +51,21 @@ def library_versions() -> dict[str, str | None]:
 def provenance_record(files: dict[str, str | Path | None], source_dir: str | Path = SOURCE_DIR) -> dict:
     """One record (see the module docstring). files: {label: path} of the inputs used, e.g. dataset, prior."""
     return {
-        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
         "hostname": socket.gethostname(),
         "git": git_state(source_dir),
         "versions": library_versions(),
-        "files": {label: {"path": str(path), "md5": file_md5(path) if Path(path).is_file() else None}
-                  for label, path in files.items() if path is not None},
+        "files": {
+            label: {"path": str(path), "md5": file_md5(path) if Path(path).is_file() else None}
+            for label, path in files.items()
+            if path is not None
+        },
     }
 
 
-def write_provenance(directory: str | Path, files: dict[str, str | Path | None],
-                     source_dir: str | Path = SOURCE_DIR) -> dict:
+def write_provenance(
+    directory: str | Path, files: dict[str, str | Path | None], source_dir: str | Path = SOURCE_DIR
+) -> dict:
     """Append a provenance record to <directory>/provenance.json (created if missing). Returns the record."""
     path = Path(directory) / PROVENANCE_FILE
     try:

@@ -8,6 +8,7 @@ a held directory gets `RunLocked`, one line naming the holder, which main.py tur
 flock is advisory and per host: on a network file system shared by several machines it depends on the server's
 lock support (NFSv4 and Lustre with flock enabled honour it).
 """
+
 import fcntl
 import os
 import shutil
@@ -110,8 +111,9 @@ def _make(directory: Path) -> bool:
             raise UserError(f"{directory} is a file, not a run directory: move that file away") from None
         return False
     except OSError as err:
-        raise UserError(f"{directory} cannot be created ({err.strerror}); point $SFP_LOG_DIR at a writable "
-                        f"folder") from None
+        raise UserError(
+            f"{directory} cannot be created ({err.strerror}); point $SFP_LOG_DIR at a writable folder"
+        ) from None
 
 
 @contextmanager

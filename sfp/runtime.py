@@ -1,4 +1,5 @@
 """Process set-up shared by the entry points: thread count and seeds."""
+
 import os
 import random
 

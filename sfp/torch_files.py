@@ -1,4 +1,5 @@
 """Torch files whose bytes depend only on their content."""
+
 from pathlib import Path
 
 import torch

@@ -1,5 +1,6 @@
 """Shared test set-up: no test may touch the user's real dataset, prior or log directories, nor anything under the
 home directory (W&B's and matplotlib's caches and settings included)."""
+
 import os
 import tempfile
 

@@ -8,6 +8,7 @@ change meant to alter the numbers, and never while a grid runs) with
 
     python tests/reference_rows.py --write
 """
+
 import argparse
 import os
 import subprocess
@@ -18,11 +19,50 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 STORED = Path(__file__).resolve().parent / "reference_rows"
 TIME_COLUMNS = ("Time", "SPS", "UpdatesPerSec")
-RUN = ["--env", "room-v1", "--epochs", "2", "--steps_per_epoch", "300", "--start_steps", "100", "--update_after",
-       "100", "--update_every", "50", "--batch_size", "32", "--hid", "32", "--max_ep_len", "100",
-       "--num_test_episodes", "2", "--num_threads", "1", "--replay_size", "5000", "--seed", "3"]
-PRIOR = ["--env", "point-maze", "--epochs", "1", "--num_blocks", "2", "--num_hidden", "16", "--pre_mlp_units", "8",
-         "--batch_size", "64", "--num_threads", "1"]
+RUN = [
+    "--env",
+    "room-v1",
+    "--epochs",
+    "2",
+    "--steps_per_epoch",
+    "300",
+    "--start_steps",
+    "100",
+    "--update_after",
+    "100",
+    "--update_every",
+    "50",
+    "--batch_size",
+    "32",
+    "--hid",
+    "32",
+    "--max_ep_len",
+    "100",
+    "--num_test_episodes",
+    "2",
+    "--num_threads",
+    "1",
+    "--replay_size",
+    "5000",
+    "--seed",
+    "3",
+]
+PRIOR = [
+    "--env",
+    "point-maze",
+    "--epochs",
+    "1",
+    "--num_blocks",
+    "2",
+    "--num_hidden",
+    "16",
+    "--pre_mlp_units",
+    "8",
+    "--batch_size",
+    "64",
+    "--num_threads",
+    "1",
+]
 CASES = {  # the paper's SFP and SAC, and the tuned protocol's autotuned SFP and pink noise
     "sfp": ["--use_prior", "True", "--alpha", "0.01"],
     "sac": [],
@@ -33,25 +73,31 @@ CASES = {  # the paper's SFP and SAC, and the tuned protocol's autotuned SFP and
 
 def make_inputs(env: dict) -> None:
     """The tiny maze dataset and its prior, in the directories of `env`."""
-    script = ("from sfp import paths; from sfp.data.synthetic import write_persistent_dataset; "
-              "from sfp.priors.params import parse_train_params; from sfp.priors.training import train_prior; "
-              "paths.dataset_dir(create=True); write_persistent_dataset(paths.dataset_file('maze'), 12, 60); "
-              f"train_prior(parse_train_params({PRIOR!r}))")
+    script = (
+        "from sfp import paths; from sfp.data.synthetic import write_persistent_dataset; "
+        "from sfp.priors.params import parse_train_params; from sfp.priors.training import train_prior; "
+        "paths.dataset_dir(create=True); write_persistent_dataset(paths.dataset_file('maze'), 12, 60); "
+        f"train_prior(parse_train_params({PRIOR!r}))"
+    )
     subprocess.run([sys.executable, "-c", script], env=env, check=True, capture_output=True, cwd=ROOT)
 
 
 def run_rows(case: str, env: dict) -> list[dict[str, str]]:
     """The progress rows of `case` (time columns dropped), each {column: text}."""
-    subprocess.run([sys.executable, "main.py", *RUN, *CASES[case], "--exp_name", case], env=env, check=True,
-                   capture_output=True, cwd=ROOT)
+    subprocess.run(
+        [sys.executable, "main.py", *RUN, *CASES[case], "--exp_name", case],
+        env=env,
+        check=True,
+        capture_output=True,
+        cwd=ROOT,
+    )
     return parse(Path(env["SFP_LOG_DIR"], f"{case}_s3", "progress.txt").read_text())
 
 
 def parse(text: str) -> list[dict[str, str]]:
     header, *lines = text.splitlines()
     names = header.split("\t")
-    return [{name: value for name, value in zip(names, line.split("\t")) if name not in TIME_COLUMNS}
-            for line in lines]
+    return [{name: value for name, value in zip(names, line.split("\t")) if name not in TIME_COLUMNS} for line in lines]
 
 
 def sandbox_env(root: Path) -> dict:

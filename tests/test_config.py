@@ -1,4 +1,5 @@
 """default_params.json -> command line: types, booleans, unknown keys, ranges."""
+
 import json
 import re
 
@@ -11,10 +12,17 @@ from sfp.errors import UserError
 @pytest.fixture
 def params_file(tmp_path):
     path = tmp_path / "params.json"
-    path.write_text(json.dumps({
-        "env": ["reach-v2", "task"], "epochs": [50, "epochs"], "gamma": [0.99, "discount"],
-        "her": [True, "hindsight"], "gpu": [False, "cuda"],
-    }))
+    path.write_text(
+        json.dumps(
+            {
+                "env": ["reach-v2", "task"],
+                "epochs": [50, "epochs"],
+                "gamma": [0.99, "discount"],
+                "her": [True, "hindsight"],
+                "gpu": [False, "cuda"],
+            }
+        )
+    )
     return path
 
 
@@ -26,19 +34,23 @@ def test_defaults_and_types(params_file):
     assert isinstance(args.gamma, float) and isinstance(args.epochs, int)
 
 
-@pytest.mark.parametrize("word,value", [("True", True), ("1", True), ("yes", True), ("False", False), ("0", False),
-                                        ("no", False)])
+@pytest.mark.parametrize(
+    "word,value", [("True", True), ("1", True), ("yes", True), ("False", False), ("0", False), ("no", False)]
+)
 def test_boolean_spellings(params_file, word, value):
     assert parse_params(params_file, ["--her", word]).her is value
 
 
-@pytest.mark.parametrize("argv,message", [
-    (["--epoch", "3"], "unknown parameter --epoch (did you mean --epochs?)"),
-    (["--epochs", "2.5"], "expected an integer"),
-    (["--gamma", "high"], "expected a number"),
-    (["--her", "maybe"], "expected a boolean"),
-    (["stray"], "unexpected argument"),
-])
+@pytest.mark.parametrize(
+    "argv,message",
+    [
+        (["--epoch", "3"], "unknown parameter --epoch (did you mean --epochs?)"),
+        (["--epochs", "2.5"], "expected an integer"),
+        (["--gamma", "high"], "expected a number"),
+        (["--her", "maybe"], "expected a boolean"),
+        (["stray"], "unexpected argument"),
+    ],
+)
 def test_bad_input_is_one_clear_line(params_file, argv, message):
     with pytest.raises(UserError, match=re.escape(message)):
         parse_params(params_file, argv)

@@ -1,4 +1,5 @@
 """Stage 1: the experts, resumable parallel collection and verified distillation (sfp.data)."""
+
 import importlib.util
 import json
 import os
@@ -87,7 +88,7 @@ def test_fixed_maze_expert_draws_a_new_target_when_within_half_a_unit_or_after_6
     runs = segments(piece["goals"])
     assert len(runs) > 10  # targets are actually reached (the original's frame bug switched every 61 steps)
     for first, last in runs[:-1]:
-        distances = np.linalg.norm(position[first + 1:last + 2] - target[first], axis=1)
+        distances = np.linalg.norm(position[first + 1 : last + 2] - target[first], axis=1)
         assert last - first + 1 <= 61
         assert np.all(distances[:-1] > 0.5)  # never switched late
         assert distances[-1] <= 0.5 or last - first + 1 == 61  # switched for a reason
@@ -106,7 +107,7 @@ def test_sawyer_expert_clips_the_p_controller_then_adds_noise_and_retargets(sawy
     runs = segments(goals)
     assert len(runs) >= 2
     for first, last in runs:
-        reached = np.linalg.norm(piece["observations"][first + 1:last + 1, :3] - goals[first], axis=1)
+        reached = np.linalg.norm(piece["observations"][first + 1 : last + 1, :3] - goals[first], axis=1)
         assert np.all(reached > 0.05)  # a target is kept until the hand comes within 0.05
     for (_, last), (next_first, _) in zip(runs, runs[1:]):
         assert np.linalg.norm(hand[next_first] - goals[last]) <= 0.05
@@ -126,8 +127,17 @@ def test_a_piece_depends_only_on_its_index_not_on_the_worker_count(tmp_path):
 
 
 def test_a_killed_collection_resumes_to_the_same_dataset(tmp_path, dataset_dir):
-    command = [sys.executable, str(REPO / "scripts" / "collect_dataset.py"), "--env", "point-maze",
-               "--num_trajs", "400", "--traj_len", "100", "--images"]
+    command = [
+        sys.executable,
+        str(REPO / "scripts" / "collect_dataset.py"),
+        "--env",
+        "point-maze",
+        "--num_trajs",
+        "400",
+        "--traj_len",
+        "100",
+        "--images",
+    ]
     process = subprocess.Popen(command, env=dict(os.environ), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     folder = paths.pieces_dir("maze")
     deadline = time.time() + 30
@@ -162,10 +172,16 @@ def test_a_folder_keeps_the_options_it_was_started_with(tmp_path):
     assert (more.already_done, more.made) == (1, 1)
 
 
-@pytest.mark.parametrize("options, message", [
-    ({"traj_len": 501}, "--traj_len"), ({"traj_len": 1}, "--traj_len"), ({"num_trajs": 0}, "--num_trajs"),
-    ({"workers": 0}, "--workers"), ({"seed": -1}, "--seed"),
-])
+@pytest.mark.parametrize(
+    "options, message",
+    [
+        ({"traj_len": 501}, "--traj_len"),
+        ({"traj_len": 1}, "--traj_len"),
+        ({"num_trajs": 0}, "--num_trajs"),
+        ({"workers": 0}, "--workers"),
+        ({"seed": -1}, "--seed"),
+    ],
+)
 def test_bad_options_are_refused_before_any_work(tmp_path, options, message):
     with pytest.raises(UserError, match=message):
         collect("point-maze", **{"num_trajs": 1, **options}, folder=tmp_path / "pieces", progress=False)
@@ -200,7 +216,7 @@ def truncate(path: Path) -> None:
 def flip_bytes(path: Path) -> None:
     raw = bytearray(path.read_bytes())
     middle = len(raw) // 3
-    raw[middle:middle + 16] = bytes(16)
+    raw[middle : middle + 16] = bytes(16)
     path.write_bytes(bytes(raw))
 
 
@@ -210,18 +226,21 @@ def with_nan(path: Path) -> None:
     rewrite(path, observations=observations)
 
 
-@pytest.mark.parametrize("corrupt, message", [
-    (truncate, "not a readable piece"),
-    (flip_bytes, "unreadable"),
-    (lambda path: rewrite(path, actions=np.zeros((20, 3), np.float32)), "actions has 3 entries"),
-    (lambda path: rewrite(path, actions=np.zeros((19, 2), np.float32)), "different or zero row counts"),
-    (lambda path: rewrite(path, goals=np.zeros((20, 2))), "dtype float64"),
-    (with_nan, "non-finite"),
-    (lambda path: rewrite_meta(path, suite="meta-world"), "suite 'meta-world'"),
-    (lambda path: rewrite(path, timeouts=np.ones(20, bool)), "trajectory ends"),
-    (lambda path: rewrite_meta(path, seed=7), "seed"),
-    (lambda path: rewrite(path, meta=np.array("{}")), "metadata"),
-])
+@pytest.mark.parametrize(
+    "corrupt, message",
+    [
+        (truncate, "not a readable piece"),
+        (flip_bytes, "unreadable"),
+        (lambda path: rewrite(path, actions=np.zeros((20, 3), np.float32)), "actions has 3 entries"),
+        (lambda path: rewrite(path, actions=np.zeros((19, 2), np.float32)), "different or zero row counts"),
+        (lambda path: rewrite(path, goals=np.zeros((20, 2))), "dtype float64"),
+        (with_nan, "non-finite"),
+        (lambda path: rewrite_meta(path, suite="meta-world"), "suite 'meta-world'"),
+        (lambda path: rewrite(path, timeouts=np.ones(20, bool)), "trajectory ends"),
+        (lambda path: rewrite_meta(path, seed=7), "seed"),
+        (lambda path: rewrite(path, meta=np.array("{}")), "metadata"),
+    ],
+)
 def test_distill_names_a_bad_piece_and_writes_nothing(corrupt, message):
     collect("point-maze", num_trajs=3, traj_len=20, progress=False)
     bad = paths.pieces_dir("maze") / piece_name("maze", 1)
@@ -279,8 +298,7 @@ def test_meta_world_collection_with_two_workers(sawyer_env):
     distill("meta-world", progress=False)
     data = dataset.load_dataset("sawyer")
     assert len(data) == 100 and data.num_trajectories == 2
-    assert (data.observations.shape, data.actions.shape, data.goals.shape) == ((100, 36), (100, 4),
-                                                                                          (100, 3))
+    assert (data.observations.shape, data.actions.shape, data.goals.shape) == ((100, 36), (100, 4), (100, 3))
     settings = CollectionSettings("meta-world", seed=0, traj_len=50, images=False)
     here = make_piece(SawyerExpert(), sawyer_env, settings, index=1)  # made in this process, not in a worker
     for key in dataset.VECTOR_KEYS:
@@ -298,8 +316,10 @@ def test_a_trajectory_claimed_by_a_live_collector_is_left_to_it(tmp_path):
 
 
 def test_a_maze_collection_never_imports_mujoco_or_metaworld(tmp_path):
-    program = ("import sys; from pathlib import Path; from sfp.data.collector import collect; "
-               f"collect('point-maze', num_trajs=2, traj_len=10, folder=Path({str(tmp_path)!r}), progress=False); "
-               "print(sorted(name for name in ('mujoco', 'metaworld') if name in sys.modules))")
+    program = (
+        "import sys; from pathlib import Path; from sfp.data.collector import collect; "
+        f"collect('point-maze', num_trajs=2, traj_len=10, folder=Path({str(tmp_path)!r}), progress=False); "
+        "print(sorted(name for name in ('mujoco', 'metaworld') if name in sys.modules))"
+    )
     result = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "[]"

@@ -1,4 +1,5 @@
 """D4RL import on a small synthetic D4RL-like file: episode boundaries, goals, errors, and finding the result."""
+
 import runpy
 from pathlib import Path
 
@@ -30,10 +31,14 @@ def _d4rl_arrays(episodes=EPISODES, obs_dim=HOPPER_OBS, act_dim=HOPPER_ACT):
             terminals[end - 1] = True
         elif how == "timeout":
             timeouts[end - 1] = True
-    return {"observations": row + np.zeros((1, obs_dim), np.float32),  # row i holds i in every entry
-            "next_observations": row + 0.5 + np.zeros((1, obs_dim), np.float32),
-            "actions": np.tile(row / n, (1, act_dim)), "rewards": row[:, 0] * 10, "terminals": terminals,
-            "timeouts": timeouts}
+    return {
+        "observations": row + np.zeros((1, obs_dim), np.float32),  # row i holds i in every entry
+        "next_observations": row + 0.5 + np.zeros((1, obs_dim), np.float32),
+        "actions": np.tile(row / n, (1, act_dim)),
+        "rewards": row[:, 0] * 10,
+        "terminals": terminals,
+        "timeouts": timeouts,
+    }
 
 
 def _write_d4rl(path, arrays):
@@ -86,8 +91,9 @@ def test_whole_episodes_are_cut_into_pieces(hopper_file):
 def test_max_trajs_keeps_the_first_ones(hopper_file):
     summary = import_d4rl(hopper_file, traj_len=5, max_trajs=2)
     assert (summary.episodes, summary.trajectories, summary.rows) == (2, 2, 8)
-    starts, ends, episodes = trajectory_pieces(*(_d4rl_arrays()[k] for k in ("terminals", "timeouts")),
-                                               traj_len=5, max_trajs=3, whole_episodes=True)
+    starts, ends, episodes = trajectory_pieces(
+        *(_d4rl_arrays()[k] for k in ("terminals", "timeouts")), traj_len=5, max_trajs=3, whole_episodes=True
+    )
     np.testing.assert_array_equal(starts, [0, 5, 7])
     np.testing.assert_array_equal(ends, [5, 7, 10])
     assert episodes == 2
@@ -131,10 +137,16 @@ def test_observation_mismatch_only_warns(tmp_path):
     assert dataset.load_dataset("ant").observations.shape[1] == 111
 
 
-@pytest.mark.parametrize("name,body", [
-    ("hopper-expert-v2.hdf5", "hopper"), ("walker2d-medium-replay-v2.hdf5", "walker"),
-    ("halfcheetah_expert.hdf5", "halfcheetah"), ("ant-medium-v2.hdf5", "ant"), ("swimmer.hdf5", "swimmer"),
-])
+@pytest.mark.parametrize(
+    "name,body",
+    [
+        ("hopper-expert-v2.hdf5", "hopper"),
+        ("walker2d-medium-replay-v2.hdf5", "walker"),
+        ("halfcheetah_expert.hdf5", "halfcheetah"),
+        ("ant-medium-v2.hdf5", "ant"),
+        ("swimmer.hdf5", "swimmer"),
+    ],
+)
 def test_infer_body(name, body):
     assert infer_body(f"/some/dir/{name}") == body
 
@@ -149,7 +161,8 @@ def test_script_prints_a_summary_and_exits_cleanly(tmp_path, capsys):
     source = _write_d4rl(tmp_path / "my-dataset.hdf5", _d4rl_arrays())
     import_main(["--file", str(source), "--body", "hopper", "--traj_len", "4"])
     assert f"imported 5 trajectories (19 rows) from 5 episodes into {paths.dataset_file('hopper')}" in (
-        capsys.readouterr().out)
+        capsys.readouterr().out
+    )
     with pytest.raises(SystemExit) as exit_info:
         import_main(["--file", str(source), "--body", "hopper"])
     assert exit_info.value.code == 2

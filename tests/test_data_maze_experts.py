@@ -1,5 +1,6 @@
 """The maze's two experts (original: the paper's data; fixed: its frame mismatch fixed), kept apart end to end:
 collect -> distill -> flows/train.py -> main.py."""
+
 import hashlib
 import json
 import shutil
@@ -86,8 +87,10 @@ def test_meta_world_has_one_expert():
 def test_the_two_experts_collect_and_distill_into_separate_files():
     collect("point-maze", num_trajs=2, traj_len=30, progress=False)
     collect("point-maze", num_trajs=2, traj_len=30, progress=False, expert="fixed")
-    assert sorted(path.name for path in paths.pieces_dir("maze").glob("*.npz")) == [piece_name("maze", 0),
-                                                                                     piece_name("maze", 1)]
+    assert sorted(path.name for path in paths.pieces_dir("maze").glob("*.npz")) == [
+        piece_name("maze", 0),
+        piece_name("maze", 1),
+    ]
     assert (paths.pieces_dir("maze-fixed") / piece_name("maze-fixed", 1)).exists()
     distill("point-maze", progress=False)
     distill("point-maze", progress=False, expert="fixed")
@@ -133,11 +136,50 @@ def test_the_collect_command_defaults_to_the_original_expert(capsys):
         assert json.loads(str(piece["meta"]))["expert"] == "original"
 
 
-PRIOR = ["--env", "point-maze", "--epochs", "1", "--num_blocks", "2", "--num_hidden", "16", "--pre_mlp_units", "8",
-         "--batch_size", "64", "--num_threads", "1"]
-RL = ["--env", "corridor-v1", "--use_prior", "True", "--epochs", "1", "--steps_per_epoch", "60", "--start_steps",
-      "20", "--update_after", "20", "--update_every", "20", "--batch_size", "16", "--hid", "16", "--max_ep_len", "50",
-      "--num_test_episodes", "1", "--num_threads", "1", "--replay_size", "1000"]
+PRIOR = [
+    "--env",
+    "point-maze",
+    "--epochs",
+    "1",
+    "--num_blocks",
+    "2",
+    "--num_hidden",
+    "16",
+    "--pre_mlp_units",
+    "8",
+    "--batch_size",
+    "64",
+    "--num_threads",
+    "1",
+]
+RL = [
+    "--env",
+    "corridor-v1",
+    "--use_prior",
+    "True",
+    "--epochs",
+    "1",
+    "--steps_per_epoch",
+    "60",
+    "--start_steps",
+    "20",
+    "--update_after",
+    "20",
+    "--update_every",
+    "20",
+    "--batch_size",
+    "16",
+    "--hid",
+    "16",
+    "--max_ep_len",
+    "50",
+    "--num_test_episodes",
+    "1",
+    "--num_threads",
+    "1",
+    "--replay_size",
+    "1000",
+]
 
 
 def test_collect_distill_train_and_main_keep_the_expert_end_to_end(capsys):

@@ -1,5 +1,6 @@
 """Minari import on datasets recorded in the test with Minari's DataCollector from real rollouts of room-v1:
 rows, trajectory ends, goals, cutting, errors, and a prior that trains on the result with flows/train.py."""
+
 import json
 import runpy
 import warnings
@@ -67,11 +68,14 @@ def record(dataset_id: str, kinds: list[str], goal_cond: bool) -> list[dict]:
             action = _seek_goal(seen) if kind == "seek" else collector.action_space.sample()
             obs, reward, terminated, truncated, _ = collector.step(action)
             done = terminated or truncated
-            for key, value in zip(("obs", "actions", "rewards", "terminations", "truncations"),
-                                  (obs, action, reward, terminated, truncated)):
+            for key, value in zip(
+                ("obs", "actions", "rewards", "terminations", "truncations"),
+                (obs, action, reward, terminated, truncated),
+            ):
                 steps[key].append(value)
-        observations = ({key: np.stack([o[key] for o in steps["obs"]]) for key in obs} if goal_cond
-                        else np.stack(steps["obs"]))
+        observations = (
+            {key: np.stack([o[key] for o in steps["obs"]]) for key in obs} if goal_cond else np.stack(steps["obs"])
+        )
         episodes.append({**steps, "obs": observations, "actions": np.stack(steps["actions"])})
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # Minari's reminders to fill in author, description, ...
@@ -129,9 +133,25 @@ def test_dict_observations_take_the_desired_goal():
 def test_flows_train_trains_a_prior_on_the_import():
     record("sfp/room/prior-v0", ["seek", "random"] * 3, goal_cond=False)
     import_main(["--dataset", "sfp/room/prior-v0", "--short", "room_prior"])
-    train_main(["--env", "room_prior", "--epochs", "1", "--num_blocks", "2", "--num_hidden", "16",
-                "--pre_mlp_units", "8", "--batch_size", "32", "--num_threads", "1"],
-               params_file=Path(__file__).parents[1] / "flows" / "default_params.json")
+    train_main(
+        [
+            "--env",
+            "room_prior",
+            "--epochs",
+            "1",
+            "--num_blocks",
+            "2",
+            "--num_hidden",
+            "16",
+            "--pre_mlp_units",
+            "8",
+            "--batch_size",
+            "32",
+            "--num_threads",
+            "1",
+        ],
+        params_file=Path(__file__).parents[1] / "flows" / "default_params.json",
+    )
     checkpoint = paths.prior_checkpoint("room_prior", "flow", "action", 1)
     assert checkpoint.exists()
     log = paths.run_dir("flows_room_prior_flow_action_1", 1)
@@ -140,11 +160,14 @@ def test_flows_train_trains_a_prior_on_the_import():
     assert params["train_trajectories"] + params["val_trajectories"] == 6
 
 
-@pytest.mark.parametrize("argv,message", [
-    (["--dataset", "D4RL/pen/human-v2", "--short", "pen_human"], "minari download D4RL/pen/human-v2"),
-    (["--dataset", "sfp/room/any-v0", "--short", "Pen-Human"], "cannot name a dataset"),
-    (["--dataset", "sfp/room/any-v0", "--short", "pen", "--traj_len", "0"], "--traj_len (0) must be at least 1"),
-])
+@pytest.mark.parametrize(
+    "argv,message",
+    [
+        (["--dataset", "D4RL/pen/human-v2", "--short", "pen_human"], "minari download D4RL/pen/human-v2"),
+        (["--dataset", "sfp/room/any-v0", "--short", "Pen-Human"], "cannot name a dataset"),
+        (["--dataset", "sfp/room/any-v0", "--short", "pen", "--traj_len", "0"], "--traj_len (0) must be at least 1"),
+    ],
+)
 def test_bad_input_is_one_line_before_any_work(argv, message, capsys):
     with pytest.raises(SystemExit) as exit_info:
         import_main(argv)

@@ -1,4 +1,5 @@
 """Shared file names and the dataset format."""
+
 import numpy as np
 import pytest
 
@@ -22,11 +23,14 @@ def test_short_names():
         paths.short_name("atari")
 
 
-@pytest.mark.parametrize("kwargs,name", [
-    ({}, "maze_primitive_flow_action_1.pt"),
-    ({"data_ratio": 0.1}, "maze_primitive_flow_action_1_0.1.pt"),
-    ({"one_step": True}, "maze_primitive_flow_action_1_one_step.pt"),
-])
+@pytest.mark.parametrize(
+    "kwargs,name",
+    [
+        ({}, "maze_primitive_flow_action_1.pt"),
+        ({"data_ratio": 0.1}, "maze_primitive_flow_action_1_0.1.pt"),
+        ({"one_step": True}, "maze_primitive_flow_action_1_one_step.pt"),
+    ],
+)
 def test_checkpoint_names(kwargs, name):
     assert paths.prior_checkpoint_name("maze", "flow", "action", 1, **kwargs) == name
 
@@ -36,15 +40,22 @@ def _arrays(lengths, obs_dim=3):
     timeouts = np.zeros(n, bool)
     timeouts[np.cumsum(lengths) - 1] = True
     rng = np.random.default_rng(0)
-    return {"observations": rng.normal(size=(n, obs_dim)), "actions": rng.uniform(-1, 1, (n, 2)),
-            "goals": rng.normal(size=(n, 2)), "rewards": np.zeros(n), "terminals": np.zeros(n, bool),
-            "timeouts": timeouts}
+    return {
+        "observations": rng.normal(size=(n, obs_dim)),
+        "actions": rng.uniform(-1, 1, (n, 2)),
+        "goals": rng.normal(size=(n, 2)),
+        "rewards": np.zeros(n),
+        "terminals": np.zeros(n, bool),
+        "timeouts": timeouts,
+    }
 
 
 def test_write_read_round_trip_with_streamed_images(isolated_dirs):
     arrays = _arrays([4, 6])
     images = np.random.default_rng(1).integers(0, 255, (10, 3, 64, 64), dtype=np.uint8)
-    path = dataset.write_dataset(paths.dataset_dir(create=True) / "maze_primitive.hdf5", arrays, images, {"suite": "maze"})
+    path = dataset.write_dataset(
+        paths.dataset_dir(create=True) / "maze_primitive.hdf5", arrays, images, {"suite": "maze"}
+    )
     loaded = dataset.load_dataset("maze", with_images=True)
     np.testing.assert_allclose(loaded.actions, arrays["actions"].astype(np.float32))
     assert loaded.bounds.tolist() == [0, 4, 10] and loaded.num_trajectories == 2
@@ -56,8 +67,13 @@ def test_write_read_round_trip_with_streamed_images(isolated_dirs):
 
 def test_legacy_npy_dict_is_read(isolated_dirs):
     arrays = _arrays([5, 5])
-    legacy = {"states": arrays["observations"], "actions": arrays["actions"], "goals": arrays["goals"],
-              "terminals": arrays["timeouts"].astype(int), "timeouts": np.zeros(10)}
+    legacy = {
+        "states": arrays["observations"],
+        "actions": arrays["actions"],
+        "goals": arrays["goals"],
+        "terminals": arrays["timeouts"].astype(int),
+        "timeouts": np.zeros(10),
+    }
     np.save(paths.dataset_dir(create=True) / "maze_primitive_distilled.npy", legacy)
     loaded = dataset.load_dataset("maze")
     assert loaded.bounds.tolist() == [0, 5, 10]

@@ -1,4 +1,5 @@
 """Locomotion tasks: sparse reward, observation variants, action permutation, truncation, seeding."""
+
 import gymnasium
 import numpy as np
 import pytest
@@ -20,9 +21,16 @@ def _shift_x(env, dx):
     env.sim.unwrapped.data.qpos[0] += dx
 
 
-@pytest.mark.parametrize("body,obs_dim,act_dim", [
-    ("swimmer", 8, 2), ("hopper", 11, 3), ("walker", 17, 6), ("ant", 105, 8), ("halfcheetah", 17, 6),
-])
+@pytest.mark.parametrize(
+    "body,obs_dim,act_dim",
+    [
+        ("swimmer", 8, 2),
+        ("hopper", 11, 3),
+        ("walker", 17, 6),
+        ("ant", 105, 8),
+        ("halfcheetah", 17, 6),
+    ],
+)
 def test_bodies_have_flat_spaces(body, obs_dim, act_dim):
     env = make_env(f"{body}-sparse")
     obs, info = env.reset(seed=0)

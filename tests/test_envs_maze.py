@@ -1,4 +1,5 @@
 """Point mazes: layouts, dynamics worked out by hand, scaling, rewards, episode ends, spaces, frames, gymnasium."""
+
 import gymnasium
 import numpy as np
 import pytest
@@ -44,11 +45,14 @@ def maze_of(name: str) -> Maze:
 
 
 # --- layouts ------------------------------------------------------------------------------------------------
-@pytest.mark.parametrize("name, n_cells, n_walls, starts, goals", [
-    ("corridor-v1", 123, 248, {(0, 0)}, {(0, 2)}),
-    ("room-v1", 729, 4 * 27, {(0, 0)}, {(13, 13), (-13, 13), (13, -13), (-13, -13)}),
-    ("maze-v1", 91, 4 * 91 - 2 * 90, {(-6, -6)}, {(-6, 12)}),  # a tree of 91 cells has 90 open sides
-])
+@pytest.mark.parametrize(
+    "name, n_cells, n_walls, starts, goals",
+    [
+        ("corridor-v1", 123, 248, {(0, 0)}, {(0, 2)}),
+        ("room-v1", 729, 4 * 27, {(0, 0)}, {(13, 13), (-13, 13), (13, -13), (-13, -13)}),
+        ("maze-v1", 91, 4 * 91 - 2 * 90, {(-6, -6)}, {(-6, 12)}),  # a tree of 91 cells has 90 open sides
+    ],
+)
 def test_layout_sizes_and_squares(name, n_cells, n_walls, starts, goals):
     layout = maze_layout(name)
     assert len(layout.cells) == n_cells
@@ -70,8 +74,15 @@ def test_maze_v1_map():
         row = ""
         for x in range(-6, 13):
             cell = (x, y)
-            row += ("S" if cell in layout.start_squares else "G" if cell in layout.goal_squares
-                    else "#" if cell in layout.cells else ".")
+            row += (
+                "S"
+                if cell in layout.start_squares
+                else "G"
+                if cell in layout.goal_squares
+                else "#"
+                if cell in layout.cells
+                else "."
+            )
         rows.append(row)
     assert "\n".join(rows) == MAZE_V1_MAP
 
@@ -173,11 +184,14 @@ def test_room_goals_visit_all_corners():
 
 
 # --- scaling ------------------------------------------------------------------------------------------------
-@pytest.mark.parametrize("name, low, high", [
-    ("corridor-v1", (-0.5, -0.5), (60.5, 2.5)),
-    ("room-v1", (-13.5, -13.5), (13.5, 13.5)),
-    ("maze-v1", (-6.5, -6.5), (12.5, 12.5)),
-])
+@pytest.mark.parametrize(
+    "name, low, high",
+    [
+        ("corridor-v1", (-0.5, -0.5), (60.5, 2.5)),
+        ("room-v1", (-13.5, -13.5), (13.5, 13.5)),
+        ("maze-v1", (-6.5, -6.5), (12.5, 12.5)),
+    ],
+)
 def test_scaling(name, low, high):
     env = MazeEnv(name)
     assert env.low.tolist() == list(low) and env.high.tolist() == list(high)
@@ -222,7 +236,7 @@ def test_step_reward_equals_compute_reward_and_reaches_the_goal(neg_rew):
 def test_terminate_on_success():
     env = MazeEnv("room-v1", terminate_on_success=True)
     env.reset(seed=5)
-    for step in range(30):
+    for step in range(30):  # noqa: B007  (read after the loop)
         _, reward, terminated, truncated, info = env.step(np.clip(env.goal - env.position, -1, 1))
         assert terminated == info["success"] and not truncated
         if terminated:
@@ -305,9 +319,15 @@ def test_same_seed_same_run():
     assert not np.array_equal(run(11), run(12))
 
 
-@pytest.mark.parametrize("kwargs", [
-    {}, {"goal_cond": False}, {"visual": True, "render_mode": "rgb_array"}, {"neg_rew": True},
-])
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {},
+        {"goal_cond": False},
+        {"visual": True, "render_mode": "rgb_array"},
+        {"neg_rew": True},
+    ],
+)
 def test_gymnasium_env_checker(kwargs):
     check_env(MazeEnv("maze-v1", **kwargs), skip_render_check=False)
 

@@ -1,4 +1,5 @@
 """Meta-World tasks: success rules vs metaworld's own, spaces, truncation, seeding, goals and rendering."""
+
 import warnings
 
 import gymnasium
@@ -16,12 +17,23 @@ from sfp.envs.sawyer_rewards import (
 from sfp.errors import UserError
 
 EXPERT_POLICIES = {
-    "reach-v2": "Reach", "push-v2": "Push", "pick-place-v2": "PickPlace", "door-open-v2": "DoorOpen",
-    "door-close-v2": "DoorClose", "drawer-open-v2": "DrawerOpen", "drawer-close-v2": "DrawerClose",
-    "button-press-topdown-v2": "ButtonPressTopdown", "button-press-v2": "ButtonPress",
-    "peg-insert-side-v2": "PegInsertionSide", "window-open-v2": "WindowOpen", "window-close-v2": "WindowClose",
-    "sweep-v2": "Sweep", "basketball-v2": "Basketball", "shelf-place-v2": "ShelfPlace",
-    "sweep-into-v2": "SweepInto", "lever-pull-v2": "LeverPull",
+    "reach-v2": "Reach",
+    "push-v2": "Push",
+    "pick-place-v2": "PickPlace",
+    "door-open-v2": "DoorOpen",
+    "door-close-v2": "DoorClose",
+    "drawer-open-v2": "DrawerOpen",
+    "drawer-close-v2": "DrawerClose",
+    "button-press-topdown-v2": "ButtonPressTopdown",
+    "button-press-v2": "ButtonPress",
+    "peg-insert-side-v2": "PegInsertionSide",
+    "window-open-v2": "WindowOpen",
+    "window-close-v2": "WindowClose",
+    "sweep-v2": "Sweep",
+    "basketball-v2": "Basketball",
+    "shelf-place-v2": "ShelfPlace",
+    "sweep-into-v2": "SweepInto",
+    "lever-pull-v2": "LeverPull",
 }
 
 
@@ -132,8 +144,7 @@ def test_dict_flat_and_visual_spaces(env_factory):
     goal_env, flat_env = env_factory("push-v2"), env_factory("push-v2", goal_cond=False)
     visual_env = env_factory("push-v2", visual=True)
     obs, _ = goal_env.reset(seed=0)
-    assert {k: v.shape for k, v in obs.items()} == {"observation": (36,), "achieved_goal": (3,),
-                                                     "desired_goal": (3,)}
+    assert {k: v.shape for k, v in obs.items()} == {"observation": (36,), "achieved_goal": (3,), "desired_goal": (3,)}
     assert obs in goal_env.observation_space
     np.testing.assert_array_equal(obs["achieved_goal"], obs["observation"][4:7])
     flat, _ = flat_env.reset(seed=0)

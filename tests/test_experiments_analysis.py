@@ -1,4 +1,5 @@
 """Statistics of scripts/plot.py against hand-worked values, and the plot script end to end on fake logs."""
+
 import json
 import subprocess
 import sys
@@ -10,8 +11,12 @@ import pytest
 from sfp.experiments import analysis
 from sfp.experiments.analysis import aggregates, group, improvement, interval, mean_band, mixing_groups
 
-profiles, read_runs, run_scores, score_matrix = (analysis.profiles, analysis.read_runs, analysis.run_scores,
-                                                analysis.score_matrix)
+profiles, read_runs, run_scores, score_matrix = (
+    analysis.profiles,
+    analysis.read_runs,
+    analysis.run_scores,
+    analysis.score_matrix,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -93,8 +98,7 @@ def test_runs_are_grouped_by_task_and_method_and_scored(tmp_path):
     dirs.append(_fake_run(tmp_path, "grid__corridor-v1__sac", "corridor-v1", 0, [0.0, 0.0]))
     groups = group(read_runs(dirs))
     assert set(groups) == {("corridor-v1", "sfp"), ("corridor-v1", "sac")}
-    assert run_scores(groups[("corridor-v1", "sfp")][0], "AverageTestSuccessRate", last=2) == \
-        pytest.approx((0.75, 0.5))
+    assert run_scores(groups[("corridor-v1", "sfp")][0], "AverageTestSuccessRate", last=2) == pytest.approx((0.75, 0.5))
 
 
 def _provenance(directory: Path, *git_states) -> None:
@@ -113,8 +117,10 @@ def test_the_report_names_each_code_version_and_sums_the_compute(tmp_path):
         (directory / "progress.txt").write_text("\n".join(lines) + "\n")
     runs = read_runs([first, second])
     assert runs[0].commits == (a, a)
-    assert analysis.code_and_compute(runs) == (f"Code: one code version: `{a[:12]}` (2 of 2 runs). Compute: 1.5 "
-                                               f"run-hours (the sum of the 2 runs' Time column).")
+    assert analysis.code_and_compute(runs) == (
+        f"Code: one code version: `{a[:12]}` (2 of 2 runs). Compute: 1.5 "
+        f"run-hours (the sum of the 2 runs' Time column)."
+    )
     _provenance(second, {"commit": a, "dirty": False}, {"commit": b, "dirty": True})  # resumed at a modified b
     text = analysis.code_and_compute(read_runs([first, second, third]))
     assert text.startswith("Code: 3 code versions (check before comparing): ")
@@ -123,8 +129,10 @@ def test_the_report_names_each_code_version_and_sums_the_compute(tmp_path):
 
 
 def test_prior_use_is_shown_only_for_methods_that_drew_from_a_prior(tmp_path):
-    dirs = [_fake_run(tmp_path, "g__maze-v1__sfp", "maze-v1", 0, [0.0, 1.0], prior_use=0.9),
-            _fake_run(tmp_path, "g__maze-v1__sac", "maze-v1", 0, [0.0, 0.0])]
+    dirs = [
+        _fake_run(tmp_path, "g__maze-v1__sfp", "maze-v1", 0, [0.0, 1.0], prior_use=0.9),
+        _fake_run(tmp_path, "g__maze-v1__sac", "maze-v1", 0, [0.0, 0.0]),
+    ]
     legacy = tmp_path / "g__maze-v1__old_s0"  # a log from before the column existed
     legacy.mkdir()
     (legacy / "config.json").write_text(json.dumps({"exp_name": "g__maze-v1__old", "env": "maze-v1", "seed": 0}))
@@ -133,31 +141,64 @@ def test_prior_use_is_shown_only_for_methods_that_drew_from_a_prior(tmp_path):
 
 
 def test_plot_script_writes_figures_table_and_curves(tmp_path):
-    dirs = [_fake_run(tmp_path / "logs", f"g__{task}__{method}", task, seed, list(np.linspace(0, score, 4)),
-                      prior_use=0.8 if method == "sfp" else 0.0)
-            for task in ("corridor-v1", "maze-v1") for method, score in (("sfp", 1.0), ("sac", 0.2))
-            for seed in (0, 1, 2)]
+    dirs = [
+        _fake_run(
+            tmp_path / "logs",
+            f"g__{task}__{method}",
+            task,
+            seed,
+            list(np.linspace(0, score, 4)),
+            prior_use=0.8 if method == "sfp" else 0.0,
+        )
+        for task in ("corridor-v1", "maze-v1")
+        for method, score in (("sfp", 1.0), ("sac", 0.2))
+        for seed in (0, 1, 2)
+    ]
     _provenance(dirs[0], {"commit": "c" * 40, "dirty": False})
     out = tmp_path / "results" / "maze"
-    result = subprocess.run([sys.executable, "scripts/plot.py", *map(str, dirs), "--out", str(out), "--snapshot",
-                             str(tmp_path / "committed")], cwd=ROOT, capture_output=True, text=True)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "scripts/plot.py",
+            *map(str, dirs),
+            "--out",
+            str(out),
+            "--snapshot",
+            str(tmp_path / "committed"),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
     assert result.returncode == 0, result.stderr
-    for suffix in ("_success.png", "_return.png", "_exploration.png", "_prior_use.png", "_profiles.png", ".md",
-                   "_curves.csv"):
+    for suffix in (
+        "_success.png",
+        "_return.png",
+        "_exploration.png",
+        "_prior_use.png",
+        "_profiles.png",
+        ".md",
+        "_curves.csv",
+    ):
         assert Path(f"{out}{suffix}").stat().st_size > 0
     table = Path(f"{out}.md").read_text()
     assert "| corridor-v1 | sfp | 3 | 4,000 |" in table and "| sfp | 6 | final |" in table
     # sfp's last three epochs (1/3, 2/3, 1) beat sac's (0.2/3, 0.4/3, 0.2) in every run of both tasks
     assert "| sfp | sac | 2 | 1.00 [1.00, 1.00] | 1.00 [1.00, 1.00] |" in table
     assert "| sac | sfp | 2 | 0.00 [0.00, 0.00] | 0.00 [0.00, 0.00] |" in table
-    assert "Code: 2 code versions (check before comparing): `no provenance.json` (11 of 12 runs), `cccccccccccc` " \
-           "(1 of 12 runs)." in table
-    assert (tmp_path / "committed" / dirs[0].name / "provenance.json").read_text() == \
-        (dirs[0] / "provenance.json").read_text()
+    assert (
+        "Code: 2 code versions (check before comparing): `no provenance.json` (11 of 12 runs), `cccccccccccc` "
+        "(1 of 12 runs)." in table
+    )
+    assert (tmp_path / "committed" / dirs[0].name / "provenance.json").read_text() == (
+        dirs[0] / "provenance.json"
+    ).read_text()
     assert len(Path(f"{out}_curves.csv").read_text().splitlines()) == 1 + 12 * 4
     copies = sorted((tmp_path / "committed").iterdir())
-    assert len(copies) == 12 and (copies[0] / "progress.txt").read_text() == (dirs[0].parent / copies[0].name /
-                                                                              "progress.txt").read_text()
+    assert (
+        len(copies) == 12
+        and (copies[0] / "progress.txt").read_text() == (dirs[0].parent / copies[0].name / "progress.txt").read_text()
+    )
 
 
 def test_each_family_at_its_better_alpha_and_the_alpha_autotuned_runs_ended_at(tmp_path):
@@ -174,8 +215,10 @@ def test_each_family_at_its_better_alpha_and_the_alpha_autotuned_runs_ended_at(t
         (directory / "progress.txt").write_text("\n".join(rows) + "\n")
         return directory
 
-    paper = [run("g__room-v1__sac", {}, [0, 0, 0], [0.2] * 3),
-             run("g__room-v1__sfp", {"use_prior": True, "alpha": 0.01}, [0, 1, 1], [0.01] * 3)]
+    paper = [
+        run("g__room-v1__sac", {}, [0, 0, 0], [0.2] * 3),
+        run("g__room-v1__sfp", {"use_prior": True, "alpha": 0.01}, [0, 1, 1], [0.01] * 3),
+    ]
     tuned = run("t__room-v1__sac_auto", {"autotune_alpha": True}, [0, 1, 1], [0.2, 0.05, 0.01])
     assert [r.family for r in read_runs(paper + [tuned])] == ["sac", "sfp", "sac"]
     assert "better entropy setting" not in results_table(group(read_runs(paper)), last=1)

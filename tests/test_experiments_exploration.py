@@ -1,5 +1,6 @@
 """Exploration maps: per-epoch visitation counts of maze runs (sfp/rl/visitation.py) and the figures made from them
 (sfp/experiments/exploration.py, scripts/plot_exploration.py)."""
+
 import json
 
 import numpy as np
@@ -15,9 +16,32 @@ from sfp.rl.params import load_rl_params
 from sfp.rl.run import run
 from sfp.rl.visitation import VISITATION_FILE, Visitation
 
-TINY = ["--env", "maze-v1", "--epochs", "2", "--steps_per_epoch", "150", "--start_steps", "60",
-        "--update_after", "50", "--update_every", "25", "--batch_size", "16", "--hid", "16", "--max_ep_len", "100",
-        "--num_test_episodes", "1", "--num_threads", "1", "--replay_size", "1000"]
+TINY = [
+    "--env",
+    "maze-v1",
+    "--epochs",
+    "2",
+    "--steps_per_epoch",
+    "150",
+    "--start_steps",
+    "60",
+    "--update_after",
+    "50",
+    "--update_every",
+    "25",
+    "--batch_size",
+    "16",
+    "--hid",
+    "16",
+    "--max_ep_len",
+    "100",
+    "--num_test_episodes",
+    "1",
+    "--num_threads",
+    "1",
+    "--replay_size",
+    "1000",
+]
 
 
 def _run(argv):
@@ -52,8 +76,10 @@ def test_a_maze_run_writes_its_visits_every_epoch_and_resumes_them_exactly():
     with np.load(paths.run_dir("split", 0) / VISITATION_FILE) as one_epoch:
         assert one_epoch["counts"].shape[0] == 1
     _run([*TINY, "--exp_name", "split", "--resume", "True"])
-    with np.load(paths.run_dir("whole", 0) / VISITATION_FILE) as whole, \
-            np.load(paths.run_dir("split", 0) / VISITATION_FILE) as split:
+    with (
+        np.load(paths.run_dir("whole", 0) / VISITATION_FILE) as whole,
+        np.load(paths.run_dir("split", 0) / VISITATION_FILE) as split,
+    ):
         assert whole["counts"].shape == (2, 19, 19) and str(whole["env"]) == "maze-v1"
         assert np.array_equal(whole["counts"], split["counts"])
         assert whole["counts"].sum(axis=(1, 2)).tolist() == [150, 150]  # one count per training step
@@ -72,8 +98,14 @@ def fake_run(root, name, task, seed, counts, cells):
     directory.mkdir(parents=True)
     (directory / "config.json").write_text(json.dumps({"exp_name": name, "env": task, "seed": seed}))
     (directory / "progress.txt").write_text("Epoch\tTotalEnvInteracts\n1\t10\n")
-    np.savez(directory / VISITATION_FILE, counts=counts, cells=cells, origin=np.array([-6, -6]),
-             steps_per_epoch=np.int64(10), env=np.array(task))
+    np.savez(
+        directory / VISITATION_FILE,
+        counts=counts,
+        cells=cells,
+        origin=np.array([-6, -6]),
+        steps_per_epoch=np.int64(10),
+        env=np.array(task),
+    )
     return directory
 
 
@@ -104,11 +136,13 @@ def test_coverage_table_has_a_column_per_step_count_with_hand_worked_means():
     first[0, 0, 0], first[1, 0, 1] = 1, 4  # epoch 1: a; epoch 2: b  -> coverage 0.25, 0.50
     second = np.zeros((2, 2, 2), int)
     second[0, 0], second[0, 1, 0], second[1, 1, 1] = 2, 1, 1  # epoch 1: a, b, c; epoch 2: d  -> 0.75, 1.00
-    runs = [RunVisits("L", "sfp", seed, counts, cells, np.zeros(2, int), 10)
-            for seed, counts in enumerate((first, second))]
+    runs = [
+        RunVisits("L", "sfp", seed, counts, cells, np.zeros(2, int), 10) for seed, counts in enumerate((first, second))
+    ]
     table = coverage_table(group(runs), [10, 20, 30]).splitlines()
-    assert table[0] == ("| task | method | seeds | coverage after 10 steps | coverage after 20 steps "
-                        "| coverage after 30 steps |")
+    assert table[0] == (
+        "| task | method | seeds | coverage after 10 steps | coverage after 20 steps | coverage after 30 steps |"
+    )
     row = table[2].split(" | ")
     assert row[:3] == ["| L", "sfp", "2"] and row[3].startswith("0.50 [") and row[4].startswith("0.75 [")
     assert row[5] == "(runs reach 20 steps) |"

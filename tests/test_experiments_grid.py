@@ -1,4 +1,5 @@
 """The experiment launcher: specs, the grid of runs, run status, the preparation commands."""
+
 from pathlib import Path
 
 import pytest
@@ -11,16 +12,24 @@ from sfp.experiments.grid import grid, load_spec, preparation_commands
 @pytest.fixture
 def spec_file(tmp_path):
     path = tmp_path / "grid.yaml"
-    path.write_text("name: g\ntasks: [corridor-v1]\nmethods: [sfp, sac, parrot_state]\nseeds: [0, 1]\n"
-                    "params: {epochs: 2, steps_per_epoch: 100}\nmethod_params: {sac: {alpha: 0.05}}\n"
-                    "prior: {epochs: 3}\n")
+    path.write_text(
+        "name: g\ntasks: [corridor-v1]\nmethods: [sfp, sac, parrot_state]\nseeds: [0, 1]\n"
+        "params: {epochs: 2, steps_per_epoch: 100}\nmethod_params: {sac: {alpha: 0.05}}\n"
+        "prior: {epochs: 3}\n"
+    )
     return path
 
 
 def test_grid_names_and_flags(spec_file):
     runs = grid(load_spec(spec_file))
-    assert [(run.method, run.seed) for run in runs] == [("sfp", 0), ("sfp", 1), ("sac", 0), ("sac", 1),
-                                                        ("parrot_state", 0), ("parrot_state", 1)]
+    assert [(run.method, run.seed) for run in runs] == [
+        ("sfp", 0),
+        ("sfp", 1),
+        ("sac", 0),
+        ("sac", 1),
+        ("parrot_state", 0),
+        ("parrot_state", 1),
+    ]
     sfp, sac = runs[0], runs[2]
     assert sfp.name == "g__corridor-v1__sfp" and sfp.directory == paths.run_dir("g__corridor-v1__sfp", 0)
     assert sfp.argv[sfp.argv.index("--use_prior") + 1] == "True"
@@ -36,8 +45,10 @@ def test_missing_data_and_priors_become_the_commands_a_user_would_type(spec_file
     assert modes == ["action", "state+goal"] and all(command[-2:] == ["--epochs", "3"] for command in commands[2:])
     # each prior names the checkpoint it makes (a grid waits for it when another process is making it)
     assert [p.product for p in preparations[:2]] == [None, None]
-    assert [p.product.name for p in preparations[2:]] == ["maze_primitive_flow_action_1.pt",
-                                                          "maze_primitive_flow_state+goal_1.pt"]
+    assert [p.product.name for p in preparations[2:]] == [
+        "maze_primitive_flow_action_1.pt",
+        "maze_primitive_flow_state+goal_1.pt",
+    ]
 
 
 def test_run_status_follows_the_log_directory(spec_file):
@@ -53,11 +64,17 @@ def test_run_status_follows_the_log_directory(spec_file):
     assert run.status(epochs=2) == "finished"
 
 
-@pytest.mark.parametrize("text,message", [
-    ("name: g\ntasks: [corridor-v1]\nmethods: [dqn]\nseeds: [0]\n", "unknown method 'dqn'"),
-    ("name: g\ntasks: [corridor-v1]\nmethods: [sac]\n", "a spec has name, tasks, methods, seeds"),
-    ("name: g\ntasks: [corridor-v1]\nmethods: [sac]\nseeds: [0]\nparams: {epoch: 3}\n", r"params: unknown key 'epoch' \(did you mean epochs\?\)"),
-])
+@pytest.mark.parametrize(
+    "text,message",
+    [
+        ("name: g\ntasks: [corridor-v1]\nmethods: [dqn]\nseeds: [0]\n", "unknown method 'dqn'"),
+        ("name: g\ntasks: [corridor-v1]\nmethods: [sac]\n", "a spec has name, tasks, methods, seeds"),
+        (
+            "name: g\ntasks: [corridor-v1]\nmethods: [sac]\nseeds: [0]\nparams: {epoch: 3}\n",
+            r"params: unknown key 'epoch' \(did you mean epochs\?\)",
+        ),
+    ],
+)
 def test_bad_specs_fail_with_one_line(tmp_path, text, message):
     path = tmp_path / "bad.yaml"
     path.write_text(text)
@@ -65,17 +82,21 @@ def test_bad_specs_fail_with_one_line(tmp_path, text, message):
         grid(load_spec(path))
 
 
-@pytest.mark.parametrize("spec", sorted((Path(__file__).resolve().parents[1] / "experiments").glob("*.yaml")), ids=lambda path: path.name)
+@pytest.mark.parametrize(
+    "spec", sorted((Path(__file__).resolve().parents[1] / "experiments").glob("*.yaml")), ids=lambda path: path.name
+)
 def test_every_committed_spec_makes_a_valid_grid(spec):
     """grid() checks each run's parameters as main.py would."""
     runs = grid(load_spec(spec))
     assert runs and len({run.name for run in runs}) * len(load_spec(spec)["seeds"]) == len(runs)
 
 
-VARIANT_SPEC = ("name: g\ntasks: [corridor-v1]\nmethods: [sac_auto, sac_a001]\nseeds: [0]\n"
-                "params: {epochs: 1, steps_per_epoch: 120, start_steps: 40, update_after: 40, update_every: 20, "
-                "batch_size: 16, hid: 16, max_ep_len: 60, num_test_episodes: 1, replay_size: 1000}\n"
-                "variants:\n  sac_a001: {base: sac, params: {alpha: 0.01}}\n")
+VARIANT_SPEC = (
+    "name: g\ntasks: [corridor-v1]\nmethods: [sac_auto, sac_a001]\nseeds: [0]\n"
+    "params: {epochs: 1, steps_per_epoch: 120, start_steps: 40, update_after: 40, update_every: 20, "
+    "batch_size: 16, hid: 16, max_ep_len: 60, num_test_episodes: 1, replay_size: 1000}\n"
+    "variants:\n  sac_a001: {base: sac, params: {alpha: 0.01}}\n"
+)
 
 
 def test_a_variant_is_its_base_preset_plus_its_params_and_runs(tmp_path):
@@ -92,17 +113,20 @@ def test_a_variant_is_its_base_preset_plus_its_params_and_runs(tmp_path):
     assert run.method == "sac_a001" and run.columns["Alpha"][-1] == pytest.approx(0.01)  # fixed: the variant's alpha
 
 
-@pytest.mark.parametrize("variants,message", [
-    ("  sac_a001: {base: dqn, params: {alpha: 0.01}}\n", "variants: sac_a001: unknown base 'dqn'"),
-    ("  sac_a001: {base: sac, params: {alfa: 0.01}}\n", r"unknown key 'alfa' \(did you mean alpha\?\)"),
-    ("  sac_a001: {base: sac, params: {alpha: -1}}\n", "corridor-v1/sac_a001: --alpha -1.0 is below its minimum"),
-    ("  sac_a001: {base: sac, prams: {alpha: 0.01}}\n", "has base and optionally params \\(unknown: prams"),
-    ("  sac_a001: {params: {alpha: 0.01}}\n", "missing: base"),
-    ("  sac_a001: sac\n", "must be a mapping"),
-    ("  sac_a001: {base: sac}\n  sac: {base: pink}\n", "'sac' is the name of a preset"),
-    ("  sac_a001: {base: sac}\n  pink_x: {base: pink}\n", "defines pink_x, which is not among the methods"),
-    ("  sac_a001: {base: sac, params: {seed: 3}}\n", "seed is set by the grid for each run"),
-])
+@pytest.mark.parametrize(
+    "variants,message",
+    [
+        ("  sac_a001: {base: dqn, params: {alpha: 0.01}}\n", "variants: sac_a001: unknown base 'dqn'"),
+        ("  sac_a001: {base: sac, params: {alfa: 0.01}}\n", r"unknown key 'alfa' \(did you mean alpha\?\)"),
+        ("  sac_a001: {base: sac, params: {alpha: -1}}\n", "corridor-v1/sac_a001: --alpha -1.0 is below its minimum"),
+        ("  sac_a001: {base: sac, prams: {alpha: 0.01}}\n", "has base and optionally params \\(unknown: prams"),
+        ("  sac_a001: {params: {alpha: 0.01}}\n", "missing: base"),
+        ("  sac_a001: sac\n", "must be a mapping"),
+        ("  sac_a001: {base: sac}\n  sac: {base: pink}\n", "'sac' is the name of a preset"),
+        ("  sac_a001: {base: sac}\n  pink_x: {base: pink}\n", "defines pink_x, which is not among the methods"),
+        ("  sac_a001: {base: sac, params: {seed: 3}}\n", "seed is set by the grid for each run"),
+    ],
+)
 def test_an_invalid_variant_is_refused_with_one_line(tmp_path, variants, message):
     path = tmp_path / "bad.yaml"
     path.write_text(VARIANT_SPEC.split("variants:\n")[0] + "variants:\n" + variants)

@@ -1,5 +1,6 @@
 """The grid launchers: one decision per run for every backend, local children that die with the launcher, a real
 two-node Ray cluster on loopback, and submitit's local executor with a job preempted and requeued."""
+
 import os
 import shutil
 import signal
@@ -28,8 +29,9 @@ from sfp.experiments.launchers import (
 
 pytestmark = pytest.mark.slow  # the launchers start real Ray instances and submitit jobs (make test-fast skips them)
 
-BUDGET = ("{epochs: %d, steps_per_epoch: 400, start_steps: 200, update_after: 100, num_test_episodes: 1, "
-          "max_ep_len: 100}")
+BUDGET = (
+    "{epochs: %d, steps_per_epoch: 400, start_steps: 200, update_after: 100, num_test_episodes: 1, max_ep_len: 100}"
+)
 
 
 def write_spec(folder: Path, name: str, epochs: int, tasks: str = "corridor-v1, room-v1") -> Path:
@@ -43,8 +45,10 @@ def grid_command(spec: Path, *flags: str) -> list[str]:
 
 
 def logged_epochs(spec: Path) -> dict[str, list[int]]:
-    return {run.directory.name: [int(epoch) for epoch in read_progress(run.directory / "progress.txt").get("Epoch", [])]
-            for run in grid(load_spec(spec))}
+    return {
+        run.directory.name: [int(epoch) for epoch in read_progress(run.directory / "progress.txt").get("Epoch", [])]
+        for run in grid(load_spec(spec))
+    }
 
 
 def alive(pid: int) -> bool:
@@ -63,8 +67,12 @@ def train_processes(prefix: str, seed: int | None = None) -> dict[int, int]:
             stat = (entry / "stat").read_text().rsplit(")", 1)[1].split()
         except (OSError, ValueError):
             continue
-        if b"sfp.commands.train" in words and any(word.startswith(prefix.encode()) for word in words) \
-                and stat[0] != "Z" and (seed is None or words[words.index(b"--seed") + 1] == str(seed).encode()):
+        if (
+            b"sfp.commands.train" in words
+            and any(word.startswith(prefix.encode()) for word in words)
+            and stat[0] != "Z"
+            and (seed is None or words[words.index(b"--seed") + 1] == str(seed).encode())
+        ):
             found[int(entry.name)] = int(stat[1])
     return found
 
@@ -84,11 +92,15 @@ def some_epoch_logged(spec: Path) -> bool:
 
 
 def _partial_epochs(spec: Path) -> dict[str, list]:
-    return {run.directory.name: list(read_progress(run.directory / "progress.txt").get("Epoch", []))
-            for run in grid(load_spec(spec)) if (run.directory / "progress.txt").exists()}
+    return {
+        run.directory.name: list(read_progress(run.directory / "progress.txt").get("Epoch", []))
+        for run in grid(load_spec(spec))
+        if (run.directory / "progress.txt").exists()
+    }
 
 
 # --- the decision and the exit statuses, shared by every backend -------------------------------------------------
+
 
 def test_one_decision_per_run_skip_resume_move_aside_start(tmp_path):
     run = grid(load_spec(write_spec(tmp_path, "d", 2)))[0]
@@ -114,13 +126,16 @@ def test_exit_statuses_mean_the_same_for_every_backend(tmp_path):
     run.directory.mkdir(parents=True)
     (run.directory / "progress.txt").write_text("Epoch\tX\n1\t0\n")
     run.directory.with_name(run.directory.name + ".out").write_text(
-        "note: ...\nerror: run directory is in use by process 4242; wait for it or stop it\n")
+        "note: ...\nerror: run directory is in use by process 4242; wait for it or stop it\n"
+    )
     assert outcome(run, 2, 0).kind == "failed"  # exit 0 without the last epoch is not a finished run
     held = outcome(run, 2, LOCKED_EXIT)
-    assert held.kind == "held" and held.line.endswith("held by another writer (run directory is in use by "
-                                                      "process 4242; wait for it or stop it)")
-    assert [outcome(run, 2, code).kind for code in (130, 143, -signal.SIGTERM, -signal.SIGKILL, 1)] == \
-        ["interrupted"] * 4 + ["failed"]
+    assert held.kind == "held" and held.line.endswith(
+        "held by another writer (run directory is in use by process 4242; wait for it or stop it)"
+    )
+    assert [outcome(run, 2, code).kind for code in (130, 143, -signal.SIGTERM, -signal.SIGKILL, 1)] == [
+        "interrupted"
+    ] * 4 + ["failed"]
     (run.directory / "progress.txt").write_text("Epoch\tX\n1\t0\n2\t0\n")
     assert outcome(run, 2, 0).kind == "finished"
 
@@ -129,14 +144,18 @@ def test_slurm_without_sbatch_stops_with_one_line(tmp_path):
     pytest.importorskip("submitit", reason="the cluster extra (pip install 'sfp[cluster]') is not installed")
     env = {**os.environ, "PATH": str(Path(sys.executable).parent)}  # this venv, no Slurm
     assert shutil.which("sbatch", path=env["PATH"]) is None
-    done = subprocess.run(grid_command(write_spec(tmp_path, "s", 2), "--launcher", "slurm"), env=env,
-                          capture_output=True, text=True)
+    done = subprocess.run(
+        grid_command(write_spec(tmp_path, "s", 2), "--launcher", "slurm"), env=env, capture_output=True, text=True
+    )
     assert done.returncode == 2 and done.stdout == ""
-    assert done.stderr.splitlines() == ["error: --launcher slurm needs Slurm (no sbatch on PATH): run on a Slurm "
-                                        "login node, or use --launcher local or ray"]
+    assert done.stderr.splitlines() == [
+        "error: --launcher slurm needs Slurm (no sbatch on PATH): run on a Slurm "
+        "login node, or use --launcher local or ray"
+    ]
 
 
 # --- local ---------------------------------------------------------------------------------------------------------
+
 
 def test_local_runs_die_with_a_killed_launcher_and_a_rerun_finishes_each_once(tmp_path):
     """kill -9 of the launcher leaves no run alive; SIGTERM stops the runs and exits 143; the rerun finishes each
@@ -169,8 +188,9 @@ def test_a_run_held_by_another_writer_is_waited_for_never_doubled(tmp_path, caps
     holds the directory, tries again later and then finds the run finished: one writer, each epoch once."""
     spec = write_spec(tmp_path, "held", 2, tasks="room-v1")
     run = grid(load_spec(spec))[0]
-    holder = subprocess.Popen([sys.executable, "-m", "sfp.commands.train", *run.argv], stdout=subprocess.DEVNULL,
-                              stderr=subprocess.DEVNULL)
+    holder = subprocess.Popen(
+        [sys.executable, "-m", "sfp.commands.train", *run.argv], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     try:
         wait_for(lambda: (run.directory / "run.lock").exists(), 120, "the first writer's lock")
         status = drive([run], 2, LocalBackend(1), poll_seconds=1, held_wait_seconds=2)
@@ -184,6 +204,7 @@ def test_a_run_held_by_another_writer_is_waited_for_never_doubled(tmp_path, caps
 
 
 # --- ray: a head and a second node on this machine, loopback only --------------------------------------------------
+
 
 def _free_port() -> int:
     import socket
@@ -200,22 +221,65 @@ def ray_cluster():
     port, temp = _free_port(), tempfile.mkdtemp(prefix="ray", dir="/tmp")  # short: Ray's socket paths
     address = f"127.0.0.1:{port}"
     env = {**os.environ, "RAY_memory_monitor_refresh_ms": "0"}  # a shared test machine: no OOM killer
-    nodes = [subprocess.Popen([ray_cli, "start", "--head", "--port", str(port), "--node-ip-address", "127.0.0.1",
-                               "--num-cpus", "1", "--include-dashboard", "false", "--temp-dir", temp, "--block"],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)]
+    nodes = [
+        subprocess.Popen(
+            [
+                ray_cli,
+                "start",
+                "--head",
+                "--port",
+                str(port),
+                "--node-ip-address",
+                "127.0.0.1",
+                "--num-cpus",
+                "1",
+                "--include-dashboard",
+                "false",
+                "--temp-dir",
+                temp,
+                "--block",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            env=env,
+        )
+    ]
     try:
         import ray
 
         time.sleep(3)
-        nodes.append(subprocess.Popen([ray_cli, "start", "--address", address, "--node-ip-address", "127.0.0.1",
-                                       "--num-cpus", "1", "--block"],
-                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env))
+        nodes.append(
+            subprocess.Popen(
+                [
+                    ray_cli,
+                    "start",
+                    "--address",
+                    address,
+                    "--node-ip-address",
+                    "127.0.0.1",
+                    "--num-cpus",
+                    "1",
+                    "--block",
+                ],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                env=env,
+            )
+        )
 
         def two_nodes():
             try:
-                completed = subprocess.run([sys.executable, "-c", f"import ray; ray.init(address='{address}', "
-                                            f"log_to_driver=False); print(sum(n['Alive'] for n in ray.nodes()))"],
-                                           capture_output=True, text=True, timeout=60)
+                completed = subprocess.run(
+                    [
+                        sys.executable,
+                        "-c",
+                        f"import ray; ray.init(address='{address}', "
+                        f"log_to_driver=False); print(sum(n['Alive'] for n in ray.nodes()))",
+                    ],
+                    capture_output=True,
+                    text=True,
+                    timeout=60,
+                )
                 return completed.stdout.strip() == "2"
             except subprocess.TimeoutExpired:
                 return False
@@ -246,8 +310,11 @@ def listening_addresses(pids: list[int]) -> set[str]:
             continue
         for process in family:
             try:
-                addresses |= {connection.laddr.ip for connection in process.net_connections("inet")
-                              if connection.status == psutil.CONN_LISTEN}
+                addresses |= {
+                    connection.laddr.ip
+                    for connection in process.net_connections("inet")
+                    if connection.status == psutil.CONN_LISTEN
+                }
             except psutil.NoSuchProcess:  # ended while we looked
                 pass
     return addresses
@@ -264,8 +331,13 @@ def test_a_grid_on_the_launchers_own_ray_instance_listens_on_loopback_only(tmp_p
     # trip over: this driver gets a home of its own
     environment["HOME"] = str(tmp_path)
     # no --address: the driver starts the instance, so Ray's servers are the driver's descendants
-    driver = subprocess.Popen(grid_command(spec, "--launcher", "ray"), env=environment, stdout=subprocess.PIPE,
-                              stderr=subprocess.STDOUT, text=True)
+    driver = subprocess.Popen(
+        grid_command(spec, "--launcher", "ray"),
+        env=environment,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     try:
         found = wait_for(lambda: listening_addresses([driver.pid]), 120, "the local Ray instance")
         output, _ = driver.communicate(timeout=400)
@@ -278,23 +350,32 @@ def test_a_grid_on_the_launchers_own_ray_instance_listens_on_loopback_only(tmp_p
 
 def test_ray_runs_a_grid_to_completion(ray_cluster, tmp_path):
     spec = write_spec(tmp_path, "ray", 2)
-    done = subprocess.run(grid_command(spec, "--launcher", "ray", "--address", ray_cluster), capture_output=True,
-                          text=True, timeout=400)
+    done = subprocess.run(
+        grid_command(spec, "--launcher", "ray", "--address", ray_cluster), capture_output=True, text=True, timeout=400
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     assert all(epochs == [1, 2] for epochs in logged_epochs(spec).values()) and len(logged_epochs(spec)) == 4
     lines = done.stdout.splitlines()
     assert lines[0] == "4 runs: 0 finished, 4 to run" and lines[-1].startswith("grid: 4 finished, 0 interrupted")
     assert sum(line.endswith(": started") for line in lines) == 4
-    assert all(f"{name}: epoch 2/2, 0 test success" in lines or f"{name}: epoch 2/2, 1 test success" in lines
-               for name in logged_epochs(spec))
+    assert all(
+        f"{name}: epoch 2/2, 0 test success" in lines or f"{name}: epoch 2/2, 1 test success" in lines
+        for name in logged_epochs(spec)
+    )
 
 
 def test_ray_driver_killed_mid_grid_resumes_without_doubling_a_run(ray_cluster, tmp_path):
     spec = write_spec(tmp_path, "rkill", 3)
-    driver = subprocess.Popen(grid_command(spec, "--launcher", "ray", "--address", ray_cluster),
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    wait_for(lambda: any((run.directory / "checkpoint.pt").exists() for run in grid(load_spec(spec))), 240,
-             "a first checkpoint on the cluster")
+    driver = subprocess.Popen(
+        grid_command(spec, "--launcher", "ray", "--address", ray_cluster),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    wait_for(
+        lambda: any((run.directory / "checkpoint.pt").exists() for run in grid(load_spec(spec))),
+        240,
+        "a first checkpoint on the cluster",
+    )
     running = train_processes("rkill__")
     driver.kill()
     driver.wait()
@@ -302,14 +383,16 @@ def test_ray_driver_killed_mid_grid_resumes_without_doubling_a_run(ray_cluster, 
     partial = _partial_epochs(spec)
     assert len(partial) < 4 or any(len(epochs) < 3 for epochs in partial.values())  # it was killed mid-grid
 
-    done = subprocess.run(grid_command(spec, "--launcher", "ray", "--address", ray_cluster), capture_output=True,
-                          text=True, timeout=400)
+    done = subprocess.run(
+        grid_command(spec, "--launcher", "ray", "--address", ray_cluster), capture_output=True, text=True, timeout=400
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "resumed" in done.stdout, done.stdout
     assert list(logged_epochs(spec).values()) == [[1, 2, 3]] * 4
 
 
 # --- submitit: the Slurm code path on submitit's local executor ---------------------------------------------------
+
 
 def test_submitit_runs_the_grid_and_a_preempted_job_resumes_from_its_checkpoint(tmp_path):
     pytest.importorskip("submitit", reason="the cluster extra (pip install 'sfp[cluster]') is not installed")
@@ -322,7 +405,7 @@ def test_submitit_runs_the_grid_and_a_preempted_job_resumes_from_its_checkpoint(
         """What Slurm does before a time limit or a preemption: SIGUSR2 to the job's process (submitit's)."""
         target = runs[0]
         wait_for(lambda: read_progress(target.directory / "progress.txt"), 240, "the first run's first epoch")
-        (pid, job_process), = train_processes(target.name, seed=target.seed).items()
+        ((pid, job_process),) = train_processes(target.name, seed=target.seed).items()
         preempted.update(run=pid, job=job_process)
         os.kill(job_process, signal.SIGUSR2)
 

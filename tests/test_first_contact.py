@@ -1,5 +1,6 @@
 """What a newcomer meets: a short epoch line on stdout, plot labels from a run's config.json, and a tracked run that
 leaves the home directory alone."""
+
 import json
 import math
 
@@ -14,9 +15,32 @@ from sfp.experiments.analysis import code_and_compute, group, read_run
 from sfp.rl.logger import EpochLogger, column_names, format_table
 from sfp.rl.params import PARAMS_FILE
 
-TINY = ["--env", "corridor-v1", "--epochs", "2", "--steps_per_epoch", "150", "--start_steps", "60",
-        "--update_after", "50", "--update_every", "25", "--batch_size", "16", "--hid", "16", "--max_ep_len", "100",
-        "--num_test_episodes", "1", "--num_threads", "1", "--replay_size", "1000"]
+TINY = [
+    "--env",
+    "corridor-v1",
+    "--epochs",
+    "2",
+    "--steps_per_epoch",
+    "150",
+    "--start_steps",
+    "60",
+    "--update_after",
+    "50",
+    "--update_every",
+    "25",
+    "--batch_size",
+    "16",
+    "--hid",
+    "16",
+    "--max_ep_len",
+    "100",
+    "--num_test_episodes",
+    "1",
+    "--num_threads",
+    "1",
+    "--replay_size",
+    "1000",
+]
 SHOWN = ("epoch", "steps", "test success", "return", "train success", "Alpha", "LossQ", "LossPi", "steps/s")
 
 
@@ -26,9 +50,20 @@ def full_row(**values) -> dict:
 
 
 def test_the_epoch_line_shows_the_numbers_one_watches_and_the_prior_only_when_used():
-    row = full_row(Epoch=3.0, TotalEnvInteracts=15000.0, AverageTestSuccessRate=0.4, AverageTestEpRet=-12.345,
-                   AverageSuccessRate=0.2, AverageEpRet=-30.0, Alpha=0.01, LossQ=0.12345, LossPi=-1.5, SPS=512.25,
-                   AveragePriorP=0.0, AverageQ1Vals=7.0)
+    row = full_row(
+        Epoch=3.0,
+        TotalEnvInteracts=15000.0,
+        AverageTestSuccessRate=0.4,
+        AverageTestEpRet=-12.345,
+        AverageSuccessRate=0.2,
+        AverageEpRet=-30.0,
+        Alpha=0.01,
+        LossQ=0.12345,
+        LossPi=-1.5,
+        SPS=512.25,
+        AveragePriorP=0.0,
+        AverageQ1Vals=7.0,
+    )
     line = format_table(row)
     assert "\n" not in line and len(line) < 200
     assert line.startswith("epoch 3, steps 15000 | test success 0.4, return -12.35 |")
@@ -60,14 +95,17 @@ def write_run(root, name: str, config: dict, seed: int = 0):
 DEFAULTS = {key: value for key, (value, _) in load_defaults(PARAMS_FILE).items()}
 
 
-@pytest.mark.parametrize("name, config, method", [
-    ("default", {**DEFAULTS, "use_prior": True, "alpha": 0.01}, "sfp"),  # outside a grid: the matching preset
-    ("default", {**DEFAULTS, "use_prior": True, "alpha": 0.01, "autotune_alpha": True}, "sfp_auto"),
-    ("default", DEFAULTS, "sac"),
-    ("mine", {**DEFAULTS, "use_prior": True, "alpha": 0.05}, "mine"),  # no preset matches: the exp_name
-    ("maze__room-v1__sac_a001", {**DEFAULTS, "alpha": 0.01}, "sac_a001"),  # a grid run: its method part
-    ("default", {"method": "sb3_sac", "total_steps": 200}, "sb3_sac"),  # the peer's config names it
-])
+@pytest.mark.parametrize(
+    "name, config, method",
+    [
+        ("default", {**DEFAULTS, "use_prior": True, "alpha": 0.01}, "sfp"),  # outside a grid: the matching preset
+        ("default", {**DEFAULTS, "use_prior": True, "alpha": 0.01, "autotune_alpha": True}, "sfp_auto"),
+        ("default", DEFAULTS, "sac"),
+        ("mine", {**DEFAULTS, "use_prior": True, "alpha": 0.05}, "mine"),  # no preset matches: the exp_name
+        ("maze__room-v1__sac_a001", {**DEFAULTS, "alpha": 0.01}, "sac_a001"),  # a grid run: its method part
+        ("default", {"method": "sb3_sac", "total_steps": 200}, "sb3_sac"),  # the peer's config names it
+    ],
+)
 def test_plot_labels_come_from_the_runs_config(tmp_path, name, config, method):
     run = read_run(write_run(tmp_path, name, config))
     assert (run.task, run.method) == ("room-v1", method)

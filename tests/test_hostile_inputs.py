@@ -4,6 +4,7 @@ Each row is (entry point, setup, argv, fragment): the entry point must exit with
 exactly one line `error: ...` on stderr containing the fragment, and no traceback. Most rows call the command's
 main(argv) in this interpreter; SUBPROCESS_ROWS run the real scripts (main.py, flows/train.py, scripts/*.py).
 """
+
 import json
 import os
 import subprocess
@@ -31,21 +32,37 @@ from sfp.errors import UserError
 from sfp.rl.params import PARAMS_FILE, load_rl_params
 
 ROOT = Path(__file__).resolve().parents[1]
-COMMANDS = {"main": train.main, "flows": train_prior.main, "grid": grid.main, "collect": collect.main,
-            "distill": distill.main, "import_d4rl": import_d4rl.main, "plot": plot.main,
-            "import_minari": import_minari.main, "plot_exploration": plot_exploration.main}
-SCRIPTS = {"main": "main.py", "flows": "flows/train.py", "grid": "scripts/run_experiments.py",
-           "collect": "scripts/collect_dataset.py", "distill": "scripts/distill_dataset.py",
-           "import_d4rl": "scripts/import_d4rl.py", "plot": "scripts/plot.py"}
+COMMANDS = {
+    "main": train.main,
+    "flows": train_prior.main,
+    "grid": grid.main,
+    "collect": collect.main,
+    "distill": distill.main,
+    "import_d4rl": import_d4rl.main,
+    "plot": plot.main,
+    "import_minari": import_minari.main,
+    "plot_exploration": plot_exploration.main,
+}
+SCRIPTS = {
+    "main": "main.py",
+    "flows": "flows/train.py",
+    "grid": "scripts/run_experiments.py",
+    "collect": "scripts/collect_dataset.py",
+    "distill": "scripts/distill_dataset.py",
+    "import_d4rl": "scripts/import_d4rl.py",
+    "plot": "scripts/plot.py",
+}
 SPEC = "name: g\ntasks: [room-v1]\nmethods: [sac]\nseeds: [0]\n"
 FINITE, NAME = "expected a finite number", "is not a name"
 
 
 # --- setups: damage the sandbox (tmp_path holds datasets/, flows/, logs/; see conftest.py) ----------------------
 
+
 def spec_file(text: str, suffix: str = ".yaml"):
     def setup(tmp_path, monkeypatch):
         (tmp_path / f"spec{suffix}").write_text(text)
+
     return setup
 
 
@@ -53,6 +70,7 @@ def below_a_file(variable: str):
     def setup(tmp_path, monkeypatch):
         (tmp_path / "plain").write_text("a regular file")
         monkeypatch.setenv(variable, str(tmp_path / "plain" / "below"))
+
     return setup
 
 
@@ -65,11 +83,20 @@ def maze_dataset_as(kind: str):
             target.write_text("not an HDF5 file\n")
         else:  # a real dataset cut in half
             rows = 40
-            write_dataset(target, {"observations": np.zeros((rows, 2)), "actions": np.zeros((rows, 2)),
-                                   "goals": np.zeros((rows, 2)), "rewards": np.zeros(rows),
-                                   "terminals": np.zeros(rows, bool), "timeouts": np.arange(rows) % 20 == 19})
+            write_dataset(
+                target,
+                {
+                    "observations": np.zeros((rows, 2)),
+                    "actions": np.zeros((rows, 2)),
+                    "goals": np.zeros((rows, 2)),
+                    "rewards": np.zeros(rows),
+                    "terminals": np.zeros(rows, bool),
+                    "timeouts": np.arange(rows) % 20 == 19,
+                },
+            )
             data = target.read_bytes()
-            target.write_bytes(data[:len(data) // 2])
+            target.write_bytes(data[: len(data) // 2])
+
     return setup
 
 
@@ -77,7 +104,7 @@ def truncated_prior(tmp_path, monkeypatch):
     target = paths.flow_dir(create=True) / "maze_primitive_flow_action_1.pt"
     torch.save({"state_dict": {"w": torch.zeros(64, 64)}, "config": {"model": "flow"}}, target)
     data = target.read_bytes()
-    target.write_bytes(data[:len(data) // 2])
+    target.write_bytes(data[: len(data) // 2])
 
 
 def d4rl_file(kind: str):
@@ -87,6 +114,7 @@ def d4rl_file(kind: str):
             target.mkdir()
         else:
             target.write_bytes(b"\x00" * 64)
+
     return setup
 
 
@@ -98,12 +126,14 @@ def damaged_params(change):
     def setup(tmp_path, monkeypatch):
         raw = json.loads(PARAMS_FILE.read_text())
         (tmp_path / "params.json").write_text(json.dumps(change(raw)))
+
     return setup
 
 
 def config_file(text: str):
     def setup(tmp_path, monkeypatch):
         (tmp_path / "run.json").write_text(text)
+
     return setup
 
 
@@ -119,19 +149,43 @@ def _without(raw: dict, key: str) -> dict:
 
 ROWS = [
     # item 4: every float parameter is finite (main.py and flows/train.py)
-    *[("main", nothing, [f"--{key}={value}"], FINITE) for key, value in [
-        ("alpha", "nan"), ("gamma", "nan"), ("polyak", "nan"), ("lr", "inf"), ("lr", "nan"), ("lr", "-inf"),
-        ("lambda_init", "NaN"), ("sparsity", "inf"), ("prioritize_beta", "nan"), ("bias", "-inf"),
-        ("epsilon", "1e400"), ("data_ratio", "nan"), ("sil_weight", "Infinity")]],
-    *[("flows", nothing, [f"--{key}={value}"], FINITE) for key, value in [
-        ("lr", "nan"), ("lr", "inf"), ("weight_decay", "-inf"), ("data_ratio", "nan"), ("lr", "1e999")]],
+    *[
+        ("main", nothing, [f"--{key}={value}"], FINITE)
+        for key, value in [
+            ("alpha", "nan"),
+            ("gamma", "nan"),
+            ("polyak", "nan"),
+            ("lr", "inf"),
+            ("lr", "nan"),
+            ("lr", "-inf"),
+            ("lambda_init", "NaN"),
+            ("sparsity", "inf"),
+            ("prioritize_beta", "nan"),
+            ("bias", "-inf"),
+            ("epsilon", "1e400"),
+            ("data_ratio", "nan"),
+            ("sil_weight", "Infinity"),
+        ]
+    ],
+    *[
+        ("flows", nothing, [f"--{key}={value}"], FINITE)
+        for key, value in [
+            ("lr", "nan"),
+            ("lr", "inf"),
+            ("weight_decay", "-inf"),
+            ("data_ratio", "nan"),
+            ("lr", "1e999"),
+        ]
+    ],
     ("main", nothing, ["--epochs", "nan"], "expected an integer"),
     ("main", nothing, ["--steps_per_epoch", "inf"], "expected an integer"),
     ("main", config_file('{"lr": NaN}'), ["--config", "{tmp}/run.json"], FINITE),
     ("flows", config_file('{"lr": Infinity}'), ["--config", "{tmp}/run.json"], FINITE),
     # item 3: run names are names
-    *[("main", nothing, ["--exp_name", name], NAME) for name in
-      ["a/b", "../x", "../../etc/x", "/abs", "a\nb", "..", ".", "-x ", "tab\there", "x" * 300, "a\\b"]],
+    *[
+        ("main", nothing, ["--exp_name", name], NAME)
+        for name in ["a/b", "../x", "../../etc/x", "/abs", "a\nb", "..", ".", "-x ", "tab\there", "x" * 300, "a\\b"]
+    ],
     *[("flows", nothing, ["--exp_name", name], NAME) for name in ["a/b", "../x", "/abs", "a\nb"]],
     ("main", nothing, ["--env", "../x"], "unknown environment"),
     ("flows", nothing, ["--env", "../x"], "../x"),
@@ -140,13 +194,25 @@ ROWS = [
     ("main", nothing, ["--batch_size", "1e9"], "larger than the replay buffer"),
     ("main", nothing, ["--sil_bs", "2e6"], "larger than the replay buffer"),
     # damaged parameter files
-    ("main", damaged_params(lambda raw: {**raw, "lr": [float("nan"), "learning rate"]}),
-     ["--params_file", "{tmp}/params.json"], "a number must be finite"),
+    (
+        "main",
+        damaged_params(lambda raw: {**raw, "lr": [float("nan"), "learning rate"]}),
+        ["--params_file", "{tmp}/params.json"],
+        "a number must be finite",
+    ),
     ("main", damaged_params(lambda raw: list(raw)), ["--params_file", "{tmp}/params.json"], "must be a JSON object"),
-    ("main", damaged_params(lambda raw: _without(raw, "gamma")), ["--params_file", "{tmp}/params.json"],
-     "lacks the parameter 'gamma'"),
-    ("main", damaged_params(lambda raw: {**raw, "epochs": ["many", "number of epochs"]}),
-     ["--params_file", "{tmp}/params.json"], "must be a number"),
+    (
+        "main",
+        damaged_params(lambda raw: _without(raw, "gamma")),
+        ["--params_file", "{tmp}/params.json"],
+        "lacks the parameter 'gamma'",
+    ),
+    (
+        "main",
+        damaged_params(lambda raw: {**raw, "epochs": ["many", "number of epochs"]}),
+        ["--params_file", "{tmp}/params.json"],
+        "must be a number",
+    ),
     # item 5: the launcher refuses specs that cannot run, before anything starts (also with --prepare_only)
     ("grid", spec_file(SPEC), ["{tmp}/spec.yaml", "--parallel", "0"], "--parallel 0"),
     ("grid", spec_file(SPEC), ["{tmp}/spec.yaml", "--parallel", "-1"], "--parallel -1"),
@@ -155,7 +221,7 @@ ROWS = [
     ("grid", spec_file("- name\n- tasks\n"), ["{tmp}/spec.yaml"], "holds a list, not a mapping"),
     ("grid", spec_file("3\n"), ["{tmp}/spec.yaml"], "holds an integer, not a mapping"),
     ("grid", spec_file("name: [\n"), ["{tmp}/spec.yaml"], "is not valid YAML: line 2, column 1"),
-    ("grid", spec_file("{\"name\": }", ".json"), ["{tmp}/spec.json"], "is not valid JSON"),
+    ("grid", spec_file('{"name": }', ".json"), ["{tmp}/spec.json"], "is not valid JSON"),
     ("grid", nothing, ["{tmp}/missing.yaml"], "No such file or directory"),
     ("grid", nothing, ["{tmp}"], "Is a directory"),
     ("grid", spec_file(SPEC + "foo: 1\n"), ["{tmp}/spec.yaml"], "unknown: foo"),
@@ -170,8 +236,12 @@ ROWS = [
     ("grid", spec_file(SPEC.replace("[room-v1]", "room-v1")), ["{tmp}/spec.yaml"], "must be a non-empty list"),
     ("grid", spec_file(SPEC.replace("[room-v1]", "[]")), ["{tmp}/spec.yaml"], "must be a non-empty list"),
     ("grid", spec_file(SPEC.replace("[room-v1]", "[moon-v1]")), ["{tmp}/spec.yaml"], "unknown environment"),
-    ("grid", spec_file(SPEC.replace("[sac]", "[sac, sac]")), ["{tmp}/spec.yaml", "--prepare_only"],
-     "methods lists sac more than once"),
+    (
+        "grid",
+        spec_file(SPEC.replace("[sac]", "[sac, sac]")),
+        ["{tmp}/spec.yaml", "--prepare_only"],
+        "methods lists sac more than once",
+    ),
     ("grid", spec_file(SPEC.replace("[sac]", "[dqn]")), ["{tmp}/spec.yaml"], "unknown method 'dqn'"),
     ("grid", spec_file(SPEC.replace("[0]", "[0, 1, 0]")), ["{tmp}/spec.yaml"], "seeds lists 0 more than once"),
     ("grid", spec_file(SPEC.replace("[0]", "[-1]")), ["{tmp}/spec.yaml"], "seed -1 is negative"),
@@ -184,14 +254,22 @@ ROWS = [
     ("grid", spec_file(SPEC + "method_params: {sac: {lrr: 1}}\n"), ["{tmp}/spec.yaml"], "did you mean lr"),
     ("grid", spec_file(SPEC + "method_params: {sfp: {alpha: 1}}\n"), ["{tmp}/spec.yaml"], "not among the methods"),
     ("grid", spec_file(SPEC + "method_params: {sac: {alpha: .nan}}\n"), ["{tmp}/spec.yaml"], FINITE),
-    ("grid", spec_file(SPEC + "data: {num_trajs: 0}\n"), ["{tmp}/spec.yaml", "--prepare_only"],
-     "--num_trajs 0 must be at least 1"),
+    (
+        "grid",
+        spec_file(SPEC + "data: {num_trajs: 0}\n"),
+        ["{tmp}/spec.yaml", "--prepare_only"],
+        "--num_trajs 0 must be at least 1",
+    ),
     ("grid", spec_file(SPEC + "data: {workers: -1}\n"), ["{tmp}/spec.yaml"], "--workers -1"),
     ("grid", spec_file(SPEC + "data: {traj_len: 100000}\n"), ["{tmp}/spec.yaml"], "--traj_len 100000"),
     ("grid", spec_file(SPEC + "data: {num_trajs: ten}\n"), ["{tmp}/spec.yaml"], "num_trajs 'ten' is not an integer"),
     ("grid", spec_file(SPEC + "data: {foo: 1}\n"), ["{tmp}/spec.yaml"], "data: unknown key 'foo'"),
-    ("grid", spec_file(SPEC + "prior: {epochs: 2, foo: 1}\n"), ["{tmp}/spec.yaml", "--prepare_only"],
-     "prior: unknown key 'foo'"),
+    (
+        "grid",
+        spec_file(SPEC + "prior: {epochs: 2, foo: 1}\n"),
+        ["{tmp}/spec.yaml", "--prepare_only"],
+        "prior: unknown key 'foo'",
+    ),
     ("grid", spec_file(SPEC + "prior: {lr: .nan}\n"), ["{tmp}/spec.yaml"], FINITE),
     ("grid", spec_file(SPEC + "prior: {epochs: 0}\n"), ["{tmp}/spec.yaml"], "--epochs 0 is below its minimum"),
     ("grid", spec_file(SPEC + "prior: {n_step: 3}\n"), ["{tmp}/spec.yaml"], "is set by the grid"),
@@ -199,8 +277,7 @@ ROWS = [
     ("main", below_a_file("SFP_LOG_DIR"), ["--env", "room-v1"], "plain/below cannot be created"),
     ("flows", below_a_file("SFP_LOG_DIR"), ["--env", "point-maze"], "plain/below cannot be created"),
     ("flows", below_a_file("SFP_FLOW_DIR"), ["--env", "point-maze"], "set $SFP_FLOW_DIR"),
-    ("collect", below_a_file("D4RL_DATASET_DIR"), ["--env", "point-maze", "--num_trajs", "1"],
-     "set $D4RL_DATASET_DIR"),
+    ("collect", below_a_file("D4RL_DATASET_DIR"), ["--env", "point-maze", "--num_trajs", "1"], "set $D4RL_DATASET_DIR"),
     ("import_d4rl", nothing, ["--file", "{tmp}/missing.hdf5"], "does not exist"),
     ("plot", plain_file, ["{tmp}", "--out", "{tmp}/plain/fig"], "plain cannot be created: it is a file"),
     ("plot", nothing, ["{tmp}", "--out", "/"], "no run"),
@@ -256,7 +333,7 @@ def test_hostile_input_is_one_line(entry, setup, argv, fragment, tmp_path, monke
     if "--params_file" in argv:  # a damaged copy of default_params.json, read as main.py reads its own
         index = argv.index("--params_file")
         kwargs["params_file"] = Path(argv[index + 1])
-        argv = argv[:index] + argv[index + 2:]
+        argv = argv[:index] + argv[index + 2 :]
     with pytest.raises(SystemExit) as stop:
         COMMANDS[entry](argv, **kwargs)
     assert stop.value.code == 2
@@ -267,8 +344,14 @@ def test_hostile_input_is_one_line(entry, setup, argv, fragment, tmp_path, monke
 @pytest.mark.parametrize("entry,setup,argv,fragment", SUBPROCESS_ROWS, ids=[_row_id(r) for r in SUBPROCESS_ROWS])
 def test_hostile_input_through_the_scripts(entry, setup, argv, fragment, tmp_path, monkeypatch):
     setup(tmp_path, monkeypatch)
-    result = subprocess.run([sys.executable, SCRIPTS[entry], *_argv(argv, tmp_path)], cwd=ROOT, env=os.environ.copy(),
-                            capture_output=True, text=True, timeout=300)
+    result = subprocess.run(
+        [sys.executable, SCRIPTS[entry], *_argv(argv, tmp_path)],
+        cwd=ROOT,
+        env=os.environ.copy(),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert result.returncode == 2, result.stderr
     _check_line(result.stderr, fragment)
 
@@ -311,8 +394,10 @@ def test_inf_is_accepted_where_a_help_says_so(tmp_path):
 
 def test_a_valid_spec_still_prepares(tmp_path, capsys):
     """The checks refuse bad specs only: a spec of plain SAC needs no data or prior and prepares nothing."""
-    (tmp_path / "spec.yaml").write_text(SPEC + "params: {epochs: 1}\ndata: {num_trajs: 2, images: true}\n"
-                                        "prior: {epochs: 2}\nmethod_params: {sac: {alpha: 0.1}}\n")
+    (tmp_path / "spec.yaml").write_text(
+        SPEC + "params: {epochs: 1}\ndata: {num_trajs: 2, images: true}\n"
+        "prior: {epochs: 2}\nmethod_params: {sac: {alpha: 0.1}}\n"
+    )
     with pytest.raises(SystemExit) as stop:
         grid.main([str(tmp_path / "spec.yaml"), "--prepare_only"])
     assert stop.value.code == 0 and "error" not in capsys.readouterr().err

@@ -1,5 +1,6 @@
 """The installable package: its layout follows the pipeline, it registers its environments, and a wheel installed
 outside the checkout runs the small pipeline from an empty directory through its console scripts."""
+
 import ast
 import os
 import re
@@ -17,8 +18,15 @@ from sfp.envs import EPISODE_STEPS, env_family, registered_names
 ROOT = Path(__file__).resolve().parents[1]
 # Pipeline order: a sub-package may import the shared modules (sfp/*.py) and the sub-packages before it, never after.
 STAGES = ("envs", "data", "priors", "rl", "experiments", "benchmarks", "commands")
-CONSOLE_SCRIPTS = ("sfp-collect", "sfp-distill", "sfp-import-d4rl", "sfp-train-prior", "sfp-train", "sfp-grid",
-                   "sfp-plot")
+CONSOLE_SCRIPTS = (
+    "sfp-collect",
+    "sfp-distill",
+    "sfp-import-d4rl",
+    "sfp-train-prior",
+    "sfp-train",
+    "sfp-grid",
+    "sfp-plot",
+)
 
 
 def _imported_modules(path: Path) -> set[str]:
@@ -56,8 +64,13 @@ def test_shared_modules_import_no_stage():
 
 def test_code_cites_only_documents_in_the_repository():
     cited = re.compile("reference" + r" §|DESIGN\.md|original-behaviour")  # (split so that it does not cite itself)
-    for path in [*ROOT.glob("sfp/**/*.py"), *ROOT.glob("scripts/*.py"), *ROOT.glob("tests/*.py"),
-                 ROOT / "main.py", ROOT / "flows" / "train.py"]:
+    for path in [
+        *ROOT.glob("sfp/**/*.py"),
+        *ROOT.glob("scripts/*.py"),
+        *ROOT.glob("tests/*.py"),
+        ROOT / "main.py",
+        ROOT / "flows" / "train.py",
+    ]:
         if path.name != "test_package.py":
             assert not cited.search(path.read_text()), path
     for doc in re.findall(r"docs/[\w./-]+\.md", "".join(p.read_text() for p in ROOT.glob("sfp/**/*.py"))):
@@ -71,18 +84,20 @@ def test_import_registers_every_environment_with_its_time_limit():
         spec = gymnasium.spec(f"sfp/{name}")
         assert spec.max_episode_steps == EPISODE_STEPS[env_family(name)]
     assert {"sfp/hopper-sparse-biased", "sfp/walker-noisy", "sfp/ant", "sfp/reach-v3", "sfp/maze-v1"} <= set(
-        gymnasium.registry)
+        gymnasium.registry
+    )
 
 
 def test_a_bare_interpreter_makes_sfp_environments_and_import_sets_no_backend(tmp_path):
-    code = ("import os, gymnasium as g\n"
-            "env = g.make('sfp:sfp/corridor-v1'); env.reset(seed=0)\n"
-            "assert env.spec.max_episode_steps == 500\n"
-            "assert 'MUJOCO_GL' not in os.environ, 'import sfp chose a rendering backend'\n"
-            "g.make('sfp:sfp/hopper-sparse-biased').reset(seed=0)\n")
+    code = (
+        "import os, gymnasium as g\n"
+        "env = g.make('sfp:sfp/corridor-v1'); env.reset(seed=0)\n"
+        "assert env.spec.max_episode_steps == 500\n"
+        "assert 'MUJOCO_GL' not in os.environ, 'import sfp chose a rendering backend'\n"
+        "g.make('sfp:sfp/hopper-sparse-biased').reset(seed=0)\n"
+    )
     environment = {key: value for key, value in os.environ.items() if key != "MUJOCO_GL"}
-    result = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=environment, capture_output=True,
-                            text=True)
+    result = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=environment, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
 
 
@@ -99,16 +114,36 @@ def installed_wheel(tmp_path_factory):
             (source / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy(ROOT / name, source / name, follow_symlinks=False)
     pip = [sys.executable, "-m", "pip", "--disable-pip-version-check", "-q"]
-    subprocess.run([*pip, "wheel", "--no-deps", "--no-build-isolation", "-w", str(base / "dist"), str(source)],
-                   check=True, capture_output=True)
+    subprocess.run(
+        [*pip, "wheel", "--no-deps", "--no-build-isolation", "-w", str(base / "dist"), str(source)],
+        check=True,
+        capture_output=True,
+    )
     venv = base / "venv"
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
     python = venv / "bin" / "python"
-    site = Path(subprocess.run([python, "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
-                               capture_output=True, text=True, check=True).stdout.strip())
+    site = Path(
+        subprocess.run(
+            [python, "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    )
     (site / "borrowed_dependencies.pth").write_text(sysconfig.get_path("purelib") + "\n")
-    subprocess.run([*pip, "--python", str(python), "install", "--no-deps", "--no-index",
-                    str(next((base / "dist").glob("sfp-*.whl")))], check=True, capture_output=True)
+    subprocess.run(
+        [
+            *pip,
+            "--python",
+            str(python),
+            "install",
+            "--no-deps",
+            "--no-index",
+            str(next((base / "dist").glob("sfp-*.whl"))),
+        ],
+        check=True,
+        capture_output=True,
+    )
     return venv / "bin", site
 
 
@@ -139,9 +174,29 @@ def test_the_installed_package_runs_the_small_pipeline_from_an_empty_directory(i
     run("sfp-collect", "--env", "point-maze", "--num_trajs", "20", "--traj_len", "60")
     run("sfp-distill", "--env", "point-maze")
     run("sfp-train-prior", "--env", "point-maze", "--epochs", "1", "--num_threads", "1")
-    run("sfp-train", "--env", "room-v1", "--use_prior", "True", "--alpha", "0.01", "--epochs", "1", "--steps_per_epoch", "300",
-        "--start_steps", "100", "--update_after", "100", "--num_test_episodes", "1", "--num_threads", "1",
-        "--max_ep_len", "100")
+    run(
+        "sfp-train",
+        "--env",
+        "room-v1",
+        "--use_prior",
+        "True",
+        "--alpha",
+        "0.01",
+        "--epochs",
+        "1",
+        "--steps_per_epoch",
+        "300",
+        "--start_steps",
+        "100",
+        "--update_after",
+        "100",
+        "--num_test_episodes",
+        "1",
+        "--num_threads",
+        "1",
+        "--max_ep_len",
+        "100",
+    )
     progress = Path(os.environ["SFP_LOG_DIR"]) / "room-v1__sfp_s0" / "progress.txt"  # named after task and method
     assert len(progress.read_text().splitlines()) == 2  # the header and one epoch
     assert not any(work.iterdir()), "the commands wrote into the working directory"

@@ -1,4 +1,5 @@
 """Checkpoints: naming, round trip, the overwrite policy, corrupt files."""
+
 import pytest
 import torch
 
@@ -12,8 +13,22 @@ from sfp.priors.params import parse_train_params
 from sfp.priors.training import train_prior
 
 torch.set_num_threads(1)
-TINY = ["--env", "point-maze", "--epochs", "1", "--num_blocks", "2", "--num_hidden", "16", "--pre_mlp_units", "8",
-        "--batch_size", "64", "--num_threads", "1"]
+TINY = [
+    "--env",
+    "point-maze",
+    "--epochs",
+    "1",
+    "--num_blocks",
+    "2",
+    "--num_hidden",
+    "16",
+    "--pre_mlp_units",
+    "8",
+    "--batch_size",
+    "64",
+    "--num_threads",
+    "1",
+]
 
 
 @pytest.fixture
@@ -31,16 +46,35 @@ def train(*extra):
 
 def test_checkpoint_name_is_the_one_main_py_reads(dirs):
     assert train()["checkpoint"].name == "maze_primitive_flow_action_1.pt"
-    assert train("--model", "gaussian", "--n_step", "2", "--data_ratio", "0.5")["checkpoint"].name == \
-        "maze_primitive_gaussian_action_2_0.5.pt"
+    assert (
+        train("--model", "gaussian", "--n_step", "2", "--data_ratio", "0.5")["checkpoint"].name
+        == "maze_primitive_gaussian_action_2_0.5.pt"
+    )
     assert train("--one_step", "True")["checkpoint"].name == "maze_primitive_flow_action_1_one_step.pt"
 
 
 def test_round_trip_restores_the_same_function(dirs, tmp_path):
-    config = {"short": "maze", "model": "flow", "mode": "action", "n_step": 1, "one_step": False, "data_ratio": 1.0,
-              "action_dim": 2, "cond_shape": [2], "cond_dim": 2, "dataset_md5": "x", "num_hidden": 8,
-              "num_blocks": 2, "s_act": "relu", "t_act": "relu", "bn": True, "shared": True, "pre_mlp": True,
-              "pre_mlp_units": 8, "val_nll": 0.0}
+    config = {
+        "short": "maze",
+        "model": "flow",
+        "mode": "action",
+        "n_step": 1,
+        "one_step": False,
+        "data_ratio": 1.0,
+        "action_dim": 2,
+        "cond_shape": [2],
+        "cond_dim": 2,
+        "dataset_md5": "x",
+        "num_hidden": 8,
+        "num_blocks": 2,
+        "s_act": "relu",
+        "t_act": "relu",
+        "bn": True,
+        "shared": True,
+        "pre_mlp": True,
+        "pre_mlp_units": 8,
+        "val_nll": 0.0,
+    }
     model = build_model(config).eval()
     model.layers[1].set_statistics(torch.tensor([0.5, -1.0]), torch.tensor([2.0, 0.3]))
     path = save_checkpoint(tmp_path / "flows" / "x.pt", model, config)

@@ -1,4 +1,5 @@
 """The fused sampler computes exactly the model's eval-mode inverse pass."""
+
 import pytest
 import torch
 
@@ -17,10 +18,17 @@ def _frozen(action_dim, cond_dim, **options):
     return model.eval()
 
 
-@pytest.mark.parametrize("action_dim,cond_dim,options", [
-    (2, 2, {}), (4, 12, {}), (3, 5, {"bn": False}), (2, 0, {}), (4, 4, {"pre_mlp": False}),
-    (2, 6, {"t_act": "tanh"}),
-])
+@pytest.mark.parametrize(
+    "action_dim,cond_dim,options",
+    [
+        (2, 2, {}),
+        (4, 12, {}),
+        (3, 5, {"bn": False}),
+        (2, 0, {}),
+        (4, 4, {"pre_mlp": False}),
+        (2, 6, {"t_act": "tanh"}),
+    ],
+)
 def test_fused_sampler_equals_the_inverse_pass(action_dim, cond_dim, options):
     model = _frozen(action_dim, cond_dim, **options)
     assert supports(model)

@@ -1,4 +1,5 @@
 """Small learning problems every model must solve."""
+
 import numpy as np
 import pytest
 import torch
@@ -35,8 +36,7 @@ def persistent():
 
 def trained(model_name, persistent, epochs=6, **architecture):
     _, _, train_set, val_set = persistent
-    config = {"model": model_name, "action_dim": 2, "cond_dim": 2, "cond_shape": [2], "num_hidden": 64,
-              **architecture}
+    config = {"model": model_name, "action_dim": 2, "cond_dim": 2, "cond_shape": [2], "num_hidden": 64, **architecture}
     torch.manual_seed(0)
     model = build_model(config)
     settings = TrainingSettings(epochs=epochs, lr=3e-3, batch_size=200)
@@ -53,13 +53,23 @@ def persistence(model, count=500):
 
 
 def test_realnvp_reproduces_action_persistence(persistent, tmp_path):
-    model, _ = trained("flow", persistent, num_blocks=4, s_act="relu", t_act="relu", bn=True, shared=True,
-                            pre_mlp=True, pre_mlp_units=32)
+    model, _ = trained(
+        "flow",
+        persistent,
+        num_blocks=4,
+        s_act="relu",
+        t_act="relu",
+        bn=True,
+        shared=True,
+        pre_mlp=True,
+        pre_mlp_units=32,
+    )
     cosine, norm = persistence(model)
     assert cosine > 0.95 and norm == pytest.approx(1.0, abs=0.1)
     data, val_trajectories = persistent[:2]
-    report = action_prior_report(model, {"n_step": 1, "action_dim": 2, "one_step": False}, data,
-                                 val_trajectories, tmp_path)
+    report = action_prior_report(
+        model, {"n_step": 1, "action_dim": 2, "one_step": False}, data, val_trajectories, tmp_path
+    )
     assert report["prior"]["mean_cosine"] == pytest.approx(report["data"]["mean_cosine"], abs=0.05)
     assert report["prior"]["mean_abs"] == pytest.approx(report["data"]["mean_abs"], abs=0.1)
     assert (tmp_path / "pairs.png").exists()
@@ -78,8 +88,14 @@ def test_gaussian_prior_is_fitted_to_the_target_action():
     train_set, val_set = SampleSet(target[:3600], cond[:3600], 3600), SampleSet(target[3600:], cond[3600:], 400)
     torch.manual_seed(0)
     model = build_model({"model": "gaussian", "action_dim": 2, "cond_dim": 2, "num_hidden": 64})
-    train_model(model, train_set, val_set, TrainingSettings(epochs=15, lr=3e-3, batch_size=200),
-                torch.Generator().manual_seed(0), SilentLog())
+    train_model(
+        model,
+        train_set,
+        val_set,
+        TrainingSettings(epochs=15, lr=3e-3, batch_size=200),
+        torch.Generator().manual_seed(0),
+        SilentLog(),
+    )
     mu, log_std = model.eval().gaussian(val_set.conds)
     assert (mu - pre_tanh[3600:]).abs().mean() < 0.05
     assert log_std.exp().mean() < 0.15

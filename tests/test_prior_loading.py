@@ -1,4 +1,5 @@
 """sfp.priors.loading: the API the RL side calls."""
+
 import pytest
 import torch
 
@@ -11,12 +12,32 @@ torch.set_num_threads(1)
 
 
 def config(model="flow", one_step=False, **extra):
-    base = {"short": "maze", "model": model, "mode": "action", "n_step": 2, "one_step": one_step,
-            "data_ratio": 1.0, "action_dim": 2, "cond_shape": [] if one_step else [4], "cond_dim": 0 if one_step else 4,
-            "dataset_md5": "x", "num_hidden": 8, "val_nll": 0.0}
+    base = {
+        "short": "maze",
+        "model": model,
+        "mode": "action",
+        "n_step": 2,
+        "one_step": one_step,
+        "data_ratio": 1.0,
+        "action_dim": 2,
+        "cond_shape": [] if one_step else [4],
+        "cond_dim": 0 if one_step else 4,
+        "dataset_md5": "x",
+        "num_hidden": 8,
+        "val_nll": 0.0,
+    }
     if model == "flow":
-        base.update({"num_blocks": 2, "s_act": "relu", "t_act": "relu", "bn": True, "shared": True,
-                     "pre_mlp": True, "pre_mlp_units": 8})
+        base.update(
+            {
+                "num_blocks": 2,
+                "s_act": "relu",
+                "t_act": "relu",
+                "bn": True,
+                "shared": True,
+                "pre_mlp": True,
+                "pre_mlp_units": 8,
+            }
+        )
     if model == "lscde":
         base["num_kernels"] = 5
     return {**base, **extra}
@@ -29,12 +50,18 @@ def saved_prior(tmp_path, **kwargs) -> Prior:
 
 
 def test_prior_command_reproduces_the_checkpoint_settings():
-    assert prior_command("maze", "flow", "action", 1) == \
-        "python flows/train.py --env point-maze --model flow --mode action --n_step 1"
-    assert prior_command("sawyer", "vae", "state+goal", 3, 0.1) == \
-        "python flows/train.py --env meta-world --model vae --mode state+goal --n_step 3 --data_ratio 0.1"
-    assert prior_command("hopper", "flow", "action", 1, one_step=True) == \
-        "python flows/train.py --env hopper --model flow --mode action --n_step 1 --one_step True"
+    assert (
+        prior_command("maze", "flow", "action", 1)
+        == "python flows/train.py --env point-maze --model flow --mode action --n_step 1"
+    )
+    assert (
+        prior_command("sawyer", "vae", "state+goal", 3, 0.1)
+        == "python flows/train.py --env meta-world --model vae --mode state+goal --n_step 3 --data_ratio 0.1"
+    )
+    assert (
+        prior_command("hopper", "flow", "action", 1, one_step=True)
+        == "python flows/train.py --env hopper --model flow --mode action --n_step 1 --one_step True"
+    )
 
 
 def test_missing_checkpoint_names_the_training_command(tmp_path):

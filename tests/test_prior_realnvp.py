@@ -1,4 +1,5 @@
 """The conditional RealNVP: invertibility, exact log-determinants, BatchNorm statistics, initialisation."""
+
 import pytest
 import torch
 
@@ -71,8 +72,8 @@ def test_log_determinant_matches_autograd_jacobian(cond_dim):
     cond = torch.randn(5, cond_dim, dtype=torch.double) if cond_dim else None
     _, log_det = model.to_latent(x, cond)
     for i in range(len(x)):
-        row_cond = None if cond is None else cond[i:i + 1]
-        jacobian = torch.autograd.functional.jacobian(lambda v: model.to_latent(v[None], row_cond)[0][0], x[i])
+        row_cond = None if cond is None else cond[i : i + 1]
+        jacobian = torch.autograd.functional.jacobian(lambda v, c=row_cond: model.to_latent(v[None], c)[0][0], x[i])
         assert log_det[i].item() == pytest.approx(torch.linalg.slogdet(jacobian)[1].item(), abs=1e-8)
 
 
@@ -92,8 +93,11 @@ def test_batchnorm_statistics_equal_the_full_training_set_statistics():
     # Reference: the original protocol, one full-data batch in training mode, where each BatchNorm normalises
     # with the statistics of its own input over all rows.
     inputs = []
-    hooks = [layer.register_forward_hook(lambda mod, args, out: inputs.append(args[0].detach()))
-             for layer in model.layers if isinstance(layer, BatchNormFlow)]
+    hooks = [
+        layer.register_forward_hook(lambda mod, args, out: inputs.append(args[0].detach()))
+        for layer in model.layers
+        if isinstance(layer, BatchNormFlow)
+    ]
     model.train()
     with torch.no_grad():
         model.to_latent(samples.actions, samples.conds)

@@ -1,6 +1,7 @@
 """Prior training survives any kill: a run stopped by kill -9, SIGTERM or Ctrl-C after some epoch and continued ends
 with bitwise the same checkpoint and the same progress.txt as an uninterrupted run; a continuation with other
 parameters, or with nothing to continue, is refused with one line."""
+
 import os
 import signal
 import subprocess
@@ -20,8 +21,26 @@ from sfp.priors.training import checkpoint_path, train_prior
 from sfp.priors.training_state import STATE_FILE
 from sfp.run_lock import LOCKED_EXIT
 
-ARGS = ["--env", "point-maze", "--epochs", "5", "--num_blocks", "2", "--num_hidden", "16", "--pre_mlp_units", "8",
-        "--batch_size", "32", "--num_threads", "1", "--lr", "0.001", "--patience", "4"]
+ARGS = [
+    "--env",
+    "point-maze",
+    "--epochs",
+    "5",
+    "--num_blocks",
+    "2",
+    "--num_hidden",
+    "16",
+    "--pre_mlp_units",
+    "8",
+    "--batch_size",
+    "32",
+    "--num_threads",
+    "1",
+    "--lr",
+    "0.001",
+    "--patience",
+    "4",
+]
 
 
 @pytest.fixture
@@ -47,6 +66,7 @@ def wait_for_epoch(directory, epoch: int, alive=lambda: True, timeout: float = 6
 
 def signal_after_epoch(directory, epoch: int, signum: int) -> threading.Thread:
     """Send `signum` to this process once the training state of `directory` holds `epoch` finished epochs."""
+
     def watch():
         wait_for_epoch(directory, epoch)
         os.kill(os.getpid(), signum)
@@ -80,8 +100,12 @@ def assert_same(resumed, reference):
 
 def test_kill_9_then_rerun_continues_to_the_uninterrupted_result(dataset, tmp_path, monkeypatch, capsys):
     base = paths.run_dir("flows_maze_flow_action_1", 1)
-    process = subprocess.Popen([sys.executable, "-m", "sfp.commands.train_prior", *ARGS], env=os.environ.copy(),
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "sfp.commands.train_prior", *ARGS],
+        env=os.environ.copy(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         wait_for_epoch(base, 2, alive=lambda: process.poll() is None)
     finally:
@@ -97,8 +121,9 @@ def test_kill_9_then_rerun_continues_to_the_uninterrupted_result(dataset, tmp_pa
 
 
 @pytest.mark.parametrize("signum,status", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
-def test_ctrl_c_and_sigterm_exit_with_one_line_and_resume_exactly(dataset, tmp_path, monkeypatch, capsys, signum,
-                                                                  status):
+def test_ctrl_c_and_sigterm_exit_with_one_line_and_resume_exactly(
+    dataset, tmp_path, monkeypatch, capsys, signum, status
+):
     base = paths.run_dir("flows_maze_flow_action_1", 1)
     watcher = signal_after_epoch(base, 2, signum)
     with pytest.raises(SystemExit) as stop:
@@ -146,12 +171,20 @@ def test_a_prior_being_trained_is_never_trained_twice_and_a_grid_waits_for_it(da
     base = paths.run_dir("flows_maze_flow_action_1", 1)
     patient = [*ARGS, "--patience", "400"]
     long_run = [*patient, "--epochs", "400"]  # epochs may differ between the commands: the identity is the same
-    holder = subprocess.Popen([sys.executable, "-m", "sfp.commands.train_prior", *long_run], env=os.environ.copy(),
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    holder = subprocess.Popen(
+        [sys.executable, "-m", "sfp.commands.train_prior", *long_run],
+        env=os.environ.copy(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         wait_for_epoch(base, 1, alive=lambda: holder.poll() is None)
-        second = subprocess.run([sys.executable, "-m", "sfp.commands.train_prior", *patient, "--epochs", "3"],
-                                capture_output=True, text=True, timeout=120)
+        second = subprocess.run(
+            [sys.executable, "-m", "sfp.commands.train_prior", *patient, "--epochs", "3"],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         assert holder.poll() is None, "the holder ended too soon for the check"
         assert second.returncode == LOCKED_EXIT, second.stderr
         line = second.stderr.strip()
@@ -169,8 +202,12 @@ def test_a_prior_being_trained_is_never_trained_twice_and_a_grid_waits_for_it(da
             real_sleep(seconds)
 
         monkeypatch.setattr(time, "sleep", holder_stops_while_the_grid_waits)
-        run_preparation(Preparation(["-m", "sfp.commands.train_prior", *patient, "--epochs", "3"],
-                                    checkpoint_path(parse_train_params(ARGS))), wait_seconds=0.5)
+        run_preparation(
+            Preparation(
+                ["-m", "sfp.commands.train_prior", *patient, "--epochs", "3"], checkpoint_path(parse_train_params(ARGS))
+            ),
+            wait_seconds=0.5,
+        )
     finally:
         holder.kill()
         holder.wait()

@@ -1,5 +1,6 @@
 """flows/train.py end to end on tiny datasets: every model and mode trains, saves under main.py's name, logs,
 and loads; bad option combinations fail before any work."""
+
 import json
 
 import pytest
@@ -13,8 +14,24 @@ from sfp.priors.params import parse_train_params
 from sfp.priors.training import train_prior
 
 torch.set_num_threads(1)
-TINY = ["--env", "point-maze", "--epochs", "2", "--num_blocks", "2", "--num_hidden", "16", "--pre_mlp_units", "8",
-        "--batch_size", "64", "--num_threads", "1", "--lr", "0.001"]
+TINY = [
+    "--env",
+    "point-maze",
+    "--epochs",
+    "2",
+    "--num_blocks",
+    "2",
+    "--num_hidden",
+    "16",
+    "--pre_mlp_units",
+    "8",
+    "--batch_size",
+    "64",
+    "--num_threads",
+    "1",
+    "--lr",
+    "0.001",
+]
 
 
 @pytest.fixture
@@ -38,18 +55,31 @@ def condition(prior, batch):
     return torch.randn(batch, prior.cond_dim)
 
 
-@pytest.mark.parametrize("extra", [
-    ["--model", "flow"], ["--model", "deterministic"], ["--model", "gaussian"], ["--model", "vae"],
-    ["--model", "lscde"], ["--deterministic", "True"], ["--gaussian", "True"],
-    ["--mode", "state"], ["--mode", "state+goal", "--n_step", "2"], ["--mode", "action+state", "--n_step", "3"],
-    ["--mode", "image", "--batch_size", "16"], ["--one_step", "True"], ["--n_step", "2", "--data_ratio", "0.5"],
-    ["--shared", "False", "--bn", "False", "--pre_mlp", "False"],
-])
+@pytest.mark.parametrize(
+    "extra",
+    [
+        ["--model", "flow"],
+        ["--model", "deterministic"],
+        ["--model", "gaussian"],
+        ["--model", "vae"],
+        ["--model", "lscde"],
+        ["--deterministic", "True"],
+        ["--gaussian", "True"],
+        ["--mode", "state"],
+        ["--mode", "state+goal", "--n_step", "2"],
+        ["--mode", "action+state", "--n_step", "3"],
+        ["--mode", "image", "--batch_size", "16"],
+        ["--one_step", "True"],
+        ["--n_step", "2", "--data_ratio", "0.5"],
+        ["--shared", "False", "--bn", "False", "--pre_mlp", "False"],
+    ],
+)
 def test_every_model_and_mode_trains_saves_and_loads(dirs, extra):
     result = train(*extra)
     params = parse_train_params(TINY + extra)
-    expected = paths.prior_checkpoint("maze", params.model, params.mode, params.n_step, params.data_ratio,
-                                      params.one_step)
+    expected = paths.prior_checkpoint(
+        "maze", params.model, params.mode, params.n_step, params.data_ratio, params.one_step
+    )
     assert result["written"] and result["checkpoint"] == expected and expected.exists()
     prior = load_prior(expected)
     assert (prior.model, prior.mode, prior.n_step) == (params.model, params.mode, params.n_step)
@@ -74,16 +104,19 @@ def test_action_state_condition_is_the_action_window_then_the_current_state_and_
     assert prior.cond_dim == 2 * 2 + 2 + 2
 
 
-@pytest.mark.parametrize("argv,message", [
-    (["--mode", "image", "--n_step", "2"], "use --n_step 1"),
-    (["--one_step", "True", "--n_step", "2"], "--n_step 1"),
-    (["--one_step", "True", "--data_ratio", "0.5"], "checkpoint name"),
-    (["--model", "vae", "--gaussian", "True"], "conflicts"),
-    (["--mode", "image", "--model", "gaussian"], "needs --model flow"),
-    (["--data_ratio", "0"], "above 0"),
-    (["--mode", "pixels"], "not one of"),
-    (["--device", "cuda:7"], "cuda"),
-])
+@pytest.mark.parametrize(
+    "argv,message",
+    [
+        (["--mode", "image", "--n_step", "2"], "use --n_step 1"),
+        (["--one_step", "True", "--n_step", "2"], "--n_step 1"),
+        (["--one_step", "True", "--data_ratio", "0.5"], "checkpoint name"),
+        (["--model", "vae", "--gaussian", "True"], "conflicts"),
+        (["--mode", "image", "--model", "gaussian"], "needs --model flow"),
+        (["--data_ratio", "0"], "above 0"),
+        (["--mode", "pixels"], "not one of"),
+        (["--device", "cuda:7"], "cuda"),
+    ],
+)
 def test_incompatible_options_fail_before_training(dirs, capsys, argv, message):
     if message == "cuda" and torch.cuda.is_available():
         pytest.skip("a CUDA device exists")

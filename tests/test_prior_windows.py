@@ -1,4 +1,5 @@
 """Conditioning windows: hand-worked rows, no window crosses a trajectory, splits, data_ratio, streamed images."""
+
 import numpy as np
 import pytest
 import torch
@@ -24,9 +25,15 @@ def tiny_data(lengths=(3, 5, 4)):
     index = np.arange(rows, dtype=np.float32)
     timeouts = np.zeros(rows, bool)
     timeouts[np.cumsum(lengths) - 1] = True
-    return ExpertData(observations=100 + index[:, None], actions=np.stack([index, 10 + index], 1),
-                      goals=200 + index[:, None], rewards=np.zeros(rows), terminals=np.zeros(rows, bool),
-                      timeouts=timeouts, path=None)
+    return ExpertData(
+        observations=100 + index[:, None],
+        actions=np.stack([index, 10 + index], 1),
+        goals=200 + index[:, None],
+        rewards=np.zeros(rows),
+        terminals=np.zeros(rows, bool),
+        timeouts=timeouts,
+        path=None,
+    )
 
 
 def test_window_rows_by_hand():
@@ -35,8 +42,9 @@ def test_window_rows_by_hand():
     assert window_rows(np.array([0]), np.array([2]), 2).tolist() == []
 
 
-@pytest.mark.parametrize("mode,n_step", [("action", 1), ("action", 2), ("state", 2), ("state+goal", 1),
-                                         ("action+state", 2)])
+@pytest.mark.parametrize(
+    "mode,n_step", [("action", 1), ("action", 2), ("state", 2), ("state+goal", 1), ("action+state", 2)]
+)
 def test_windows_stay_inside_their_trajectory(mode, n_step):
     data = tiny_data()
     samples = build_samples(data, np.arange(3), mode, n_step, False)

@@ -5,6 +5,7 @@ sandbox (tmp_path holds datasets/, flows/, logs/, minari/; see conftest.py), the
 `status` and one line `error: ...` holding `fragment`, and no path matching the globs (relative to tmp_path) may
 exist afterwards: no dataset, prior or run directory is written.
 """
+
 import os
 import re
 import subprocess
@@ -23,8 +24,8 @@ from sfp.commands import collect, distill, grid, import_d4rl, import_minari, tra
 from sfp.data import collector
 from sfp.data.collector import piece_name
 from sfp.data.dataset import VECTOR_KEYS
-from sfp.finite import non_finite
 from sfp.errors import UserError
+from sfp.finite import non_finite
 from sfp.invocation import command
 from sfp.priors.checkpoint import save_checkpoint
 from sfp.priors.factory import build_model
@@ -33,13 +34,38 @@ from sfp.rl import checkpoint as run_checkpoint
 from tests.test_hostile_inputs import nothing, spec_file
 
 ROOT = Path(__file__).resolve().parents[1]
-COMMANDS = {"main": train.main, "flows": train_prior.main, "collect": collect.main, "distill": distill.main,
-            "import_d4rl": import_d4rl.main, "import_minari": import_minari.main, "grid": grid.main}
-SCRIPTS = {"main": "main.py", "flows": "flows/train.py", "import_d4rl": "scripts/import_d4rl.py",
-           "distill": "scripts/distill_dataset.py"}
+COMMANDS = {
+    "main": train.main,
+    "flows": train_prior.main,
+    "collect": collect.main,
+    "distill": distill.main,
+    "import_d4rl": import_d4rl.main,
+    "import_minari": import_minari.main,
+    "grid": grid.main,
+}
+SCRIPTS = {
+    "main": "main.py",
+    "flows": "flows/train.py",
+    "import_d4rl": "scripts/import_d4rl.py",
+    "distill": "scripts/distill_dataset.py",
+}
 MAIN = ["--env", "room-v1", "--use_prior", "True", "--epochs", "1", "--steps_per_epoch", "500", "--num_threads", "1"]
-FLOWS = ["--env", "point-maze", "--epochs", "1", "--num_blocks", "2", "--num_hidden", "16", "--pre_mlp_units", "8",
-         "--batch_size", "64", "--num_threads", "1"]
+FLOWS = [
+    "--env",
+    "point-maze",
+    "--epochs",
+    "1",
+    "--num_blocks",
+    "2",
+    "--num_hidden",
+    "16",
+    "--pre_mlp_units",
+    "8",
+    "--batch_size",
+    "64",
+    "--num_threads",
+    "1",
+]
 NO_MAZE_DATA = ["datasets/maze_primitive.hdf5"]
 NO_RUN = ["logs/*"]
 NO_PRIOR = ["flows/*.pt", "logs/*"]
@@ -50,12 +76,15 @@ MINARI_ID = "sfp/tiny-v0"
 
 # --- bad values -------------------------------------------------------------------------------------------------
 
+
 def put(key: str, value: float, row: int = 17, column: int = 0):
     """A change that writes `value` into arrays[key] at (row, column)."""
+
     def change(arrays):
         target = arrays[key].astype(np.float32)
         target[(row, column) if target.ndim == 2 else row] = value
         arrays[key] = target
+
     change.__qualname__ = f"{key}[{row}]={value}"
     return change
 
@@ -63,6 +92,7 @@ def put(key: str, value: float, row: int = 17, column: int = 0):
 def as_int64(key: str):
     def change(arrays):
         arrays[key] = np.round(arrays[key]).astype(np.int64)
+
     change.__qualname__ = f"{key}-int64"
     return change
 
@@ -70,6 +100,7 @@ def as_int64(key: str):
 def width(key: str, columns: int):
     def change(arrays):
         arrays[key] = np.zeros((len(arrays[key]), columns), np.float32)
+
     change.__qualname__ = f"{key}-width{columns}"
     return change
 
@@ -77,6 +108,7 @@ def width(key: str, columns: int):
 def shorter(key: str):
     def change(arrays):
         arrays[key] = arrays[key][:-1]
+
     change.__qualname__ = f"{key}-shorter"
     return change
 
@@ -97,12 +129,17 @@ BAD_VALUES = [  # (change, fragment)
 
 # --- setups -----------------------------------------------------------------------------------------------------
 
+
 def maze_arrays(rows: int = 40) -> dict:
     rng = np.random.default_rng(0)
-    return {"observations": rng.normal(size=(rows, 2)).astype(np.float32),
-            "actions": rng.uniform(-1, 1, (rows, 2)).astype(np.float32),
-            "goals": rng.normal(size=(rows, 2)).astype(np.float32), "rewards": np.zeros(rows, np.float32),
-            "terminals": np.zeros(rows, bool), "timeouts": np.arange(rows) % 20 == 19}
+    return {
+        "observations": rng.normal(size=(rows, 2)).astype(np.float32),
+        "actions": rng.uniform(-1, 1, (rows, 2)).astype(np.float32),
+        "goals": rng.normal(size=(rows, 2)).astype(np.float32),
+        "rewards": np.zeros(rows, np.float32),
+        "terminals": np.zeros(rows, bool),
+        "timeouts": np.arange(rows) % 20 == 19,
+    }
 
 
 def raw_hdf5(path: Path, arrays: dict) -> None:
@@ -130,6 +167,7 @@ def maze_dataset(change, with_prior: bool = False):
         raw_hdf5(paths.dataset_file("maze"), arrays)
         if with_prior:
             tiny_prior()
+
     setup.__qualname__ = f"maze-{change.__qualname__}"
     return setup
 
@@ -144,13 +182,17 @@ def d4rl_file(change):
     def setup(tmp_path, monkeypatch):
         rows = 40
         rng = np.random.default_rng(1)
-        arrays = {"observations": rng.normal(size=(rows, 11)).astype(np.float32),
-                  "actions": rng.uniform(-1, 1, (rows, 3)).astype(np.float32),
-                  "rewards": np.ones(rows, np.float32), "terminals": np.zeros(rows, bool),
-                  "timeouts": np.arange(rows) % 20 == 19}
+        arrays = {
+            "observations": rng.normal(size=(rows, 11)).astype(np.float32),
+            "actions": rng.uniform(-1, 1, (rows, 3)).astype(np.float32),
+            "rewards": np.ones(rows, np.float32),
+            "terminals": np.zeros(rows, bool),
+            "timeouts": np.arange(rows) % 20 == 19,
+        }
         arrays["next_observations"] = arrays["observations"] + 0.1
         change(arrays)
         raw_hdf5(tmp_path / "hopper-expert-v2.hdf5", arrays)
+
     setup.__qualname__ = f"d4rl-{change.__qualname__}"
     return setup
 
@@ -158,6 +200,7 @@ def d4rl_file(change):
 def minari_dataset(change=None, damage=None):
     """A two-episode Minari dataset MINARI_ID in $MINARI_DATASETS_PATH (made with Minari's own writer), with
     `change` applied to its step arrays, or its folder damaged by `damage(data folder)`."""
+
     def setup(tmp_path, monkeypatch):
         import gymnasium
         import minari
@@ -168,25 +211,41 @@ def minari_dataset(change=None, damage=None):
         if change:
             change(arrays)
         box = gymnasium.spaces.Box(-np.inf, np.inf, (2,), np.float32)
-        episodes = [EpisodeBuffer(observations=list(np.concatenate([arrays["observations"][rows], [[0, 0]]])),
-                                  actions=list(arrays["actions"][rows]), rewards=list(arrays["rewards"][rows]),
-                                  terminations=[False] * 10, truncations=[False] * 9 + [True])
-                    for rows in (slice(0, 10), slice(10, 20))]
+        episodes = [
+            EpisodeBuffer(
+                observations=list(np.concatenate([arrays["observations"][rows], [[0, 0]]])),
+                actions=list(arrays["actions"][rows]),
+                rewards=list(arrays["rewards"][rows]),
+                terminations=[False] * 10,
+                truncations=[False] * 9 + [True],
+            )
+            for rows in (slice(0, 10), slice(10, 20))
+        ]
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            minari.create_dataset_from_buffers(MINARI_ID, episodes, observation_space=box, action_space=box,
-                                               algorithm_name="test", author="test", author_email="t@t",
-                                               code_permalink="none")
+            minari.create_dataset_from_buffers(
+                MINARI_ID,
+                episodes,
+                observation_space=box,
+                action_space=box,
+                algorithm_name="test",
+                author="test",
+                author_email="t@t",
+                code_permalink="none",
+            )
         if damage:
             damage(Path(minari.storage.get_dataset_path(MINARI_ID)) / "data")
-    setup.__qualname__ = (f"minari-{change.__qualname__}" if change else
-                          f"minari-{damage.__qualname__}" if damage else "minari")
+
+    setup.__qualname__ = (
+        f"minari-{change.__qualname__}" if change else f"minari-{damage.__qualname__}" if damage else "minari"
+    )
     return setup
 
 
 def metadata_text(text: str):
     def damage(folder: Path):
         (folder / "metadata.json").write_text(text)
+
     damage.__qualname__ = f"metadata={text[:12]!r}"
     return damage
 
@@ -194,6 +253,7 @@ def metadata_text(text: str):
 def missing(name: str):
     def damage(folder: Path):
         (folder / name).unlink()
+
     damage.__qualname__ = f"no-{name}"
     return damage
 
@@ -204,14 +264,14 @@ def episodes_text(folder: Path):
 
 def unfinished_collection(asked: int, kept: list[int]):
     """A maze collection of `asked` trajectories killed (or thinned) so that only the indices `kept` exist."""
+
     def setup(tmp_path, monkeypatch):
         collector.collect("point-maze", num_trajs=asked, traj_len=20, progress=False)
         for index in set(range(asked)) - set(kept):
             (paths.pieces_dir("maze") / piece_name("maze", index)).unlink()
+
     setup.__qualname__ = f"collection-{asked}-kept{len(kept)}"
     return setup
-
-
 
 
 MINARI = ["--dataset", MINARI_ID, "--short", "tiny"]
@@ -222,62 +282,141 @@ TOO_MANY = str(collector.max_workers() + 1)
 
 ROWS = [
     # §1 datasets: every reader refuses what is not finite, not float, or not the suite's width
-    *[("import_d4rl", d4rl_file(change), D4RL, 2, fragment, NO_HOPPER) for change, fragment in BAD_VALUES
-      if "goals" not in fragment],
-    ("import_d4rl", d4rl_file(put("next_observations", NAN, 8)), D4RL, 2, "goals hold 1 NaN value (row 8 first)",
-     NO_HOPPER),
+    *[
+        ("import_d4rl", d4rl_file(change), D4RL, 2, fragment, NO_HOPPER)
+        for change, fragment in BAD_VALUES
+        if "goals" not in fragment
+    ],
+    (
+        "import_d4rl",
+        d4rl_file(put("next_observations", NAN, 8)),
+        D4RL,
+        2,
+        "goals hold 1 NaN value (row 8 first)",
+        NO_HOPPER,
+    ),
     ("import_d4rl", d4rl_file(width("actions", 4)), D4RL, 2, "actions have 4 dimensions but hopper has 3", NO_HOPPER),
     ("import_d4rl", d4rl_file(shorter("rewards")), D4RL, 2, "inconsistent", NO_HOPPER),
     *[("flows", maze_dataset(change), FLOWS, 2, fragment, NO_PRIOR) for change, fragment in BAD_VALUES],
-    ("flows", maze_dataset(width("actions", 3)), FLOWS, 2, "actions have 3 entries per row but this suite's have 2",
-     NO_PRIOR),
+    (
+        "flows",
+        maze_dataset(width("actions", 3)),
+        FLOWS,
+        2,
+        "actions have 3 entries per row but this suite's have 2",
+        NO_PRIOR,
+    ),
     ("flows", maze_dataset(shorter("actions")), FLOWS, 2, "inconsistent: row counts", NO_PRIOR),
-    *[("main", maze_dataset(change, with_prior=True), MAIN, 2, fragment, NO_RUN)
-      for change, fragment in BAD_VALUES[::2]],
+    *[
+        ("main", maze_dataset(change, with_prior=True), MAIN, 2, fragment, NO_RUN)
+        for change, fragment in BAD_VALUES[::2]
+    ],
     ("main", maze_dataset(width("actions", 4), with_prior=True), MAIN, 2, "actions have 4 entries per row", NO_RUN),
-    ("main", maze_dataset(put("actions", NAN), with_prior=True), MAIN + ["--bc_epochs", "1", "--use_prior", "False"],
-     2, "actions hold 1 NaN value", NO_RUN),
-    *[("import_minari", minari_dataset(change), MINARI, 2, fragment, NO_IMPORT) for change, fragment in [
-        (put("actions", NAN, 12), "actions hold 1 NaN value (row 12 first)"),
-        (put("actions", INF, 3, 1), "actions hold 1 +inf value (row 3 first)"),
-        (put("observations", -INF, 4), "observations hold 1 -inf value (row 4 first)")]],
-    ("import_minari", minari_dataset(), ["--dataset", MINARI_ID, "--short", "hopper"], 2,
-     "has 2 entries per action but hopper's actions have 3", NO_IMPORT),
+    (
+        "main",
+        maze_dataset(put("actions", NAN), with_prior=True),
+        MAIN + ["--bc_epochs", "1", "--use_prior", "False"],
+        2,
+        "actions hold 1 NaN value",
+        NO_RUN,
+    ),
+    *[
+        ("import_minari", minari_dataset(change), MINARI, 2, fragment, NO_IMPORT)
+        for change, fragment in [
+            (put("actions", NAN, 12), "actions hold 1 NaN value (row 12 first)"),
+            (put("actions", INF, 3, 1), "actions hold 1 +inf value (row 3 first)"),
+            (put("observations", -INF, 4), "observations hold 1 -inf value (row 4 first)"),
+        ]
+    ],
+    (
+        "import_minari",
+        minari_dataset(),
+        ["--dataset", MINARI_ID, "--short", "hopper"],
+        2,
+        "has 2 entries per action but hopper's actions have 3",
+        NO_IMPORT,
+    ),
     # §1 prior checkpoints: a NaN weight is refused at load, naming the file
     ("main", nan_prior, MAIN, 2, "maze_primitive_flow_action_1.pt: the weight", NO_RUN),
     ("main", nan_prior, MAIN, 2, "holds 1 NaN value", NO_RUN),
     ("flows", nan_prior, FLOWS + ["--diagnose_only", "True"], 2, "holds 1 NaN value", ["logs/*"]),
-    ("flows", nan_prior, FLOWS, 2, "holds 1 NaN value (index 1 first): move it away or pass --overwrite True",
-     ["logs/*"]),
+    (
+        "flows",
+        nan_prior,
+        FLOWS,
+        2,
+        "holds 1 NaN value (index 1 first): move it away or pass --overwrite True",
+        ["logs/*"],
+    ),
     # §5 damaged Minari folders
-    *[("import_minari", minari_dataset(damage=damage), MINARI, 2, fragment, NO_IMPORT) for damage, fragment in [
-        (metadata_text("not json {"), "is damaged (JSONDecodeError"),
-        (metadata_text(""), "is damaged"),
-        (metadata_text("[1, 2]"), "is damaged"),
-        (metadata_text('{"dataset_id": "sfp/tiny-v0"}'), "is damaged"),
-        (missing("metadata.json"), "is damaged"),
-        (missing("main_data.hdf5"), "is damaged"),
-        (episodes_text, "is damaged")]],
+    *[
+        ("import_minari", minari_dataset(damage=damage), MINARI, 2, fragment, NO_IMPORT)
+        for damage, fragment in [
+            (metadata_text("not json {"), "is damaged (JSONDecodeError"),
+            (metadata_text(""), "is damaged"),
+            (metadata_text("[1, 2]"), "is damaged"),
+            (metadata_text('{"dataset_id": "sfp/tiny-v0"}'), "is damaged"),
+            (missing("metadata.json"), "is damaged"),
+            (missing("main_data.hdf5"), "is damaged"),
+            (episodes_text, "is damaged"),
+        ]
+    ],
     # §5 a killed collection is not distilled into a smaller dataset
-    ("distill", unfinished_collection(4, [0, 1]), ["--env", "point-maze"], 2,
-     "holds 2 of the 4 trajectories its collection asked for (missing: 2-3)", NO_MAZE_DATA),
-    ("distill", unfinished_collection(5, [0, 2, 4]), ["--env", "point-maze"], 2, "--num_trajs 5 --traj_len 20 "
-     "--seed 0", NO_MAZE_DATA),
+    (
+        "distill",
+        unfinished_collection(4, [0, 1]),
+        ["--env", "point-maze"],
+        2,
+        "holds 2 of the 4 trajectories its collection asked for (missing: 2-3)",
+        NO_MAZE_DATA,
+    ),
+    (
+        "distill",
+        unfinished_collection(5, [0, 2, 4]),
+        ["--env", "point-maze"],
+        2,
+        "--num_trajs 5 --traj_len 20 --seed 0",
+        NO_MAZE_DATA,
+    ),
     ("distill", unfinished_collection(3, [2]), ["--env", "point-maze"], 2, "pass --allow_partial", NO_MAZE_DATA),
     # §4 workers are bounded before anything is made
-    ("collect", nothing, ["--env", "point-maze", "--workers", "100000", "--num_trajs", "2"], 2,
-     "--workers 100000 is more than this machine can run", ["datasets/*"]),
-    ("collect", nothing, ["--env", "point-maze", "--workers", TOO_MANY, "--num_trajs", "2"], 2,
-     f"--workers {TOO_MANY}", ["datasets/*"]),
-    ("grid", spec_file("name: g\ntasks: [room-v1]\nmethods: [sac]\nseeds: [0]\ndata: {workers: 100000}\n"),
-     ["{tmp}/spec.yaml", "--prepare_only"], 2, "--workers 100000", ["datasets/*", "logs/*"]),
+    (
+        "collect",
+        nothing,
+        ["--env", "point-maze", "--workers", "100000", "--num_trajs", "2"],
+        2,
+        "--workers 100000 is more than this machine can run",
+        ["datasets/*"],
+    ),
+    (
+        "collect",
+        nothing,
+        ["--env", "point-maze", "--workers", TOO_MANY, "--num_trajs", "2"],
+        2,
+        f"--workers {TOO_MANY}",
+        ["datasets/*"],
+    ),
+    (
+        "grid",
+        spec_file("name: g\ntasks: [room-v1]\nmethods: [sac]\nseeds: [0]\ndata: {workers: 100000}\n"),
+        ["{tmp}/spec.yaml", "--prepare_only"],
+        2,
+        "--workers 100000",
+        ["datasets/*", "logs/*"],
+    ),
 ]
 SUBPROCESS_ROWS = [
     ("import_d4rl", d4rl_file(put("actions", NAN)), D4RL, 2, "actions hold 1 NaN value", NO_HOPPER),
     ("flows", maze_dataset(put("actions", INF)), FLOWS, 2, "actions hold 1 +inf value", NO_PRIOR),
     ("main", nan_prior, MAIN, 2, "holds 1 NaN value", NO_RUN),
-    ("distill", unfinished_collection(3, [0]), ["--env", "point-maze"], 2,
-     "finish it with the same collect command, python scripts/collect_dataset.py", NO_MAZE_DATA),
+    (
+        "distill",
+        unfinished_collection(3, [0]),
+        ["--env", "point-maze"],
+        2,
+        "finish it with the same collect command, python scripts/collect_dataset.py",
+        NO_MAZE_DATA,
+    ),
 ]
 
 
@@ -301,8 +440,7 @@ def _row_id(row) -> str:
 
 
 @pytest.mark.parametrize("entry,setup,argv,status,fragment,absent", ROWS, ids=[_row_id(row) for row in ROWS])
-def test_bad_data_is_refused_with_one_line(entry, setup, argv, status, fragment, absent, tmp_path, monkeypatch,
-                                           capsys):
+def test_bad_data_is_refused_with_one_line(entry, setup, argv, status, fragment, absent, tmp_path, monkeypatch, capsys):
     setup(tmp_path, monkeypatch)
     capsys.readouterr()
     with pytest.raises(SystemExit) as stop:
@@ -310,16 +448,24 @@ def test_bad_data_is_refused_with_one_line(entry, setup, argv, status, fragment,
     _check(stop.value.code, status, capsys.readouterr().err, fragment, tmp_path, absent)
 
 
-@pytest.mark.parametrize("entry,setup,argv,status,fragment,absent", SUBPROCESS_ROWS,
-                         ids=[_row_id(row) for row in SUBPROCESS_ROWS])
+@pytest.mark.parametrize(
+    "entry,setup,argv,status,fragment,absent", SUBPROCESS_ROWS, ids=[_row_id(row) for row in SUBPROCESS_ROWS]
+)
 def test_bad_data_through_the_scripts(entry, setup, argv, status, fragment, absent, tmp_path, monkeypatch):
     setup(tmp_path, monkeypatch)
-    result = subprocess.run([sys.executable, SCRIPTS[entry], *_argv(argv, tmp_path)], cwd=ROOT, env=os.environ.copy(),
-                            capture_output=True, text=True, timeout=300)
+    result = subprocess.run(
+        [sys.executable, SCRIPTS[entry], *_argv(argv, tmp_path)],
+        cwd=ROOT,
+        env=os.environ.copy(),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     _check(result.returncode, status, result.stderr, fragment, tmp_path, absent)
 
 
 # --- the same checks from the library, and what they let through ------------------------------------------------
+
 
 def test_a_partial_collection_is_distilled_only_when_accepted(capsys):
     unfinished_collection(4, [0, 1, 3])(None, None)
@@ -374,12 +520,15 @@ def test_a_run_checkpoint_with_non_finite_weights_is_refused(tmp_path, value, fr
         run_checkpoint.load_checkpoint(tmp_path)
 
 
-@pytest.mark.parametrize("argv0, collect_line, prior_line", [
-    ("/usr/local/bin/sfp-collect", "next: sfp-distill --env point-maze", "sfp-train-prior --env point-maze"),
-    ("sfp-train", "next: sfp-distill", "sfp-train-prior --env"),
-    ("scripts/collect_dataset.py", "next: python scripts/distill_dataset.py", "python flows/train.py --env"),
-    ("main.py", "next: python scripts/distill_dataset.py", "python flows/train.py --env"),
-])
+@pytest.mark.parametrize(
+    "argv0, collect_line, prior_line",
+    [
+        ("/usr/local/bin/sfp-collect", "next: sfp-distill --env point-maze", "sfp-train-prior --env point-maze"),
+        ("sfp-train", "next: sfp-distill", "sfp-train-prior --env"),
+        ("scripts/collect_dataset.py", "next: python scripts/distill_dataset.py", "python flows/train.py --env"),
+        ("main.py", "next: python scripts/distill_dataset.py", "python flows/train.py --env"),
+    ],
+)
 def test_messages_name_the_command_the_user_has(monkeypatch, argv0, collect_line, prior_line):
     monkeypatch.setattr(sys, "argv", [argv0])
     summary = collector.CollectionSummary(Path("x"), 2, 2)

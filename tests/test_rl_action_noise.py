@@ -1,5 +1,6 @@
 """Colored action noise (`--action_noise pink`): the spectrum, variance and independence of ε, its use by the
 behaviour policy, uniform start_steps, and an exact resume mid-episode."""
+
 import os
 import signal
 
@@ -124,11 +125,14 @@ def test_ctrl_c_mid_episode_with_pink_noise_resumes_exactly(monkeypatch):
     np.testing.assert_array_equal(whole, split)
 
 
-@pytest.mark.parametrize("argv, message", [
-    (["--noise_beta", "2"], "add --action_noise pink"),
-    (["--action_noise", "red"], "not one of white, pink"),
-    (["--action_noise", "pink", "--noise_beta", "-1"], "below its minimum"),
-])
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--noise_beta", "2"], "add --action_noise pink"),
+        (["--action_noise", "red"], "not one of white, pink"),
+        (["--action_noise", "pink", "--noise_beta", "-1"], "below its minimum"),
+    ],
+)
 def test_bad_noise_options_fail_in_one_line(argv, message):
     with pytest.raises(UserError, match=message):
         load_rl_params(argv)

@@ -1,4 +1,5 @@
 """SACAgent: mixture target, λ learning, acting, SIL, BC, saving, visual mode; MixturePrior conditions."""
+
 import copy
 from pathlib import Path
 
@@ -65,7 +66,7 @@ def make_batch(batch_size=16, seed=0, obs_shape=(D,)):
         "act": torch.rand(batch_size, A, generator=gen) * 2 - 1,
         "rew": torch.rand(batch_size, generator=gen),
         "done": (torch.rand(batch_size, generator=gen) < 0.3).float(),
-        "discount": torch.full((batch_size,), 0.99 ** 3),
+        "discount": torch.full((batch_size,), 0.99**3),
         "window": torch.rand(batch_size, A, generator=gen) * 2 - 1,
         "window2": torch.rand(batch_size, A, generator=gen) * 2 - 1,
         "weights": torch.rand(batch_size, generator=gen) + 0.5,
@@ -117,8 +118,10 @@ def test_kl_regularised_target_uses_the_standard_gaussian_kl():
     with torch.no_grad():
         action, _, mu, log_std = agent.ac.actor.sample(batch["obs2"])
         mu_p = agent.prior.prior.map(batch["window2"])
-        kl = torch.distributions.kl_divergence(torch.distributions.Normal(mu, log_std.exp()),
-                                               torch.distributions.Normal(mu_p, torch.full_like(mu_p, -0.5).exp()))
+        kl = torch.distributions.kl_divergence(
+            torch.distributions.Normal(mu, log_std.exp()),
+            torch.distributions.Normal(mu_p, torch.full_like(mu_p, -0.5).exp()),
+        )
         q_next = torch.min(*agent.target["critics"](batch["obs2"], action))
         expected = batch["rew"] + batch["discount"] * (1 - batch["done"]) * (q_next - 0.5 * kl.sum(-1))
     assert prior_action is None
@@ -191,11 +194,19 @@ def test_bandit_critic_and_actor_find_the_rewarding_action():
     torch.manual_seed(0)
     agent = make_agent(use_prior=False, alpha=0.01, lr=3e-3)
     obs = torch.zeros(64, D)
-    for step in range(400):
+    for _ in range(400):
         act = torch.rand(64, A) * 2 - 1
-        batch = {"obs": obs, "obs2": obs, "act": act, "rew": 1 - (act - 0.5).pow(2).mean(-1),
-                 "done": torch.ones(64), "discount": torch.ones(64), "window": act, "window2": act,
-                 "weights": torch.ones(64)}
+        batch = {
+            "obs": obs,
+            "obs2": obs,
+            "act": act,
+            "rew": 1 - (act - 0.5).pow(2).mean(-1),
+            "done": torch.ones(64),
+            "discount": torch.ones(64),
+            "window": act,
+            "window2": act,
+            "weights": torch.ones(64),
+        }
         agent.update(batch)
     action, _ = agent.act(np.zeros(D, np.float32), np.zeros(A, np.float32), deterministic=True)
     assert np.allclose(action, 0.5, atol=0.15)
@@ -226,9 +237,15 @@ def test_behaviour_cloning_fits_expert_actions(goal_cond):
     n = 512
     observations = rng.uniform(-1, 1, (n, S)).astype(np.float32)
     actions = np.stack([0.8 * observations[:, 0], np.full(n, -0.3)], axis=1).astype(np.float32)
-    data = ExpertData(observations=observations, actions=actions, goals=rng.uniform(0, 1, (n, G)).astype(np.float32),
-                      rewards=np.zeros(n, np.float32), terminals=np.zeros(n, bool), timeouts=np.zeros(n, bool),
-                      path=Path("synthetic.hdf5"))
+    data = ExpertData(
+        observations=observations,
+        actions=actions,
+        goals=rng.uniform(0, 1, (n, G)).astype(np.float32),
+        rewards=np.zeros(n, np.float32),
+        terminals=np.zeros(n, bool),
+        timeouts=np.zeros(n, bool),
+        path=Path("synthetic.hdf5"),
+    )
     config = AgentConfig(hid=32, l=2, lr=3e-3)
     agent = SACAgent(config, D if goal_cond else S, A)
     info = agent.behaviour_clone(expert_batches(data, goal_cond, batch_size=64), epochs=20)
@@ -314,36 +331,44 @@ def test_prior_conditions_and_postprocessing():
     assert torch.equal(MixturePrior(FakePrior(A), "action", S, G, A, A).condition(obs, window), window)
     assert torch.equal(MixturePrior(FakePrior(S), "state", S, G, A, A).condition(obs, window), obs[:, :S])
     assert torch.equal(MixturePrior(FakePrior(D), "state+goal", S, G, A, A).condition(obs, window), obs)
-    assert torch.equal(MixturePrior(FakePrior(A + D), "action+state", S, G, A, A).condition(obs, window),
-                       torch.cat([window, obs], 1))
+    assert torch.equal(
+        MixturePrior(FakePrior(A + D), "action+state", S, G, A, A).condition(obs, window), torch.cat([window, obs], 1)
+    )
     window2 = torch.arange(4.0).repeat(2, 1)  # n = 2: [a_{t-2}, a_{t-1}, s_t, g_t] as sfp/priors/windows.py trains
-    assert torch.equal(MixturePrior(FakePrior(2 * A + D), "action+state", S, G, A, 2 * A).condition(obs, window2),
-                       torch.cat([window2, obs], 1))
+    assert torch.equal(
+        MixturePrior(FakePrior(2 * A + D), "action+state", S, G, A, 2 * A).condition(obs, window2),
+        torch.cat([window2, obs], 1),
+    )
     assert MixturePrior(FakePrior(0), "action", S, G, A, A).condition(obs, window) is None
 
     raw = torch.tensor([[5.0, -5.0], [float("nan"), 0.3]])
-    assert torch.equal(MixturePrior(FakePrior(A), "action", S, G, A, A).postprocess(raw),
-                       torch.tensor([[0.99, -0.99], [0.0, 0.3]]))
+    assert torch.equal(
+        MixturePrior(FakePrior(A), "action", S, G, A, A).postprocess(raw), torch.tensor([[0.99, -0.99], [0.0, 0.3]])
+    )
     clamped = MixturePrior(FakePrior(A), "action", S, G, A, A, clamp=0.2).postprocess(raw.repeat(100, 1))
     assert clamped.abs().max() <= 0.99 and (clamped[0::2].abs() - 0.79).abs().max() <= 0.2
     smoothed = MixturePrior(FakePrior(A), "action", S, G, A, A, smoothing=1.0).postprocess(torch.zeros(200, A))
     assert smoothed.abs().max() <= 1 and smoothed.std() > 0.4  # every row replaced by U(-1,1)^A
 
 
-@pytest.mark.parametrize("cond, cond_dim, window_dim, message", [
-    ("state", D, A, "expects a 5-dim"),           # a state+goal prior used as a state prior
-    ("action", A, 2 * A, "prior_n_step"),         # window of two actions, prior trained on one
-    ("state", 2 * S, A, "expects a 6-dim"),      # flows' state prior with n = 2 stacks past states
-    ("vision", A, A, "prior_cond"),
-])
+@pytest.mark.parametrize(
+    "cond, cond_dim, window_dim, message",
+    [
+        ("state", D, A, "expects a 5-dim"),  # a state+goal prior used as a state prior
+        ("action", A, 2 * A, "prior_n_step"),  # window of two actions, prior trained on one
+        ("state", 2 * S, A, "expects a 6-dim"),  # flows' state prior with n = 2 stacks past states
+        ("vision", A, A, "prior_cond"),
+    ],
+)
 def test_prior_condition_mismatches_are_user_errors(cond, cond_dim, window_dim, message):
     with pytest.raises(UserError, match=message):
         MixturePrior(FakePrior(cond_dim), cond, S, G, A, window_dim)
 
 
 def test_agent_and_prior_are_configured_from_the_rl_parameters():
-    params, _ = load_rl_params(["--env", "room-v1", "--use_prior", "True", "--hid", "16", "--prior_n_step", "2",
-                                "--prior_smoothing", "0.1"])
+    params, _ = load_rl_params(
+        ["--env", "room-v1", "--use_prior", "True", "--hid", "16", "--prior_n_step", "2", "--prior_smoothing", "0.1"]
+    )
     config = AgentConfig.from_params(params)
     assert (config.alpha, config.hid, config.use_prior, config.lambda_batch_mean) == (0.2, 16, True, False)
     mixture = mixture_prior_from_params(FakePrior(2 * A), params, S, G, A)

@@ -1,5 +1,6 @@
 """Automatic entropy tuning (`--autotune_alpha True`): the loss by hand, α finding the entropy target on a bandit,
 the logged columns, exact resume and the errors."""
+
 import math
 
 import numpy as np
@@ -42,9 +43,19 @@ def _bandit_agent(alpha0: float) -> tuple[SACAgent, float]:
     for _ in range(1000):
         obs = torch.rand(batch_size, 2) * 2 - 1
         act = torch.rand(batch_size, 1) * 2 - 1
-        agent.update({"obs": obs, "obs2": obs, "act": act, "rew": -act.pow(2).sum(-1), "done": torch.ones(batch_size),
-                      "discount": torch.full((batch_size,), 0.99), "window": torch.zeros(batch_size, 0),
-                      "window2": torch.zeros(batch_size, 0), "weights": torch.ones(batch_size)})
+        agent.update(
+            {
+                "obs": obs,
+                "obs2": obs,
+                "act": act,
+                "rew": -act.pow(2).sum(-1),
+                "done": torch.ones(batch_size),
+                "discount": torch.full((batch_size,), 0.99),
+                "window": torch.zeros(batch_size, 0),
+                "window2": torch.zeros(batch_size, 0),
+                "weights": torch.ones(batch_size),
+            }
+        )
     return agent, 2.0 * math.exp(2.0 * agent.target_entropy) / (2.0 * math.pi * math.e)
 
 
@@ -86,11 +97,14 @@ def test_fixed_alpha_logs_its_value_and_no_alpha_loss():
     assert np.all(np.isnan(rows[:, header.index("LossAlpha")]))
 
 
-@pytest.mark.parametrize("argv, message", [
-    (["--target_entropy", "-2"], "add --autotune_alpha True"),
-    (["--autotune_alpha", "True", "--target_entropy", "high"], "'auto'"),
-    (["--autotune_alpha", "True", "--alpha", "0"], "must be positive"),
-])
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--target_entropy", "-2"], "add --autotune_alpha True"),
+        (["--autotune_alpha", "True", "--target_entropy", "high"], "'auto'"),
+        (["--autotune_alpha", "True", "--alpha", "0"], "must be positive"),
+    ],
+)
 def test_bad_entropy_tuning_options_fail_in_one_line(argv, message):
     with pytest.raises(UserError, match=message):
         load_rl_params(argv)

@@ -1,4 +1,5 @@
 """Every method of the paper runs from main.py: a short epoch on a point maze, with real (tiny) priors."""
+
 from pathlib import Path
 
 import numpy as np
@@ -15,14 +16,57 @@ from sfp.rl.methods import METHODS, flags
 from sfp.rl.params import load_rl_params
 from sfp.rl.run import run
 
-SHORT_RUN = ["--env", "corridor-v1", "--epochs", "1", "--steps_per_epoch", "120", "--start_steps", "40",
-             "--update_after", "40", "--update_every", "20", "--batch_size", "16", "--hid", "16", "--max_ep_len", "60",
-             "--num_test_episodes", "1", "--num_threads", "1", "--replay_size", "1000", "--exp_name", "baseline"]
-TINY_PRIOR = ["--env", "point-maze", "--epochs", "1", "--num_blocks", "2", "--num_hidden", "16", "--pre_mlp_units",
-              "8", "--batch_size", "64", "--num_threads", "1"]
+SHORT_RUN = [
+    "--env",
+    "corridor-v1",
+    "--epochs",
+    "1",
+    "--steps_per_epoch",
+    "120",
+    "--start_steps",
+    "40",
+    "--update_after",
+    "40",
+    "--update_every",
+    "20",
+    "--batch_size",
+    "16",
+    "--hid",
+    "16",
+    "--max_ep_len",
+    "60",
+    "--num_test_episodes",
+    "1",
+    "--num_threads",
+    "1",
+    "--replay_size",
+    "1000",
+    "--exp_name",
+    "baseline",
+]
+TINY_PRIOR = [
+    "--env",
+    "point-maze",
+    "--epochs",
+    "1",
+    "--num_blocks",
+    "2",
+    "--num_hidden",
+    "16",
+    "--pre_mlp_units",
+    "8",
+    "--batch_size",
+    "64",
+    "--num_threads",
+    "1",
+]
 PRIORS = [["--model", model] for model in ("flow", "deterministic", "gaussian", "vae", "lscde")] + [
-    ["--mode", "state+goal"], ["--mode", "state"], ["--mode", "action+state"], ["--n_step", "3"],
-    ["--one_step", "True"]]
+    ["--mode", "state+goal"],
+    ["--mode", "state"],
+    ["--mode", "action+state"],
+    ["--n_step", "3"],
+    ["--one_step", "True"],
+]
 
 
 @pytest.fixture(scope="module")
@@ -39,8 +83,16 @@ def prior_root(tmp_path_factory):
             train_prior(parse_train_params(TINY_PRIOR + extra))
         write_persistent_dataset(paths.dataset_file("maze-fixed"), 12, 60)
         train_prior(parse_train_params(TINY_PRIOR + ["--expert", "fixed"]))  # the sfp_fixed preset's prior
-        image = {**default_flow_config(2, 1), "short": "maze", "mode": "image", "cond_shape": [3, 64, 64],
-                 "cond_dim": 3 * 64 * 64, "num_blocks": 1, "num_hidden": 16, "pre_mlp_units": 8}
+        image = {
+            **default_flow_config(2, 1),
+            "short": "maze",
+            "mode": "image",
+            "cond_shape": [3, 64, 64],
+            "cond_dim": 3 * 64 * 64,
+            "num_blocks": 1,
+            "num_hidden": 16,
+            "pre_mlp_units": 8,
+        }
         save_checkpoint(paths.prior_checkpoint("maze", "flow", "image", 1), build_model(image), image)
     return root
 
@@ -61,15 +113,36 @@ def _row(extra):
 
 # Every preset of the method table, made cheaper where a preset's own budget is large (later flags win) ...
 CHEAPER = {"sac_bc": ["--bc_epochs", "1"], "sil": ["--sil_m", "1"]}
-PRESETS = {name: flags(name) + CHEAPER.get(name, []) for name, method in METHODS.items()
-           if method.command == "sfp.commands.train"}  # sb3_sac: tests/test_rl_peer_sac.py
+PRESETS = {
+    name: flags(name) + CHEAPER.get(name, [])
+    for name, method in METHODS.items()
+    if method.command == "sfp.commands.train"
+}  # sb3_sac: tests/test_rl_peer_sac.py
 # ... and the variants a user reaches with extra flags.
 VARIANTS = {
-    "sfp_scalar_lambda_schedule": ["--use_prior", "True", "--lambda_param", "True", "--prior_schedule", "60",
-                                   "--prior_smoothing", "0.3", "--prior_clamp", "0.5"],
+    "sfp_scalar_lambda_schedule": [
+        "--use_prior",
+        "True",
+        "--lambda_param",
+        "True",
+        "--prior_schedule",
+        "60",
+        "--prior_smoothing",
+        "0.3",
+        "--prior_clamp",
+        "0.5",
+    ],
     "sfp_original_batch_mean": ["--use_prior", "True", "--lambda_batch_mean", "True", "--rand_init_cond", "False"],
-    "sfp_frozen_lambda_plain_objective": ["--use_prior", "True", "--learn_lambda", "False",
-                                          "--prior_objective", "False", "--prior_initial", "False"],
+    "sfp_frozen_lambda_plain_objective": [
+        "--use_prior",
+        "True",
+        "--learn_lambda",
+        "False",
+        "--prior_objective",
+        "False",
+        "--prior_initial",
+        "False",
+    ],
     "sfp_three_step_window": ["--use_prior", "True", "--prior_n_step", "3"],
     "sfp_one_step_prior": ["--use_prior", "True", "--one_step", "True"],
     "sfp_state_prior": ["--use_prior", "True", "--prior_cond", "state"],
@@ -113,5 +186,7 @@ def test_the_rl_page_method_table_shows_every_preset():
     readme = (Path(__file__).resolve().parents[1] / "docs" / "rl.md").read_text()
     for name, method in METHODS.items():
         shown = " ".join(flags(name)) or "(defaults)"
-        assert f"| {method.label} (`{name}`) | `{shown}` | {method.needs} |" in readme or \
-            f"| {method.label} (`{name}`) | {shown} | {method.needs} |" in readme, name
+        assert (
+            f"| {method.label} (`{name}`) | `{shown}` | {method.needs} |" in readme
+            or f"| {method.label} (`{name}`) | {shown} | {method.needs} |" in readme
+        ), name

@@ -1,4 +1,5 @@
 """Random state of environments across processes: a freshly built env continues exactly as the saved one."""
+
 import gymnasium as gym
 import numpy as np
 import pytest

@@ -1,4 +1,5 @@
 """sfp-evaluate: rebuild tiny trained runs (SFP with a real tiny prior, SAC), evaluate, watch, and fail clearly."""
+
 import json
 import shutil
 import subprocess
@@ -19,16 +20,54 @@ from sfp.priors.training import train_prior
 from sfp.rl.action_noise import EpisodeNoise
 from sfp.rl.action_windows import InitialWindows
 from sfp.rl.build import flat_observation
-from sfp.rl.evaluation import behaviour_noise, bootstrap_interval, episode_seeds, load_run, run_episode
+from sfp.rl.evaluation import behaviour_noise, bootstrap_interval, episode_seeds, load_run
 from sfp.rl.params import load_rl_params
+from sfp.rl.rollout import run_episode
 from sfp.rl.run import run
 from sfp.rl.video import STRIP, with_status
 
-TINY_RUN = ["--env", "corridor-v1", "--epochs", "2", "--steps_per_epoch", "120", "--start_steps", "40",
-            "--update_after", "40", "--update_every", "20", "--batch_size", "16", "--hid", "16", "--max_ep_len", "40",
-            "--num_test_episodes", "1", "--num_threads", "1", "--replay_size", "1000"]
-TINY_PRIOR = ["--env", "point-maze", "--epochs", "1", "--num_blocks", "2", "--num_hidden", "16", "--pre_mlp_units",
-              "8", "--batch_size", "64", "--num_threads", "1"]
+TINY_RUN = [
+    "--env",
+    "corridor-v1",
+    "--epochs",
+    "2",
+    "--steps_per_epoch",
+    "120",
+    "--start_steps",
+    "40",
+    "--update_after",
+    "40",
+    "--update_every",
+    "20",
+    "--batch_size",
+    "16",
+    "--hid",
+    "16",
+    "--max_ep_len",
+    "40",
+    "--num_test_episodes",
+    "1",
+    "--num_threads",
+    "1",
+    "--replay_size",
+    "1000",
+]
+TINY_PRIOR = [
+    "--env",
+    "point-maze",
+    "--epochs",
+    "1",
+    "--num_blocks",
+    "2",
+    "--num_hidden",
+    "16",
+    "--pre_mlp_units",
+    "8",
+    "--batch_size",
+    "64",
+    "--num_threads",
+    "1",
+]
 TIME_COLUMNS = ("Time", "SPS", "UpdatesPerSec")
 
 
@@ -149,8 +188,15 @@ def test_behaviour_policy_of_a_colored_noise_run_acts_with_its_episode_sequence(
     assert behaviour_noise(load_run(dirs / "logs" / "sac_s0").experiment.params, "behaviour", act_dim, 5) is None
     env = _Recorder(x.test_env)
     windows = InitialWindows(None, x.params.prior_n_step, act_dim, x.params.rand_init_cond, 5)
-    result = run_episode(env, x.agent, "behaviour", 5, x.params.max_ep_len, windows,
-                         noise=behaviour_noise(x.params, "behaviour", act_dim, 5))
+    result = run_episode(
+        env,
+        x.agent,
+        "behaviour",
+        5,
+        x.params.max_ep_len,
+        windows,
+        noise=behaviour_noise(x.params, "behaviour", act_dim, 5),
+    )
     assert result.length == len(env.actions) > 10
     expected = EpisodeNoise(2.0, act_dim, x.params.max_ep_len, 5)
     expected.reset()
@@ -176,8 +222,18 @@ def _frames(path):
 
 def test_video_is_an_mp4_with_one_frame_per_step(dirs, capsys, tmp_path):
     out_file = tmp_path / "watch.mp4"
-    report, out = _evaluate(capsys, dirs / "logs" / "sfp_s0", "--episodes", 3, "--video", out_file,
-                            "--video_episodes", 2, "--policy", "behaviour")
+    report, out = _evaluate(
+        capsys,
+        dirs / "logs" / "sfp_s0",
+        "--episodes",
+        3,
+        "--video",
+        out_file,
+        "--video_episodes",
+        2,
+        "--policy",
+        "behaviour",
+    )
     assert "replacing" not in out
     head = out_file.read_bytes()[:12]
     assert head[4:8] == b"ftyp"  # an ISO base media (MP4) container
@@ -195,7 +251,11 @@ def test_status_strip_digits_and_success_square():
     image = np.zeros((32, 48, 3), np.uint8)
     pending, done = with_status(image, 7, False), with_status(image, 7, True)
     assert pending.shape == (32 + STRIP, 48, 3)
-    assert tuple(pending[STRIP // 2, -STRIP // 2]) == (120, 0, 0) and tuple(done[STRIP // 2, -STRIP // 2]) == (0, 200, 0)
+    assert tuple(pending[STRIP // 2, -STRIP // 2]) == (120, 0, 0) and tuple(done[STRIP // 2, -STRIP // 2]) == (
+        0,
+        200,
+        0,
+    )
     digit = pending[3:13, 4:10, 0] > 0  # "7" at 2x: top bar, then the right column only
     assert digit[0].all() and digit[2:, 4:].all() and not digit[2:, :4].any()
 
@@ -255,7 +315,8 @@ def test_moved_or_changed_prior(dirs, capsys, tmp_path, monkeypatch):
 
 def test_script_exits_with_one_line(tmp_path):
     script = Path(__file__).resolve().parent.parent / "scripts" / "evaluate.py"
-    done = subprocess.run([sys.executable, str(script), str(tmp_path / "missing_s0")], capture_output=True, text=True,
-                          timeout=300)
+    done = subprocess.run(
+        [sys.executable, str(script), str(tmp_path / "missing_s0")], capture_output=True, text=True, timeout=300
+    )
     assert done.returncode == 2 and done.stderr.strip().startswith("error: no run directory")
     assert len(done.stderr.strip().splitlines()) == 1

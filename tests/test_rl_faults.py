@@ -3,6 +3,7 @@
 Each killed or stopped run is continued with --resume True and must then hold the same progress.txt as one
 uninterrupted run of the same seed (time columns aside), with no epoch twice in tensorboard.
 """
+
 import functools
 import os
 import random
@@ -24,9 +25,32 @@ from sfp.run_lock import LOCK_FILE, LOCKED_EXIT, RunLocked, hold_run_lock
 
 REPO = Path(__file__).resolve().parent.parent
 # 3 epochs of 150 steps, episodes of 100 steps: every epoch ends mid-episode, updates start in epoch 1
-TINY = ["--env", "corridor-v1", "--epochs", "3", "--steps_per_epoch", "150", "--start_steps", "60",
-        "--update_after", "50", "--update_every", "25", "--batch_size", "16", "--hid", "16", "--max_ep_len", "100",
-        "--num_test_episodes", "1", "--num_threads", "1", "--replay_size", "1000"]
+TINY = [
+    "--env",
+    "corridor-v1",
+    "--epochs",
+    "3",
+    "--steps_per_epoch",
+    "150",
+    "--start_steps",
+    "60",
+    "--update_after",
+    "50",
+    "--update_every",
+    "25",
+    "--batch_size",
+    "16",
+    "--hid",
+    "16",
+    "--max_ep_len",
+    "100",
+    "--num_test_episodes",
+    "1",
+    "--num_threads",
+    "1",
+    "--replay_size",
+    "1000",
+]
 VOLATILE = ("Time", "SPS", "UpdatesPerSec")
 WAIT = 180.0  # seconds a child may take to get somewhere on a loaded machine
 
@@ -151,8 +175,10 @@ def test_the_run_lock_names_its_holder_and_a_failed_start_leaves_no_directory(tm
     directory = tmp_path / "run"
     with hold_run_lock(directory) as path:
         assert path.read_text() == f"{os.getpid()} {socket.gethostname()}\n"
-        with pytest.raises(RunLocked, match=f"being written by process {os.getpid()} on ") as refused, \
-                hold_run_lock(directory):
+        with (
+            pytest.raises(RunLocked, match=f"being written by process {os.getpid()} on ") as refused,
+            hold_run_lock(directory),
+        ):
             pass
         assert refused.value.exit_code == LOCKED_EXIT == 75
     with hold_run_lock(directory):  # released when the holder's block ended

@@ -1,6 +1,7 @@
 """A small learning problem that must actually learn: SAC + HER reaches the corners of the open room."""
-import pytest
+
 import numpy as np
+import pytest
 
 from sfp import paths
 from sfp.rl.params import load_rl_params
@@ -10,10 +11,32 @@ pytestmark = pytest.mark.slow  # small learning problems that must learn (make t
 
 
 def test_sac_her_learns_to_reach_room_corners():
-    params, notes = load_rl_params([
-        "--env", "room-v1", "--epochs", "4", "--steps_per_epoch", "1000", "--start_steps", "500",
-        "--update_after", "500", "--max_ep_len", "50", "--hid", "64", "--n_step_rew", "1",
-        "--num_test_episodes", "10", "--num_threads", "1", "--exp_name", "learn"])
+    params, notes = load_rl_params(
+        [
+            "--env",
+            "room-v1",
+            "--epochs",
+            "4",
+            "--steps_per_epoch",
+            "1000",
+            "--start_steps",
+            "500",
+            "--update_after",
+            "500",
+            "--max_ep_len",
+            "50",
+            "--hid",
+            "64",
+            "--n_step_rew",
+            "1",
+            "--num_test_episodes",
+            "10",
+            "--num_threads",
+            "1",
+            "--exp_name",
+            "learn",
+        ]
+    )
     run(params, notes)
     lines = (paths.run_dir("learn", 0) / "progress.txt").read_text().splitlines()
     header = lines[0].split("\t")

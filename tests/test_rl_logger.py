@@ -1,4 +1,5 @@
 """Run logger, run-directory guard and provenance."""
+
 import json
 import math
 from argparse import Namespace
@@ -44,8 +45,18 @@ def test_column_names_follow_the_reference_order():
     names = column_names(RL_ROW)
     assert names[:6] == ["Epoch", "AverageEpRet", "StdEpRet", "MaxEpRet", "MinEpRet", "AverageTestEpRet"]
     assert names.index("EpLen") < names.index("TotalEnvInteracts") < names.index("AverageQ1Vals")
-    assert names[-10:] == ["LossPi", "LossQ", "LossLambda", "LossQSIL", "LossPiSIL", "Alpha", "LossAlpha", "Time",
-                           "SPS", "UpdatesPerSec"]
+    assert names[-10:] == [
+        "LossPi",
+        "LossQ",
+        "LossLambda",
+        "LossQSIL",
+        "LossPiSIL",
+        "Alpha",
+        "LossAlpha",
+        "Time",
+        "SPS",
+        "UpdatesPerSec",
+    ]
 
 
 def test_progress_rows_missing_keys_and_tensorboard(tmp_path):
@@ -156,8 +167,7 @@ def test_provenance_outside_a_checkout(tmp_path, monkeypatch):
     prior = tmp_path / "prior.pt"
     prior.write_bytes(b"abc")
     assert git_state(tmp_path) is None
-    record = write_provenance(tmp_path, {"prior": prior, "dataset": tmp_path / "missing.hdf5"},
-                              source_dir=tmp_path)
+    record = write_provenance(tmp_path, {"prior": prior, "dataset": tmp_path / "missing.hdf5"}, source_dir=tmp_path)
     monkeypatch.setenv("PATH", "")  # no git executable at all
     write_provenance(tmp_path, {}, source_dir=tmp_path)
     history = json.loads((tmp_path / "provenance.json").read_text())

@@ -1,4 +1,5 @@
 """The agent's pure loss functions against hand-computed values, and the squashed Gaussian's log-density."""
+
 import math
 
 import pytest
@@ -20,8 +21,9 @@ def t(*values):
 
 
 def test_critic_target_by_hand():
-    y = losses.critic_target(rew=t(1.0, 0.0), discount=t(0.9, 0.5), done=t(0.0, 1.0), q_next=t(2.0, 3.0),
-                             regulariser=t(0.5, 1.0))
+    y = losses.critic_target(
+        rew=t(1.0, 0.0), discount=t(0.9, 0.5), done=t(0.0, 1.0), q_next=t(2.0, 3.0), regulariser=t(0.5, 1.0)
+    )
     assert torch.allclose(y, t(1.0 + 0.9 * 1.5, 0.0))
 
 
@@ -47,8 +49,9 @@ def test_batch_mean_variants_equal_the_original_broadcast():
     broadcast_actor = (w * (reg - (1 - lam[:, None]) * q)).mean()  # (B,1) x (B,) -> (B,B), as the original
     assert losses.actor_loss(reg, q, 1 - lam, w, batch_mean=True).item() == pytest.approx(broadcast_actor.item())
     broadcast_lambda = (1e-3 * (-lam[:, None] * (0.3 + q_prior - q))).mean()
-    assert losses.lambda_loss(lam, q_prior, q, 0.3, 1e-3, batch_mean=True).item() == \
-        pytest.approx(broadcast_lambda.item())
+    assert losses.lambda_loss(lam, q_prior, q, 0.3, 1e-3, batch_mean=True).item() == pytest.approx(
+        broadcast_lambda.item()
+    )
 
 
 def test_lambda_loss_by_hand():
@@ -68,8 +71,9 @@ def test_lambda_loss_gradient_raises_lambda_where_prior_is_better():
 def test_gaussian_kl_matches_torch_distributions():
     gen = torch.Generator().manual_seed(1)
     mu, log_std, mu_p, log_std_p = (torch.randn(5, 3, generator=gen, dtype=torch.float64) for _ in range(4))
-    expected = torch.distributions.kl_divergence(torch.distributions.Normal(mu, log_std.exp()),
-                                                 torch.distributions.Normal(mu_p, log_std_p.exp())).sum(-1)
+    expected = torch.distributions.kl_divergence(
+        torch.distributions.Normal(mu, log_std.exp()), torch.distributions.Normal(mu_p, log_std_p.exp())
+    ).sum(-1)
     assert torch.allclose(losses.gaussian_kl(mu, log_std, mu_p, log_std_p), expected)
     assert torch.allclose(losses.gaussian_kl(mu, log_std, mu, log_std), torch.zeros(5, dtype=torch.float64))
 
@@ -123,6 +127,5 @@ def test_actor_sample_log_prob_is_consistent_with_its_action():
     u = torch.atanh(action)
     assert torch.allclose(logp, gaussian_log_prob(u, mu, log_std) - tanh_log_det(u), atol=1e-6)
     # the action likelihood used by BC/SIL is the same Gaussian term without the tanh correction
-    assert torch.allclose(squashed_action_log_prob(action, mu, log_std), gaussian_log_prob(u, mu, log_std),
-                          atol=1e-6)
+    assert torch.allclose(squashed_action_log_prob(action, mu, log_std), gaussian_log_prob(u, mu, log_std), atol=1e-6)
     assert math.isfinite(squashed_action_log_prob(torch.ones(1, 2, dtype=torch.float64), mu[:1], log_std[:1]).item())

@@ -1,4 +1,5 @@
 """The peer reference sb3_sac: Stable-Baselines3's SAC + HER run by the grid launcher, logged like our runs."""
+
 import json
 import signal
 import time
@@ -15,8 +16,10 @@ from sfp.rl.peer_sac import check_peer_params
 
 pytest.importorskip("stable_baselines3")
 
-SPEC = ("name: peer\ntasks: [room-v1]\nmethods: [sb3_sac]\nseeds: [0]\n"
-        "params: {epochs: 3, steps_per_epoch: 300, start_steps: 500, num_test_episodes: 2}\n")
+SPEC = (
+    "name: peer\ntasks: [room-v1]\nmethods: [sb3_sac]\nseeds: [0]\n"
+    "params: {epochs: 3, steps_per_epoch: 300, start_steps: 500, num_test_episodes: 2}\n"
+)
 
 
 def test_the_grid_runs_sb3_sac_into_a_run_directory_like_ours_and_resumes_it(tmp_path, capsys):
@@ -45,12 +48,15 @@ def test_the_grid_runs_sb3_sac_into_a_run_directory_like_ours_and_resumes_it(tmp
     assert config["epochs"] * config["steps_per_epoch"] == 900 and config["sb3"]["batch_size"] == 256
 
 
-@pytest.mark.parametrize("flags,message", [
-    (["--alpha", "0.05"], "--alpha is not one of its parameters"),
-    (["--use_prior", "True"], "--use_prior is not one of its parameters"),
-    (["--env", "hopper-sparse"], "needs a goal-conditioned task"),
-    (["--start_steps", "499"], "--start_steps 499 must be at least the 500 steps of a room-v1 episode"),
-])
+@pytest.mark.parametrize(
+    "flags,message",
+    [
+        (["--alpha", "0.05"], "--alpha is not one of its parameters"),
+        (["--use_prior", "True"], "--use_prior is not one of its parameters"),
+        (["--env", "hopper-sparse"], "needs a goal-conditioned task"),
+        (["--start_steps", "499"], "--start_steps 499 must be at least the 500 steps of a room-v1 episode"),
+    ],
+)
 def test_parameters_sb3_sac_would_ignore_are_refused(flags, message):
     params, _ = load_rl_params(["--env", "room-v1", *flags])
     with pytest.raises(UserError, match=message):

@@ -1,4 +1,5 @@
 """PolyRL: persistent actions, walk statistics, robustness, resume."""
+
 import io
 import math
 
@@ -104,7 +105,7 @@ def test_degenerate_inputs_never_give_nan_actions():
             polyrl.pre_episode(episode)  # episode 0: epsilon = 0
             state, previous = np.zeros(2), np.zeros(action_dim)
             for step in range(60):
-                action = polyrl.select_action(state, previous, lambda: rng.uniform(-1, 1, action_dim))
+                action = polyrl.select_action(state, previous, lambda n=action_dim: rng.uniform(-1, 1, n))
                 assert action.shape == (action_dim,)
                 assert np.all(np.isfinite(action)) and np.all(np.abs(action) <= 1)
                 # stuck against a wall every third step (zero-length steps), else a small move

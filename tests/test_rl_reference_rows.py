@@ -1,7 +1,7 @@
 """What a run computes does not change: fixed-seed SFP, SAC, autotuned SFP and pink-noise runs reproduce the rows
 stored by the grids' code version (tests/reference_rows.py), every column but the time columns."""
-import pytest
 
+import pytest
 from reference_rows import CASES, STORED, make_inputs, parse, run_rows, sandbox_env
 
 

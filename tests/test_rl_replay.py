@@ -1,4 +1,5 @@
 """Replay buffer: n-step sums, HER relabelling, episode boundaries, clipping, PER, checkpoints, images."""
+
 import numpy as np
 import pytest
 from scipy import stats
@@ -36,9 +37,20 @@ def episode(length, episode_id=0, goal=None, rew=None, terminal_at=None, obs_sha
 
 
 def buffer(goal_dim=0, size=100, n_step=3, gamma=0.5, her=False, clip_rew=False, **kwargs):
-    return ReplayBuffer(obs_shape=kwargs.pop("obs_shape", (1,)), goal_dim=goal_dim, act_dim=ACT_DIM, window_dim=2,
-                        size=size, gamma=gamma, n_step=n_step, her=her, replay_k=kwargs.pop("replay_k", 4),
-                        reward_fn=near if goal_dim else None, clip_rew=clip_rew, **kwargs)
+    return ReplayBuffer(
+        obs_shape=kwargs.pop("obs_shape", (1,)),
+        goal_dim=goal_dim,
+        act_dim=ACT_DIM,
+        window_dim=2,
+        size=size,
+        gamma=gamma,
+        n_step=n_step,
+        her=her,
+        replay_k=kwargs.pop("replay_k", 4),
+        reward_fn=near if goal_dim else None,
+        clip_rew=clip_rew,
+        **kwargs,
+    )
 
 
 def numpy_batch(buf, batch_size, progress=0.0):
@@ -51,8 +63,18 @@ def test_batch_contract_shapes_and_dtypes():
     buf.store_episode(episode(6, goal=100.0))
     batch, idx = buf.sample(7, 0.3)
     shapes = {key: tuple(value.shape) for key, value in batch.items()}
-    assert shapes == {"obs": (7, 2), "obs2": (7, 2), "act": (7, 1), "rew": (7,), "done": (7,), "discount": (7,),
-                      "window": (7, 2), "window2": (7, 2), "weights": (7,), "ret": (7,)}
+    assert shapes == {
+        "obs": (7, 2),
+        "obs2": (7, 2),
+        "act": (7, 1),
+        "rew": (7,),
+        "done": (7,),
+        "discount": (7,),
+        "window": (7, 2),
+        "window2": (7, 2),
+        "weights": (7,),
+        "ret": (7,),
+    }
     assert all(str(value.dtype) == "torch.float32" for value in batch.values())
     assert idx.dtype == np.int64 and idx.shape == (7,)
     assert len(buf) == 6
@@ -71,7 +93,7 @@ def test_n_step_sums_discounts_windows_by_hand():
     for row, t in enumerate(idx):
         k = expected_k[t]
         assert batch["rew"][row] == pytest.approx(expected_rew[t])
-        assert batch["discount"][row] == pytest.approx(0.5 ** k)
+        assert batch["discount"][row] == pytest.approx(0.5**k)
         assert batch["done"][row] == expected_done[t]
         assert batch["ret"][row] == pytest.approx(expected_ret[t])
         assert batch["obs"][row, 0] == t and batch["obs2"][row, 0] == t + k
@@ -135,20 +157,24 @@ def test_variable_lengths_and_wraparound_never_mix_episodes(prioritize):
         episode_of = batch["obs"][:, 0] // 1000
         assert set(episode_of.astype(int)) == set(survivors)
         np.testing.assert_array_equal(batch["obs2"][:, 0] // 1000, episode_of)
-        np.testing.assert_array_equal(batch["window2"][:, 0] - batch["window"][:, 0],
-                                      batch["obs2"][:, 0] - batch["obs"][:, 0])
+        np.testing.assert_array_equal(
+            batch["window2"][:, 0] - batch["window"][:, 0], batch["obs2"][:, 0] - batch["obs"][:, 0]
+        )
         relabelled = batch["obs"][:, 1] != -50.0
         np.testing.assert_array_equal(batch["obs"][relabelled, 1] // 1000, episode_of[relabelled])
         assert np.all(idx < size)
 
 
-@pytest.mark.parametrize("goal_dim,her,reward_range,stored,expected", [
-    (0, False, (0.0, 1.0), 1.0, 1.0),
-    (0, False, (-1.0, 0.0), -1.0, -1.0),
-    (1, False, (0.0, 1.0), 1.0, 1.0),
-    (1, False, (-1.0, 0.0), -1.0, -1.0),
-    (1, True, (0.0, 1.0), 0.0, 1.0),
-])
+@pytest.mark.parametrize(
+    "goal_dim,her,reward_range,stored,expected",
+    [
+        (0, False, (0.0, 1.0), 1.0, 1.0),
+        (0, False, (-1.0, 0.0), -1.0, -1.0),
+        (1, False, (0.0, 1.0), 1.0, 1.0),
+        (1, False, (-1.0, 0.0), -1.0, -1.0),
+        (1, True, (0.0, 1.0), 0.0, 1.0),
+    ],
+)
 def test_clip_rew_clips_every_path_to_the_reward_range(goal_dim, her, reward_range, stored, expected):
     """Three steps of reward 1 (or -1) sum to 2.71 (-2.71) with gamma 0.9 and are clipped to the range."""
     kwargs = dict(goal_dim=goal_dim, her=her, gamma=0.9, n_step=3, reward_range=reward_range)

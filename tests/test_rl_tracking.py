@@ -1,4 +1,5 @@
 """--track True: Weights & Biases in offline mode (no network); what the offline run inside the run directory holds."""
+
 import json
 import math
 import struct
@@ -17,9 +18,32 @@ from sfp.rl.tracking import STATE_FILE, WandbTracker
 wandb = pytest.importorskip("wandb")
 from wandb.proto import wandb_internal_pb2  # noqa: E402
 
-TINY = ["--env", "corridor-v1", "--epochs", "2", "--steps_per_epoch", "150", "--start_steps", "60",
-        "--update_after", "50", "--update_every", "25", "--batch_size", "16", "--hid", "16", "--max_ep_len", "100",
-        "--num_test_episodes", "1", "--num_threads", "1", "--replay_size", "1000"]
+TINY = [
+    "--env",
+    "corridor-v1",
+    "--epochs",
+    "2",
+    "--steps_per_epoch",
+    "150",
+    "--start_steps",
+    "60",
+    "--update_after",
+    "50",
+    "--update_every",
+    "25",
+    "--batch_size",
+    "16",
+    "--hid",
+    "16",
+    "--max_ep_len",
+    "100",
+    "--num_test_episodes",
+    "1",
+    "--num_threads",
+    "1",
+    "--replay_size",
+    "1000",
+]
 BLOCK = 32 * 1024  # the .wandb file is a LevelDB-style log: 32 KiB blocks of records with 7-byte headers
 
 
@@ -32,11 +56,11 @@ def wandb_records(path):
         if BLOCK - position % BLOCK < 7:  # a block's tail too short for a header is padding
             position += BLOCK - position % BLOCK
             continue
-        _, length, kind = struct.unpack("<IHB", data[position:position + 7])
+        _, length, kind = struct.unpack("<IHB", data[position : position + 7])
         if length == 0 and kind == 0:
             position += BLOCK - position % BLOCK
             continue
-        pending += data[position + 7:position + 7 + length]
+        pending += data[position + 7 : position + 7 + length]
         position += 7 + length
         if kind in (1, 4):
             record = wandb_internal_pb2.Record()

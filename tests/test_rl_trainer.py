@@ -1,4 +1,5 @@
 """The downstream-RL loop on the point maze: what a run leaves behind, exact resume, clear errors."""
+
 import os
 import signal
 
@@ -12,9 +13,32 @@ from sfp.rl.params import load_rl_params
 from sfp.rl.run import run
 
 # Small but complete: 2 epochs of 150 steps, episodes of 100 steps (so epochs end mid-episode), real updates.
-TINY = ["--env", "corridor-v1", "--epochs", "2", "--steps_per_epoch", "150", "--start_steps", "60",
-        "--update_after", "50", "--update_every", "25", "--batch_size", "16", "--hid", "16", "--max_ep_len", "100",
-        "--num_test_episodes", "1", "--num_threads", "1", "--replay_size", "1000"]
+TINY = [
+    "--env",
+    "corridor-v1",
+    "--epochs",
+    "2",
+    "--steps_per_epoch",
+    "150",
+    "--start_steps",
+    "60",
+    "--update_after",
+    "50",
+    "--update_every",
+    "25",
+    "--batch_size",
+    "16",
+    "--hid",
+    "16",
+    "--max_ep_len",
+    "100",
+    "--num_test_episodes",
+    "1",
+    "--num_threads",
+    "1",
+    "--replay_size",
+    "1000",
+]
 VOLATILE = ("Time", "SPS", "UpdatesPerSec")
 
 

@@ -1,4 +1,5 @@
 """Action wrappers with a fake prior (a linear map with the sfp.priors.loading.Prior interface) on the point mazes."""
+
 import sys
 import types
 from argparse import Namespace
@@ -49,28 +50,46 @@ class FakePrior(torch.nn.Module):
 
 
 def params(**overrides):
-    base = dict(action_prior="none", prior_n_step=1, data_ratio=1.0, one_step=False, seed=0, rand_init_cond=True,
-                expert="original")
+    base = dict(
+        action_prior="none",
+        prior_n_step=1,
+        data_ratio=1.0,
+        one_step=False,
+        seed=0,
+        rand_init_cond=True,
+        expert="original",
+    )
     return Namespace(**{**base, **overrides})
 
 
 def dataset_arrays(actions):
     rows = len(actions)
-    return {"observations": np.zeros((rows, 2), np.float32), "actions": actions,
-            "goals": np.zeros((rows, 2), np.float32), "rewards": np.zeros(rows, np.float32),
-            "terminals": np.zeros(rows, bool), "timeouts": np.zeros(rows, bool)}
+    return {
+        "observations": np.zeros((rows, 2), np.float32),
+        "actions": actions,
+        "goals": np.zeros((rows, 2), np.float32),
+        "rewards": np.zeros(rows, np.float32),
+        "terminals": np.zeros(rows, bool),
+        "timeouts": np.zeros(rows, bool),
+    }
 
 
 def windows_of(actions, n, seed=0):
     """Initial windows drawn from one trajectory holding `actions` (N, A)."""
-    return InitialWindows(dataset.ExpertData(**dataset_arrays(actions), path=paths.dataset_file("maze")), n,
-                          actions.shape[1], random_start=True, seed=seed)
+    return InitialWindows(
+        dataset.ExpertData(**dataset_arrays(actions), path=paths.dataset_file("maze")),
+        n,
+        actions.shape[1],
+        random_start=True,
+        seed=seed,
+    )
 
 
 def write_maze_dataset(rows=50):
     paths.dataset_dir(create=True)
-    dataset.write_dataset(paths.dataset_file("maze"),
-                       dataset_arrays(np.linspace(-1, 1, rows * 2, dtype=np.float32).reshape(rows, 2)))
+    dataset.write_dataset(
+        paths.dataset_file("maze"), dataset_arrays(np.linspace(-1, 1, rows * 2, dtype=np.float32).reshape(rows, 2))
+    )
 
 
 def test_quantile_mapping_at_the_bounds_and_middle():
@@ -244,7 +263,7 @@ def test_flow_latent_decodes_n_actions_with_a_rolling_window():
     assert wrapped.action_space.shape == (4,) and wrapped.max_steps == 250
     wrapped.reset(seed=1)
     window = wrapped.window.copy()
-    assert any(np.array_equal(window, actions[i:i + 2]) for i in range(9))
+    assert any(np.array_equal(window, actions[i : i + 2]) for i in range(9))
     *_, info = wrapped.step(np.array([0.2, -0.2, 0.0, 0.4], dtype=np.float32))
     first, second = info["env_actions"]
     assert np.allclose(prior.conditions[-2].numpy()[0], window.reshape(-1))
@@ -283,9 +302,15 @@ def test_wrap_action_prior_builds_each_wrapper(fake_prior_module):
     make_checkpoint("state+goal", one_step=True)
     env = make_env("corridor-v1")
     assert wrap_action_prior(env, params()) is env
-    expected = {"ez-greedy": EzGreedyWrapper, "nstep": NStepWrapper, "diagonal": ActionRepeatWrapper,
-                "densediagonal": DenseActionRepeatWrapper, "parrot_state": ParrotWrapper,
-                "parrot_action": ParrotWrapper, "flow": FlowLatentWrapper}
+    expected = {
+        "ez-greedy": EzGreedyWrapper,
+        "nstep": NStepWrapper,
+        "diagonal": ActionRepeatWrapper,
+        "densediagonal": DenseActionRepeatWrapper,
+        "parrot_state": ParrotWrapper,
+        "parrot_action": ParrotWrapper,
+        "flow": FlowLatentWrapper,
+    }
     for kind, cls in expected.items():
         wrapped = wrap_action_prior(make_env("corridor-v1"), params(action_prior=kind, prior_n_step=1))
         assert type(wrapped) is cls

@@ -1,4 +1,5 @@
 """The project's own set-up files agree with each other."""
+
 import json
 import re
 import tomllib
@@ -49,4 +50,6 @@ def test_the_parameters_page_documents_every_parameter_with_its_default():
     readme = (ROOT / "docs" / "parameters.md").read_text()
     for path in (ROOT / "default_params.json", ROOT / "flows" / "default_params.json"):
         for key, (default, _) in json.loads(path.read_text()).items():
-            assert f"| `{key}` | `{json.dumps(default)}` |" in readme, f"{path.name}: {key} missing or stale in docs/parameters.md"
+            assert f"| `{key}` | `{json.dumps(default)}` |" in readme, (
+                f"{path.name}: {key} missing or stale in docs/parameters.md"
+            )

@@ -1,4 +1,5 @@
 """Collection speed (scripts/bench_collect.py, scripts/bench.py): the bare environment against the collector."""
+
 import tempfile
 import time
 from pathlib import Path
@@ -33,5 +34,9 @@ def bench_suite(suite: str, num_trajs: int, traj_len: int) -> dict[str, float]:
         one = collect(suite, num_trajs, traj_len, workers=1, folder=Path(folder) / "one", progress=False)
         two = collect(suite, num_trajs, traj_len, workers=2, folder=Path(folder) / "two", progress=False)
         bare = bare_steps_per_second(suite, Path(folder) / "one", num_trajs)
-    return {"bare": bare, "worker": one.worker_steps_per_second, "wall1": one.wall_steps_per_second,
-            "wall2": two.wall_steps_per_second}
+    return {
+        "bare": bare,
+        "worker": one.worker_steps_per_second,
+        "wall1": one.wall_steps_per_second,
+        "wall2": two.wall_steps_per_second,
+    }

@@ -1,5 +1,6 @@
 """Prior benchmarks (scripts/bench_prior.py): training samples/s at a batch size, the BatchNorm recompute time on
 a large training set, and single-action sampling latency through sfp.priors.loading (the RL loop draws one per step)."""
+
 import tempfile
 import time
 from pathlib import Path
@@ -17,10 +18,27 @@ from sfp.priors.windows import SampleSet
 
 def default_flow_config(action_dim: int, n_step: int) -> dict:
     """The original release's default flow (6 blocks, 128 units, BatchNorm, shared s/t, pre-MLP) for an action prior."""
-    return {"short": "bench", "model": "flow", "mode": "action", "n_step": n_step, "one_step": False,
-            "data_ratio": 1.0, "action_dim": action_dim, "cond_shape": [n_step * action_dim],
-            "cond_dim": n_step * action_dim, "dataset_md5": "", "num_hidden": 128, "num_blocks": 6, "s_act": "relu",
-            "t_act": "relu", "bn": True, "shared": True, "pre_mlp": True, "pre_mlp_units": 128, "val_nll": 0.0}
+    return {
+        "short": "bench",
+        "model": "flow",
+        "mode": "action",
+        "n_step": n_step,
+        "one_step": False,
+        "data_ratio": 1.0,
+        "action_dim": action_dim,
+        "cond_shape": [n_step * action_dim],
+        "cond_dim": n_step * action_dim,
+        "dataset_md5": "",
+        "num_hidden": 128,
+        "num_blocks": 6,
+        "s_act": "relu",
+        "t_act": "relu",
+        "bn": True,
+        "shared": True,
+        "pre_mlp": True,
+        "pre_mlp_units": 128,
+        "val_nll": 0.0,
+    }
 
 
 def synthetic_samples(rows: int, action_dim: int, n_step: int) -> SampleSet:
@@ -71,8 +89,13 @@ def sampling_latency_ms(config: dict, draws: int) -> float:
 def run_benchmarks(rows: int, action_dim: int, n_step: int, batch_size: int, steps: int, draws: int) -> dict:
     config = default_flow_config(action_dim, n_step)
     samples = synthetic_samples(rows, action_dim, n_step)
-    return {"threads": torch.get_num_threads(), "action_dim": action_dim, "n_step": n_step,
-            "train_samples_per_s": training_throughput(config, samples, batch_size, steps),
-            "batch_size": batch_size, "batchnorm_rows": len(samples),
-            "batchnorm_recompute_s": batchnorm_seconds(config, samples),
-            "sample_latency_ms": sampling_latency_ms(config, draws)}
+    return {
+        "threads": torch.get_num_threads(),
+        "action_dim": action_dim,
+        "n_step": n_step,
+        "train_samples_per_s": training_throughput(config, samples, batch_size, steps),
+        "batch_size": batch_size,
+        "batchnorm_rows": len(samples),
+        "batchnorm_recompute_s": batchnorm_seconds(config, samples),
+        "sample_latency_ms": sampling_latency_ms(config, draws),
+    }

@@ -5,6 +5,7 @@
 - `training_loop`: the real trainer on a Meta-World task with an (untrained, default-size) flow prior: environment
   steps/s and the loop's cost on top of the gradient updates themselves.
 """
+
 import os
 import tempfile
 import time
@@ -35,8 +36,9 @@ def _filled_buffer(env, episodes: int, n_step: int) -> ReplayBuffer:
     """A HER buffer with `episodes` random-action episodes of the real env (dict observations)."""
     obs_dim = env.observation_space["observation"].shape[0]
     goal_dim, act_dim = env.observation_space["desired_goal"].shape[0], env.action_space.shape[0]
-    buffer = ReplayBuffer((obs_dim,), goal_dim, act_dim, act_dim, 100_000, 0.99, n_step, True, 4,
-                          env.compute_reward, True)
+    buffer = ReplayBuffer(
+        (obs_dim,), goal_dim, act_dim, act_dim, 100_000, 0.99, n_step, True, 4, env.compute_reward, True
+    )
     rng = np.random.default_rng(0)
     for episode in range(episodes):
         obs, _ = env.reset(seed=episode)
@@ -48,8 +50,15 @@ def _filled_buffer(env, episodes: int, n_step: int) -> ReplayBuffer:
             rewards.append(reward)
         stacked = {key: np.stack([o[key] for o in observations]) for key in observations[0]}
         window = np.concatenate([np.zeros((1, act_dim), np.float32), actions])
-        buffer.store_episode({**stacked, "act": actions, "rew": np.asarray(rewards, np.float32),
-                              "terminal": np.zeros(len(actions), bool), "window": window})
+        buffer.store_episode(
+            {
+                **stacked,
+                "act": actions,
+                "rew": np.asarray(rewards, np.float32),
+                "terminal": np.zeros(len(actions), bool),
+                "window": window,
+            }
+        )
     return buffer
 
 
@@ -100,8 +109,11 @@ def update_times(updates: int = 300, batch_size: int = 100, n_step: int = 10) ->
         sac = SACAgent(AgentConfig(), obs_dim, act_dim)
         sfp = SACAgent(AgentConfig(use_prior=True, alpha=0.01), obs_dim, act_dim, prior)
         reference = SACAgent(AgentConfig(), obs_dim, act_dim)
-        times = {"bare": _time_per_call(lambda b: bare_update(reference, b, 0.2), batches),
-                 "sac": _time_per_call(sac.update, batches), "sfp": _time_per_call(sfp.update, batches)}
+        times = {
+            "bare": _time_per_call(lambda b: bare_update(reference, b, 0.2), batches),
+            "sac": _time_per_call(sac.update, batches),
+            "sfp": _time_per_call(sfp.update, batches),
+        }
     env.close()
     return {**times, "sample": sample_time}
 
@@ -145,17 +157,39 @@ def training_loop(steps: int = 3000, start_steps: int = 1000, flags=SFP_FLAGS) -
         return result
 
     with sandbox():
-        params, notes = load_rl_params(["--env", TASK, *flags, "--epochs", "1", "--steps_per_epoch", str(steps),
-                                        "--start_steps", str(start_steps), "--update_after", str(start_steps),
-                                        "--num_test_episodes", "0", "--num_threads", "1", "--exp_name", "bench"])
+        params, notes = load_rl_params(
+            [
+                "--env",
+                TASK,
+                *flags,
+                "--epochs",
+                "1",
+                "--steps_per_epoch",
+                str(steps),
+                "--start_steps",
+                str(start_steps),
+                "--update_after",
+                str(start_steps),
+                "--num_test_episodes",
+                "0",
+                "--num_threads",
+                "1",
+                "--exp_name",
+                "bench",
+            ]
+        )
         SACAgent.update = timed_update
         try:
             trainer = run(params, notes)
             steady = time.perf_counter() - inside["first"]
         finally:
             SACAgent.update = original
-    return {"steps_per_second": (steps - start_steps) / steady, "steady_seconds": steady,
-            "updates": trainer.updates, "update_seconds": inside["seconds"]}
+    return {
+        "steps_per_second": (steps - start_steps) / steady,
+        "steady_seconds": steady,
+        "updates": trainer.updates,
+        "update_seconds": inside["seconds"],
+    }
 
 
 def stable_baselines3_sac_her(steps: int = 3000, start_steps: int = 1000) -> dict:
@@ -166,8 +200,9 @@ def stable_baselines3_sac_her(steps: int = 3000, start_steps: int = 1000) -> dic
         from stable_baselines3 import SAC, HerReplayBuffer
         from stable_baselines3.common.callbacks import BaseCallback
     except ImportError:
-        raise UserError("the Stable-Baselines3 comparison needs the benchmark extra: "
-                        "pip install -r requirements-bench.txt") from None
+        raise UserError(
+            "the Stable-Baselines3 comparison needs the benchmark extra: pip install -r requirements-bench.txt"
+        ) from None
 
     class SteadyClock(BaseCallback):
         def _on_step(self) -> bool:
@@ -176,11 +211,24 @@ def stable_baselines3_sac_her(steps: int = 3000, start_steps: int = 1000) -> dic
             return True
 
     env = make_env(TASK)
-    model = SAC("MultiInputPolicy", env, learning_rate=1e-3, buffer_size=1_000_000, learning_starts=start_steps,
-                batch_size=100, tau=0.005, gamma=0.99, train_freq=1, gradient_steps=1, ent_coef=0.2,
-                replay_buffer_class=HerReplayBuffer,
-                replay_buffer_kwargs={"n_sampled_goal": 4, "goal_selection_strategy": "future"},
-                policy_kwargs={"net_arch": [256, 256]}, seed=0, device="cpu")
+    model = SAC(
+        "MultiInputPolicy",
+        env,
+        learning_rate=1e-3,
+        buffer_size=1_000_000,
+        learning_starts=start_steps,
+        batch_size=100,
+        tau=0.005,
+        gamma=0.99,
+        train_freq=1,
+        gradient_steps=1,
+        ent_coef=0.2,
+        replay_buffer_class=HerReplayBuffer,
+        replay_buffer_kwargs={"n_sampled_goal": 4, "goal_selection_strategy": "future"},
+        policy_kwargs={"net_arch": [256, 256]},
+        seed=0,
+        device="cpu",
+    )
     clock = SteadyClock()
     model.learn(total_timesteps=steps, callback=clock)
     steady = time.perf_counter() - clock.started

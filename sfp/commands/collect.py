@@ -7,6 +7,7 @@ writes $D4RL_DATASET_DIR/<name>_primitive/<name>_primitive_<index>.npz, <name> b
 (the original expert, the default), maze-fixed, sawyer (see sfp/data/collector.py and sfp/data/experts.py).
 Run it again after an interruption (or several at once) to make only the missing trajectories; then distill.
 """
+
 import argparse
 import sys
 
@@ -29,11 +30,20 @@ def parse_args(argv=None) -> argparse.Namespace:
 def main(argv=None) -> None:
     args = parse_args(argv)
     try:
-        summary = collect(args.env, num_trajs=args.num_trajs, traj_len=args.traj_len, workers=args.workers,
-                          images=args.images, seed=args.seed, expert=args.expert)
+        summary = collect(
+            args.env,
+            num_trajs=args.num_trajs,
+            traj_len=args.traj_len,
+            workers=args.workers,
+            images=args.images,
+            seed=args.seed,
+            expert=args.expert,
+        )
     except KeyboardInterrupt:
-        print("\ninterrupted: finished trajectories are kept; run the same command again to make the rest",
-              file=sys.stderr)
+        print(
+            "\ninterrupted: finished trajectories are kept; run the same command again to make the rest",
+            file=sys.stderr,
+        )
         sys.exit(130)
     print(describe(summary, args.env, args.expert))
 

@@ -5,6 +5,7 @@
 reads $D4RL_DATASET_DIR/<name>_primitive/*.npz, writes $D4RL_DATASET_DIR/<name>_primitive.hdf5, <name> being the
 expert's data name: maze (original), maze-fixed, sawyer (see sfp/data/distill.py and sfp/data/dataset.py).
 """
+
 import argparse
 
 from sfp.commands.suite_options import suite_parser
@@ -14,11 +15,14 @@ from sfp.errors import exits_cleanly
 
 def parse_args(argv=None) -> argparse.Namespace:
     parser = suite_parser(__doc__.splitlines()[0], "suite to distill")
-    parser.add_argument("--allow_partial", action="store_true",
-                        help="distill the trajectories present even when the collection holds fewer than its collect "
-                        "command asked for (killed or unfinished); the dataset is then smaller and the missing "
-                        "indices are listed. Without it such a collection is refused with the command that "
-                        "finishes it")
+    parser.add_argument(
+        "--allow_partial",
+        action="store_true",
+        help="distill the trajectories present even when the collection holds fewer than its collect "
+        "command asked for (killed or unfinished); the dataset is then smaller and the missing "
+        "indices are listed. Without it such a collection is refused with the command that "
+        "finishes it",
+    )
     return parser.parse_args(argv)
 
 

@@ -7,6 +7,7 @@ reads <run>/config.json and <run>/checkpoint.pt (no parameters retyped), and wri
 (see sfp/rl/evaluation.py); --video writes an MP4 or GIF of the first episodes. Every output place is checked
 before the run is rebuilt; an output file that exists is replaced, with a note before the episodes start.
 """
+
 import argparse
 
 from sfp.config import ArgumentParser, parse_int
@@ -26,20 +27,32 @@ from sfp.rl.video import VIDEO_SUFFIXES
 
 
 def parse_args(argv=None) -> argparse.Namespace:
-    parser = ArgumentParser(description=__doc__.splitlines()[0], allow_abbrev=False,
-                            formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser = ArgumentParser(
+        description=__doc__.splitlines()[0], allow_abbrev=False, formatter_class=argparse.ArgumentDefaultsHelpFormatter
+    )
     parser.add_argument("run_dir", help="the run's directory, $SFP_LOG_DIR/<exp_name>_s<seed>")
     parser.add_argument("--episodes", type=parse_int, default=20, help=f"episodes to run, 1 to {MAX_EPISODES:,}")
-    parser.add_argument("--policy", default="deterministic",
-                        help=f"{' or '.join(POLICIES)}: tanh(mu) as in test episodes, or the training mixture")
-    parser.add_argument("--seed", type=parse_int, default=123,
-                        help=f"0 to {MAX_SEED}; episode i is reset with the i-th seed drawn from it")
-    parser.add_argument("--video", default=None,
-                        help="write a video of the first episodes to this file: .mp4 (H.264) or .gif, by its suffix; "
-                             "a directory (or a name ending in '/') means eval_<policy>_<seed>.mp4 in it; an existing "
-                             "file is replaced, with a note")
-    parser.add_argument("--video_episodes", type=parse_int, default=3,
-                        help="how many of the first episodes --video shows")
+    parser.add_argument(
+        "--policy",
+        default="deterministic",
+        help=f"{' or '.join(POLICIES)}: tanh(mu) as in test episodes, or the training mixture",
+    )
+    parser.add_argument(
+        "--seed",
+        type=parse_int,
+        default=123,
+        help=f"0 to {MAX_SEED}; episode i is reset with the i-th seed drawn from it",
+    )
+    parser.add_argument(
+        "--video",
+        default=None,
+        help="write a video of the first episodes to this file: .mp4 (H.264) or .gif, by its suffix; "
+        "a directory (or a name ending in '/') means eval_<policy>_<seed>.mp4 in it; an existing "
+        "file is replaced, with a note",
+    )
+    parser.add_argument(
+        "--video_episodes", type=parse_int, default=3, help="how many of the first episodes --video shows"
+    )
     parser.add_argument("--checkpoint", default=None, help="a checkpoint file instead of <run_dir>/checkpoint.pt")
     return parser.parse_args(argv)
 

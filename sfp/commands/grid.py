@@ -2,7 +2,8 @@
 
     python scripts/run_experiments.py experiments/maze_corridor.yaml --parallel 2
     python scripts/run_experiments.py experiments/maze_corridor.yaml --launcher ray --address head-node:6379
-    python scripts/run_experiments.py experiments/maze_corridor.yaml --launcher slurm --slurm_partition cpu --slurm_time 240
+    python scripts/run_experiments.py experiments/maze_corridor.yaml --launcher slurm --slurm_partition cpu \
+        --slurm_time 240
     python scripts/run_experiments.py experiments/maze_tuned_corridor.yaml experiments/maze_tuned_maze.yaml --parallel 1
 
 Several specs run one after the other (a lane: with --parallel 1, two such commands keep two cores busy; a run
@@ -13,6 +14,7 @@ same command continues a grid after Ctrl-C, a kill or a reboot. Exit status: 0 w
 some did not, 130/143 after Ctrl-C/SIGTERM (the runs save first). See sfp/experiments/grid.py for the spec format
 and sfp/experiments/launchers.py for the launchers.
 """
+
 import argparse
 import sys
 
@@ -27,19 +29,30 @@ from sfp.runtime import available_cores
 def main(argv: list[str] | None = None) -> None:
     parser = ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("spec", nargs="+", help="YAML or JSON grid specs (experiments/*.yaml), run in this order")
-    parser.add_argument("--launcher", choices=("local", "ray", "slurm"), default="local",
-                        help="local subprocesses (default), Ray tasks, or Slurm jobs through submitit")
-    parser.add_argument("--parallel", type=int, default=available_cores(),
-                        help="local: runs at a time (one thread each)")
-    parser.add_argument("--address", default=None,
-                        help="ray: the cluster's address (default $RAY_ADDRESS; neither: a local Ray instance)")
+    parser.add_argument(
+        "--launcher",
+        choices=("local", "ray", "slurm"),
+        default="local",
+        help="local subprocesses (default), Ray tasks, or Slurm jobs through submitit",
+    )
+    parser.add_argument(
+        "--parallel", type=int, default=available_cores(), help="local: runs at a time (one thread each)"
+    )
+    parser.add_argument(
+        "--address",
+        default=None,
+        help="ray: the cluster's address (default $RAY_ADDRESS; neither: a local Ray instance)",
+    )
     parser.add_argument("--slurm_partition", default=None, help="slurm: partition (default: the cluster's)")
     parser.add_argument("--slurm_time", type=int, default=60, help="slurm: minutes per job (it is requeued after)")
     parser.add_argument("--slurm_cpus", type=int, default=1, help="slurm: CPUs per job")
     parser.add_argument("--slurm_gpus", type=int, default=0, help="slurm: GPUs per job")
     parser.add_argument("--slurm_mem", type=float, default=None, help="slurm: memory per job in GB")
-    parser.add_argument("--slurm_folder", default=None,
-                        help="slurm: submitit's job files and logs (default <SFP_LOG_DIR>/<grid name>.submitit)")
+    parser.add_argument(
+        "--slurm_folder",
+        default=None,
+        help="slurm: submitit's job files and logs (default <SFP_LOG_DIR>/<grid name>.submitit)",
+    )
     parser.add_argument("--poll_seconds", type=float, default=10.0, help="seconds between progress checks")
     parser.add_argument("--prepare_only", action="store_true", help="only make the missing datasets and priors")
     args = parser.parse_args(argv)
@@ -59,9 +72,17 @@ def main(argv: list[str] | None = None) -> None:
             return launchers.RayBackend(args.address)
         if args.launcher == "slurm":
             folder = args.slurm_folder or paths.log_dir(create=True) / f"{spec['name']}.submitit"
-            return launchers.SubmititBackend(launchers.slurm_executor(
-                folder, "slurm", args.slurm_partition, args.slurm_time, args.slurm_cpus, args.slurm_gpus,
-                args.slurm_mem))
+            return launchers.SubmititBackend(
+                launchers.slurm_executor(
+                    folder,
+                    "slurm",
+                    args.slurm_partition,
+                    args.slurm_time,
+                    args.slurm_cpus,
+                    args.slurm_gpus,
+                    args.slurm_mem,
+                )
+            )
         return launchers.LocalBackend(args.parallel)
 
     for spec in args.spec:  # every spec is checked before the first one runs

@@ -16,6 +16,7 @@ to DIR, so the figures can be made again from committed logs.
 and so on (<grid>: the grid's name when all runs are of one grid, else 'results'). Every output place is checked
 before any work; files that exist are replaced, with a note before the work starts.
 """
+
 import argparse
 import os
 from pathlib import Path
@@ -28,11 +29,20 @@ from sfp.provenance import PROVENANCE_FILE
 from sfp.rl.logger import CONFIG_FILE, PROGRESS_FILE
 from sfp.rl.visitation import VISITATION_FILE
 
-OUTPUTS = ("_success.png", "_return.png", "_exploration.png", "_prior_use.png", "_profiles.png", ".md",
-           "_curves.csv")  # what write_report may write under the prefix
+OUTPUTS = (
+    "_success.png",
+    "_return.png",
+    "_exploration.png",
+    "_prior_use.png",
+    "_profiles.png",
+    ".md",
+    "_curves.csv",
+)  # what write_report may write under the prefix
 SNAPSHOT_FILES = (CONFIG_FILE, PROGRESS_FILE, PROVENANCE_FILE, VISITATION_FILE)  # what snapshot_logs copies
-OUT_HELP = ("output prefix, e.g. results/maze; a directory (existing, or a name ending in '/') means <grid> in it; "
-            "existing files are replaced, with a note")
+OUT_HELP = (
+    "output prefix, e.g. results/maze; a directory (existing, or a name ending in '/') means <grid> in it; "
+    "existing files are replaced, with a note"
+)
 
 
 def report_name(runs: list[Path]) -> str:
@@ -67,9 +77,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("runs", nargs="+", type=Path, help="run directories (e.g. ~/logs/maze__*)")
     parser.add_argument("--out", required=True, help=OUT_HELP)
     parser.add_argument("--last", type=int, default=3, help="epochs averaged for the final score")
-    parser.add_argument("--snapshot", type=Path,
-                        help="also copy each run's config.json and progress.txt to <SNAPSHOT>/<run>/ (existing "
-                             "copies are replaced, with a note)")
+    parser.add_argument(
+        "--snapshot",
+        type=Path,
+        help="also copy each run's config.json and progress.txt to <SNAPSHOT>/<run>/ (existing "
+        "copies are replaced, with a note)",
+    )
     args = parser.parse_args(argv)
     if args.last < 1:
         raise UserError(f"--last {args.last}: the final score averages at least one epoch")

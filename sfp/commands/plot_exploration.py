@@ -11,6 +11,7 @@ bootstrap band over seeds) and <out>_coverage.md (coverage after each of --steps
 and so on, as for plot.py. Every output place is checked before any work; files that exist are replaced, with a
 note before the work starts.
 """
+
 import argparse
 from pathlib import Path
 
@@ -23,12 +24,18 @@ from sfp.paths import check_output_names, output_file, replacing_note
 
 @exits_cleanly
 def main(argv: list[str] | None = None) -> None:
-    parser = ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter,
-                            allow_abbrev=False)
+    parser = ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter, allow_abbrev=False
+    )
     parser.add_argument("runs", nargs="+", type=Path, help="run or snapshot directories of point-maze runs")
     parser.add_argument("--out", required=True, help=OUT_HELP)
-    parser.add_argument("--steps", type=int, nargs="+", default=[20000],
-                        help="the table's step counts; the heat maps show the first STEPS steps, the largest")
+    parser.add_argument(
+        "--steps",
+        type=int,
+        nargs="+",
+        default=[20000],
+        help="the table's step counts; the heat maps show the first STEPS steps, the largest",
+    )
     args = parser.parse_args(argv)
     if min(args.steps) < 1:
         raise UserError(f"--steps {min(args.steps)} must be at least 1")

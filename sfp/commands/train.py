@@ -1,4 +1,5 @@
 """sfp-train / main.py: downstream RL, SAC (+HER, n-step) with a state-free prior, and every baseline."""
+
 import sys
 from pathlib import Path
 

@@ -1,4 +1,5 @@
 """sfp-train-prior / flows/train.py: fit a prior over expert actions (or diagnose an existing checkpoint)."""
+
 from pathlib import Path
 
 from sfp.errors import exits_cleanly

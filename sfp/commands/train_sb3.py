@@ -3,6 +3,7 @@
     python -m sfp.commands.train_sb3 --env window-close-v2 --epochs 50 --seed 0 --exp_name peer
 
 Takes main.py's parameters; those SB3 does not use must keep their defaults (see sfp/rl/peer_sac.py)."""
+
 import sys
 
 from sfp.errors import exits_cleanly

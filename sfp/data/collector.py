@@ -11,6 +11,7 @@ holds
 Trajectory i depends only on (seed, i) through numpy's SeedSequence, never on which process makes it or when, so
 a resumed, parallel or concurrent collection gives the same pieces as one uninterrupted run.
 """
+
 import json
 import multiprocessing
 import os
@@ -96,8 +97,14 @@ def make_piece(expert, env, settings: CollectionSettings, index: int) -> dict[st
     suite, env, expert, index, seed and expert_version."""
     env_seed, rng = trajectory_randomness(settings.seed, index)
     piece = expert.rollout(env, rng, env_seed, settings.traj_len, settings.images)
-    meta = {"suite": expert.suite, "env": expert.env_name, "expert": expert.name, "index": index,
-            "seed": settings.seed, "expert_version": settings.expert_version}
+    meta = {
+        "suite": expert.suite,
+        "env": expert.env_name,
+        "expert": expert.name,
+        "index": index,
+        "seed": settings.seed,
+        "expert_version": settings.expert_version,
+    }
     piece["meta"] = np.array(json.dumps(meta))
     return piece
 
@@ -192,7 +199,8 @@ def check_manifest(folder: Path, settings: CollectionSettings, num_trajs: int) -
         if settings_recorded != wanted:
             raise UserError(
                 f"{folder} holds pieces made with {settings_recorded or recorded} but this run asks for {wanted}; "
-                f"rerun with the recorded options, or move that folder away to start a new collection")
+                f"rerun with the recorded options, or move that folder away to start a new collection"
+            )
         if recorded.get("num_trajs") == num_trajs:
             return
     content = json.dumps({**wanted, "num_trajs": num_trajs}, indent=1).encode()
@@ -201,8 +209,10 @@ def check_manifest(folder: Path, settings: CollectionSettings, num_trajs: int) -
 
 def collect_command(manifest: dict, data_name: str) -> str:
     """The collect command line that made (or continues) the folder of `manifest` (see read_manifest)."""
-    line = (f"{command('sfp-collect')} {dataset.script_options(data_name)} --num_trajs {manifest['num_trajs']} "
-            f"--traj_len {manifest['traj_len']} --seed {manifest['seed']}")
+    line = (
+        f"{command('sfp-collect')} {dataset.script_options(data_name)} --num_trajs {manifest['num_trajs']} "
+        f"--traj_len {manifest['traj_len']} --seed {manifest['seed']}"
+    )
     return line + (" --images" if manifest["images"] else "")
 
 
@@ -216,13 +226,16 @@ def check_options(num_trajs: int, traj_len: int, workers: int, seed: int) -> Non
     if num_trajs < 1:
         raise UserError(f"--num_trajs {num_trajs} must be at least 1")
     if not 2 <= traj_len <= MAX_TRAJ_LEN:
-        raise UserError(f"--traj_len {traj_len} must be between 2 and {MAX_TRAJ_LEN} (the environments' episode "
-                        f"length)")
+        raise UserError(
+            f"--traj_len {traj_len} must be between 2 and {MAX_TRAJ_LEN} (the environments' episode length)"
+        )
     if workers < 1:
         raise UserError(f"--workers {workers} must be at least 1")
     if workers > max_workers():
-        raise UserError(f"--workers {workers} is more than this machine can run: use at most {max_workers()} "
-                        f"({WORKERS_PER_CORE} per available core; one per core is fastest)")
+        raise UserError(
+            f"--workers {workers} is more than this machine can run: use at most {max_workers()} "
+            f"({WORKERS_PER_CORE} per available core; one per core is fastest)"
+        )
     if seed < 0:
         raise UserError(f"--seed {seed} must be a non-negative integer")
 
@@ -285,9 +298,17 @@ def _results(todo: list[int], settings: CollectionSettings, folder: Path, worker
         yield from pool.imap_unordered(_make_in_worker, todo)
 
 
-def collect(suite: str, num_trajs: int = 4000, traj_len: int = 500, workers: int = 1, images: bool = False,
-            seed: int = 0, folder: Path | None = None, progress: bool = True,
-            expert: str = paths.DEFAULT_EXPERT) -> CollectionSummary:
+def collect(
+    suite: str,
+    num_trajs: int = 4000,
+    traj_len: int = 500,
+    workers: int = 1,
+    images: bool = False,
+    seed: int = 0,
+    folder: Path | None = None,
+    progress: bool = True,
+    expert: str = paths.DEFAULT_EXPERT,
+) -> CollectionSummary:
     """Make every missing piece 0..num_trajs-1 of `suite`'s `expert` in `folder` (default: paths.pieces_dir)."""
     check_options(num_trajs, traj_len, workers, seed)
     maker = expert_for(suite, expert)
@@ -321,16 +342,21 @@ def collect(suite: str, num_trajs: int = 4000, traj_len: int = 500, workers: int
 
 def describe(summary: CollectionSummary, suite: str, expert: str = paths.DEFAULT_EXPERT) -> str:
     """The lines a user reads after a collection: what was made, where, and the next command."""
-    lines = [f"{summary.made} trajectories made ({summary.already_done} of {summary.requested} were already "
-             f"there) in {summary.folder}"]
+    lines = [
+        f"{summary.made} trajectories made ({summary.already_done} of {summary.requested} were already "
+        f"there) in {summary.folder}"
+    ]
     if summary.made:
-        lines.append(f"{summary.steps:,} env steps in {summary.wall_seconds:.1f} s "
-                     f"({summary.wall_steps_per_second:,.0f} steps/s; {summary.worker_steps_per_second:,.0f} "
-                     f"per worker)")
+        lines.append(
+            f"{summary.steps:,} env steps in {summary.wall_seconds:.1f} s "
+            f"({summary.wall_steps_per_second:,.0f} steps/s; {summary.worker_steps_per_second:,.0f} "
+            f"per worker)"
+        )
     if summary.busy_elsewhere:
-        lines.append(f"{len(summary.busy_elsewhere)} trajectories are being made by another running collector; "
-                     f"run this command again once it has finished")
+        lines.append(
+            f"{len(summary.busy_elsewhere)} trajectories are being made by another running collector; "
+            f"run this command again once it has finished"
+        )
     options = dataset.script_options(expert_for(suite, expert).data_name)
     lines.append(f"next: {command('sfp-distill')} {options}")
     return "\n".join(lines)
-

@@ -6,6 +6,7 @@ release did (it kept rows [1000k, 1000k+500) and assumed every episode lasted 10
 every episode is cut into consecutive pieces of at most `traj_len` rows. Goals are the D4RL next_observations (as
 the original did); rewards are D4RL's.
 """
+
 import re
 from pathlib import Path
 
@@ -28,8 +29,10 @@ def infer_body(path: str | Path) -> str:
     bodies = sorted({BODY_ALIASES[word] for word in words if word in BODY_ALIASES})
     if len(bodies) != 1:
         found = f"it names {', '.join(bodies)}" if bodies else "it names none of them"
-        raise UserError(f"cannot tell the body from the file name {Path(path).name!r} ({found}): pass --body with "
-                        f"one of {', '.join(paths.LOCOMOTION_BODIES)}")
+        raise UserError(
+            f"cannot tell the body from the file name {Path(path).name!r} ({found}): pass --body with "
+            f"one of {', '.join(paths.LOCOMOTION_BODIES)}"
+        )
     return bodies[0]
 
 
@@ -38,8 +41,10 @@ def existing_file(path: str | Path) -> Path:
     path = Path(path).expanduser()
     if not path.is_file():
         problem = "is a directory" if path.is_dir() else "does not exist"
-        raise UserError(f"{path} {problem}: pass --file with the path of a downloaded D4RL .hdf5 "
-                        "(e.g. ~/Downloads/hopper-expert-v2.hdf5)")
+        raise UserError(
+            f"{path} {problem}: pass --file with the path of a downloaded D4RL .hdf5 "
+            "(e.g. ~/Downloads/hopper-expert-v2.hdf5)"
+        )
     return path
 
 
@@ -55,8 +60,9 @@ def read_d4rl(path: str | Path) -> dict[str, np.ndarray]:
     with handle:
         missing = [key for key in D4RL_KEYS if key not in handle]
         if missing:
-            raise UserError(f"{path} lacks the D4RL keys {missing}: pass a D4RL locomotion file such as "
-                            "hopper-expert-v2.hdf5")
+            raise UserError(
+                f"{path} lacks the D4RL keys {missing}: pass a D4RL locomotion file such as hopper-expert-v2.hdf5"
+            )
         arrays = {key: handle[key][()] for key in D4RL_KEYS}
     _check_shapes(path, arrays)
     dataset.check_arrays(path, {**arrays, "goals": arrays["next_observations"]}, DAMAGED)
@@ -86,16 +92,26 @@ def check_against_env(path: Path, body: str, obs_dim: int, action_dim: int) -> s
     env_obs, env_act = env.observation_space.shape[0], env.action_space.shape[0]
     env.close()
     if action_dim != env_act:
-        raise UserError(f"{path}: actions have {action_dim} dimensions but {body} has {env_act}: pass the right "
-                        "--body for this file")
+        raise UserError(
+            f"{path}: actions have {action_dim} dimensions but {body} has {env_act}: pass the right "
+            "--body for this file"
+        )
     if obs_dim != env_obs:
-        return (f"warning: the file's observations have {obs_dim} dimensions but {env.gymnasium_id} has {env_obs}; "
-                "action-conditioned priors are unaffected, state-conditioned priors will not fit this environment")
+        return (
+            f"warning: the file's observations have {obs_dim} dimensions but {env.gymnasium_id} has {env_obs}; "
+            "action-conditioned priors are unaffected, state-conditioned priors will not fit this environment"
+        )
     return None
 
 
-def import_d4rl(file: str | Path, body: str | None = None, max_trajs: int = 1000, traj_len: int = 500,
-                whole_episodes: bool = False, overwrite: bool = False) -> ImportSummary:
+def import_d4rl(
+    file: str | Path,
+    body: str | None = None,
+    max_trajs: int = 1000,
+    traj_len: int = 500,
+    whole_episodes: bool = False,
+    overwrite: bool = False,
+) -> ImportSummary:
     """Convert a local D4RL file into the dataset of `body` (inferred from the file name when None)."""
     if max_trajs < 1 or traj_len < 1:
         raise UserError(f"--max_trajs ({max_trajs}) and --traj_len ({traj_len}) must be at least 1")
@@ -106,7 +122,13 @@ def import_d4rl(file: str | Path, body: str | None = None, max_trajs: int = 1000
     output = output_file(body, overwrite)
     arrays = read_d4rl(file)
     warning = check_against_env(file, body, arrays["observations"].shape[1], arrays["actions"].shape[1])
-    attrs = {"source": str(file.resolve()), "source_md5": paths.file_md5(file), "body": body,
-             "traj_len": traj_len, "whole_episodes": whole_episodes}
-    return write_import({**arrays, "goals": arrays["next_observations"]}, output, traj_len, max_trajs,
-                        whole_episodes, attrs, warning)
+    attrs = {
+        "source": str(file.resolve()),
+        "source_md5": paths.file_md5(file),
+        "body": body,
+        "traj_len": traj_len,
+        "whole_episodes": whole_episodes,
+    }
+    return write_import(
+        {**arrays, "goals": arrays["next_observations"]}, output, traj_len, max_trajs, whole_episodes, attrs, warning
+    )

@@ -19,6 +19,7 @@ Every reader and writer checks the arrays (check_arrays): ranks, float observati
 are refused, not cast), one row count, finite numbers, and on load the action width of the suite (ACTION_DIMS), so a
 bad file stops with one line naming it before any training.
 """
+
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,8 +34,14 @@ from sfp.invocation import command
 VECTOR_KEYS = ("observations", "actions", "goals", "rewards", "terminals", "timeouts")
 IMAGE_KEY = "images"
 IMAGE_SHAPE = (3, 64, 64)
-DTYPES = {"observations": np.float32, "actions": np.float32, "goals": np.float32, "rewards": np.float32,
-          "terminals": np.bool_, "timeouts": np.bool_}
+DTYPES = {
+    "observations": np.float32,
+    "actions": np.float32,
+    "goals": np.float32,
+    "rewards": np.float32,
+    "terminals": np.bool_,
+    "timeouts": np.bool_,
+}
 MATRIX_KEYS = ("observations", "actions", "goals")  # (N, width) floats; the other keys are (N,)
 NUMBER_KEYS = (*MATRIX_KEYS, "rewards")  # must be finite
 DTYPE_KINDS = {**{key: "f" for key in MATRIX_KEYS}, "rewards": "fiub", "terminals": "biuf", "timeouts": "biuf"}
@@ -66,8 +73,10 @@ def check_arrays(path, arrays: dict, fix: str, action_dim: int | None = None) ->
         value = arrays[key]
         rank = 2 if key in MATRIX_KEYS else 1
         if value.ndim != rank:
-            raise UserError(f"{path}: {key} has shape {value.shape}, expected one {'vector' if rank == 2 else 'value'}"
-                            f" per row; {fix}")
+            raise UserError(
+                f"{path}: {key} has shape {value.shape}, expected one {'vector' if rank == 2 else 'value'}"
+                f" per row; {fix}"
+            )
         if value.dtype.kind not in DTYPE_KINDS[key]:
             wanted = "floats" if DTYPE_KINDS[key] == "f" else "numbers" if key == "rewards" else "booleans"
             raise UserError(f"{path}: {key} are stored as {value.dtype}, not {wanted}; {fix}")
@@ -80,8 +89,10 @@ def check_arrays(path, arrays: dict, fix: str, action_dim: int | None = None) ->
             raise UserError(f"{path}: {key} hold {problem}; {fix}")
     width = arrays["actions"].shape[1]
     if action_dim is not None and width != action_dim:
-        raise UserError(f"{path}: actions have {width} entries per row but this suite's have {action_dim} (it is "
-                        f"data of another environment); {fix}")
+        raise UserError(
+            f"{path}: actions have {width} entries per row but this suite's have {action_dim} (it is "
+            f"data of another environment); {fix}"
+        )
 
 
 def episode_bounds(terminals: np.ndarray, timeouts: np.ndarray) -> np.ndarray:
@@ -128,8 +139,12 @@ class ExpertData:
             self.images = None
 
 
-def read_dataset(path: str | Path, with_images: bool = False, fix: str = "delete it and distill or import it again",
-                 action_dim: int | None = None) -> ExpertData:
+def read_dataset(
+    path: str | Path,
+    with_images: bool = False,
+    fix: str = "delete it and distill or import it again",
+    action_dim: int | None = None,
+) -> ExpertData:
     """Read a distilled .hdf5 (or a legacy .npy dict). Raises UserError ending with `fix` for a corrupt or foreign
     file, or for arrays check_arrays refuses."""
     path = Path(path)
@@ -175,8 +190,11 @@ def _read_legacy(path: Path, fix: str, action_dim: int | None) -> ExpertData:
     try:
         raw = np.load(path, allow_pickle=True).item()
         arrays = {
-            "observations": raw["states"], "actions": raw["actions"], "goals": raw["goals"],
-            "terminals": raw["terminals"], "timeouts": raw["timeouts"],
+            "observations": raw["states"],
+            "actions": raw["actions"],
+            "goals": raw["goals"],
+            "terminals": raw["terminals"],
+            "timeouts": raw["timeouts"],
             "rewards": raw.get("rewards", np.zeros(len(raw["actions"]))),
         }
     except (OSError, ValueError, KeyError, AttributeError) as err:
@@ -212,14 +230,17 @@ def load_dataset(name: str, with_images: bool = False) -> ExpertData:
             if data.expert not in (None, wanted):
                 data.close()
                 own_name = paths.dataset_file(paths.data_name(short, data.expert)).name
-                raise UserError(f"{candidate} was made by the {data.expert!r} expert, not {wanted!r}: rename it to "
-                                f"{own_name} and make {name!r} with: {collect_command(name)}")
+                raise UserError(
+                    f"{candidate} was made by the {data.expert!r} expert, not {wanted!r}: rename it to "
+                    f"{own_name} and make {name!r} with: {collect_command(name)}"
+                )
             return data
     raise UserError(f"no dataset {name!r} in {paths.dataset_dir()}; make it with: {collect_command(name)}")
 
 
-def write_dataset(path: str | Path, arrays: dict[str, np.ndarray], images: np.ndarray | None = None,
-                  attrs: dict | None = None) -> Path:
+def write_dataset(
+    path: str | Path, arrays: dict[str, np.ndarray], images: np.ndarray | None = None, attrs: dict | None = None
+) -> Path:
     """Write a distilled dataset atomically (temporary file, then rename). `images` may be any array-like
     indexable by row ranges (it is copied in chunks). The arrays must pass check_arrays (callers check their
     sources first, with a fix of their own)."""
@@ -231,10 +252,16 @@ def write_dataset(path: str | Path, arrays: dict[str, np.ndarray], images: np.nd
         for key, value in arrays.items():
             handle.create_dataset(key, data=value, compression="gzip", compression_opts=1)
         if images is not None:
-            frames = handle.create_dataset(IMAGE_KEY, shape=(len(images), *IMAGE_SHAPE), dtype=np.uint8,
-                                           chunks=(1, *IMAGE_SHAPE), compression="gzip", compression_opts=1)
+            frames = handle.create_dataset(
+                IMAGE_KEY,
+                shape=(len(images), *IMAGE_SHAPE),
+                dtype=np.uint8,
+                chunks=(1, *IMAGE_SHAPE),
+                compression="gzip",
+                compression_opts=1,
+            )
             for start in range(0, len(images), 4096):
-                frames[start:start + 4096] = images[start:start + 4096]
+                frames[start : start + 4096] = images[start : start + 4096]
         for key, value in (attrs or {}).items():
             handle.attrs[key] = value
     return path

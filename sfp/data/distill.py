@@ -16,6 +16,7 @@ refused with the command that finishes it, unless allow_partial (--allow_partial
 in a folder that records no count are reported and the pieces present are distilled. An existing output made from
 the same pieces is kept; otherwise it is replaced (it is derived data: the pieces stay).
 """
+
 import hashlib
 import json
 import zipfile
@@ -83,9 +84,11 @@ def index_ranges(indices: list[int]) -> str:
 
 
 def piece_error(path: Path, problem: str, expert) -> UserError:
-    return UserError(f"{path}: {problem}; delete it and re-run {command('sfp-collect')} "
-                     f"{dataset.script_options(expert.data_name)} (with the same options), which redoes just that "
-                     f"trajectory")
+    return UserError(
+        f"{path}: {problem}; delete it and re-run {command('sfp-collect')} "
+        f"{dataset.script_options(expert.data_name)} (with the same options), which redoes just that "
+        f"trajectory"
+    )
 
 
 def pieces_hash(pieces: list[tuple[int, Path]], expert) -> str:
@@ -119,8 +122,11 @@ def read_piece(path: Path, index: int, expert) -> dict:
     if not isinstance(meta, dict) or set(meta) != set(META_KEYS):
         raise piece_error(path, f"has metadata {meta!r}, expected the fields {list(META_KEYS)}", expert)
     check_piece(path, piece, meta, images, index, expert)
-    piece["properties"] = {"traj_len": len(piece["actions"]), "images": images is not None,
-                           **{key: meta[key] for key in ("env", "expert", "seed", "expert_version")}}
+    piece["properties"] = {
+        "traj_len": len(piece["actions"]),
+        "images": images is not None,
+        **{key: meta[key] for key in ("env", "expert", "seed", "expert_version")},
+    }
     return piece
 
 
@@ -130,23 +136,31 @@ def check_piece(path: Path, piece: dict, meta: dict, images: np.ndarray | None, 
     if meta["suite"] != suite:
         raise piece_error(path, f"was collected for suite {meta['suite']!r}, not {suite!r}", expert)
     if meta["expert"] != expert.name:
-        raise piece_error(path, f"was made by the {meta['expert']!r} expert, not {expert.name!r} (the data of two "
-                                f"experts never mix)", expert)
+        raise piece_error(
+            path,
+            f"was made by the {meta['expert']!r} expert, not {expert.name!r} (the data of two experts never mix)",
+            expert,
+        )
     if meta["index"] != index:
         raise piece_error(path, f"holds trajectory {meta['index']}, not {index}", expert)
     for key in dataset.VECTOR_KEYS:
         expected_ndim = 2 if key in MATRIX_KEYS else 1
         if piece[key].ndim != expected_ndim:
-            raise piece_error(path, f"{key} has shape {piece[key].shape}, expected one "
-                                    f"{'vector' if expected_ndim == 2 else 'scalar'} per row", expert)
+            raise piece_error(
+                path,
+                f"{key} has shape {piece[key].shape}, expected one "
+                f"{'vector' if expected_ndim == 2 else 'scalar'} per row",
+                expert,
+            )
     row_counts = {key: len(piece[key]) for key in dataset.VECTOR_KEYS}
     rows = row_counts["actions"]
     if len(set(row_counts.values())) != 1 or rows == 0:
         raise piece_error(path, f"its arrays have different or zero row counts {row_counts}", expert)
     for key, width in zip(MATRIX_KEYS, expert.dims):
         if piece[key].shape[1] != width:
-            raise piece_error(path, f"{key} has {piece[key].shape[1]} entries per row, expected {width} for "
-                                    f"{suite}", expert)
+            raise piece_error(
+                path, f"{key} has {piece[key].shape[1]} entries per row, expected {width} for {suite}", expert
+            )
     for key in dataset.VECTOR_KEYS:
         value = piece[key]
         if value.dtype != dataset.DTYPES[key]:
@@ -156,11 +170,13 @@ def check_piece(path: Path, piece: dict, meta: dict, images: np.ndarray | None, 
             raise piece_error(path, f"{key} hold non-finite values: {problem}", expert)
     ends = np.flatnonzero(piece["terminals"] | piece["timeouts"])
     if ends.tolist() != [rows - 1]:
-        raise piece_error(path, f"has trajectory ends at rows {ends.tolist()}, expected exactly one at row "
-                                f"{rows - 1}", expert)
+        raise piece_error(
+            path, f"has trajectory ends at rows {ends.tolist()}, expected exactly one at row {rows - 1}", expert
+        )
     if images is not None and (images.shape != (rows, *dataset.IMAGE_SHAPE) or images.dtype != np.uint8):
-        raise piece_error(path, f"images have shape {images.shape} {images.dtype}, expected "
-                                f"({rows}, 3, 64, 64) uint8", expert)
+        raise piece_error(
+            path, f"images have shape {images.shape} {images.dtype}, expected ({rows}, 3, 64, 64) uint8", expert
+        )
 
 
 class PieceImages:
@@ -180,7 +196,7 @@ class PieceImages:
         while start < stop:
             number, offset = divmod(start, self.rows_per_piece)
             take = min(self.rows_per_piece - offset, stop - start)
-            parts.append(self._piece(number)[offset:offset + take])
+            parts.append(self._piece(number)[offset : offset + take])
             start += take
         return np.concatenate(parts) if parts else np.empty((0, *dataset.IMAGE_SHAPE), np.uint8)
 
@@ -206,8 +222,14 @@ def existing_hash(output: Path) -> tuple[str | None, str]:
     return str(recorded), f"{output} (made from {count} trajectories, pieces hash {str(recorded)[:10]})"
 
 
-def distill(suite: str, folder: Path | None = None, output: Path | None = None, progress: bool = True,
-            expert: str = paths.DEFAULT_EXPERT, allow_partial: bool = False) -> DistillSummary:
+def distill(
+    suite: str,
+    folder: Path | None = None,
+    output: Path | None = None,
+    progress: bool = True,
+    expert: str = paths.DEFAULT_EXPERT,
+    allow_partial: bool = False,
+) -> DistillSummary:
     """Verify every piece of `suite`'s `expert` and merge them into the dataset file (see the module docstring).
     A collection with fewer pieces than it asked for is refused unless `allow_partial`."""
     expert = expert_for(suite, expert)
@@ -220,38 +242,55 @@ def distill(suite: str, folder: Path | None = None, output: Path | None = None, 
     asked = manifest.get("num_trajs")
     missing = sorted(set(range(max(indices[-1] + 1, asked or 0))) - set(indices))
     if missing and asked and not allow_partial:
-        raise UserError(f"{folder} holds {len(pieces)} of the {asked} trajectories its collection asked for "
-                        f"(missing: {index_ranges(missing)}): finish it with the same collect command, "
-                        f"{collect_command(manifest, name)}, then distill again; or pass --allow_partial to "
-                        f"distill the {len(pieces)} present")
+        raise UserError(
+            f"{folder} holds {len(pieces)} of the {asked} trajectories its collection asked for "
+            f"(missing: {index_ranges(missing)}): finish it with the same collect command, "
+            f"{collect_command(manifest, name)}, then distill again; or pass --allow_partial to "
+            f"distill the {len(pieces)} present"
+        )
     digest = pieces_hash(pieces, expert)
     old_hash, old_description = existing_hash(output)
     if old_hash == digest:
         return DistillSummary(output, "unchanged", len(pieces), 0, missing=missing, ignored=ignored)
 
     arrays, reference = None, None
-    for number, (index, path) in enumerate(tqdm(pieces, desc="verifying pieces", unit="piece",
-                                                 disable=not progress)):
+    for number, (index, path) in enumerate(tqdm(pieces, desc="verifying pieces", unit="piece", disable=not progress)):
         piece = read_piece(path, index, expert)
         properties = piece["properties"]
         if reference is None:
             reference = (path, properties)
             rows = properties["traj_len"]
-            arrays = {key: np.empty((len(pieces) * rows, *piece[key].shape[1:]), dataset.DTYPES[key])
-                      for key in dataset.VECTOR_KEYS}
+            arrays = {
+                key: np.empty((len(pieces) * rows, *piece[key].shape[1:]), dataset.DTYPES[key])
+                for key in dataset.VECTOR_KEYS
+            }
         for key in SHARED_PROPERTIES:
             if properties[key] != reference[1][key]:
-                raise piece_error(path, f"has {key} = {properties[key]} but {reference[0].name} has "
-                                        f"{reference[1][key]}: pieces of one collection must agree", expert)
+                raise piece_error(
+                    path,
+                    f"has {key} = {properties[key]} but {reference[0].name} has "
+                    f"{reference[1][key]}: pieces of one collection must agree",
+                    expert,
+                )
         for key in dataset.VECTOR_KEYS:
-            arrays[key][number * rows:(number + 1) * rows] = piece[key]
+            arrays[key][number * rows : (number + 1) * rows] = piece[key]
 
     shared = reference[1]
     images = PieceImages([path for _, path in pieces], rows) if shared["images"] else None
-    attrs = {"suite": suite, "short": expert.short, "data_name": expert.data_name, "expert": expert.name,
-             "env": shared["env"], "num_trajectories": len(pieces),
-             "traj_len": rows, "seed": shared["seed"], "expert_version": shared["expert_version"],
-             "images": shared["images"], "indices": index_ranges(indices), "pieces_hash": digest}
+    attrs = {
+        "suite": suite,
+        "short": expert.short,
+        "data_name": expert.data_name,
+        "expert": expert.name,
+        "env": shared["env"],
+        "num_trajectories": len(pieces),
+        "traj_len": rows,
+        "seed": shared["seed"],
+        "expert_version": shared["expert_version"],
+        "images": shared["images"],
+        "indices": index_ranges(indices),
+        "pieces_hash": digest,
+    }
     output.parent.mkdir(parents=True, exist_ok=True)
     dataset.write_dataset(output, arrays, images=images, attrs=attrs)
     status = "replaced" if old_description else "written"
@@ -264,13 +303,16 @@ def describe(summary: DistillSummary, suite: str, expert: str = paths.DEFAULT_EX
     if summary.ignored:
         lines.append(f"ignored files that are not pieces: {', '.join(summary.ignored)}")
     if summary.missing:
-        lines.append(f"warning: trajectories {index_ranges(summary.missing)} are missing (collection unfinished or "
-                     f"pieces deleted); distilling the {summary.num_trajectories} present. To fill the gaps: "
-                     f"{command('sfp-collect')} {dataset.script_options(expert_for(suite, expert).data_name)} "
-                     f"(same options), then distill again")
+        lines.append(
+            f"warning: trajectories {index_ranges(summary.missing)} are missing (collection unfinished or "
+            f"pieces deleted); distilling the {summary.num_trajectories} present. To fill the gaps: "
+            f"{command('sfp-collect')} {dataset.script_options(expert_for(suite, expert).data_name)} "
+            f"(same options), then distill again"
+        )
     if summary.status == "unchanged":
-        lines.append(f"{summary.output} is up to date (made from these {summary.num_trajectories} pieces); "
-                     f"nothing to do")
+        lines.append(
+            f"{summary.output} is up to date (made from these {summary.num_trajectories} pieces); nothing to do"
+        )
     else:
         if summary.status == "replaced":
             lines.append(f"replaced {summary.replaced}")

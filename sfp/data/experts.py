@@ -29,6 +29,7 @@ All draw their random numbers from the generator they are given (and the environ
 function of the environment seed and that generator. The original's goals lagged one row behind a target switch;
 here goals[k] is the target that produced actions[k].
 """
+
 import math
 
 import numpy as np
@@ -200,8 +201,7 @@ class SawyerExpert:
         return piece
 
 
-EXPERTS = {(expert.suite, expert.name): expert
-           for expert in (OriginalMazeExpert(), FixedMazeExpert(), SawyerExpert())}
+EXPERTS = {(expert.suite, expert.name): expert for expert in (OriginalMazeExpert(), FixedMazeExpert(), SawyerExpert())}
 
 
 def expert_for(suite: str, expert: str = paths.DEFAULT_EXPERT):

@@ -8,6 +8,7 @@ Input: R trajectories of T steps from room-v1, observations (R, T, 2) scaled to 
   mean_cosine       mean cosine between consecutive actions a_t, a_{t+1}
   lag1_autocorr     Σ x_t x_{t+1} / Σ x_t² with x = a - mean(a), pooled over trajectories, mean over the two axes
 """
+
 import numpy as np
 
 ROOM_HALF_WIDTH = 13.5  # room-v1's cells span [-13.5, 13.5]^2 (sfp.envs.maze_layouts.room)
@@ -32,6 +33,10 @@ def maze_statistics(observations: np.ndarray, actions: np.ndarray, goals: np.nda
     cosine = (actions[:, 1:] * actions[:, :-1]).sum(-1) / np.maximum(norms[:, 1:] * norms[:, :-1], 1e-12)
     centred = actions - actions.mean(axis=(0, 1))
     autocorr = (centred[:, 1:] * centred[:, :-1]).sum(axis=(0, 1)) / (centred**2).sum(axis=(0, 1))
-    return {"steps_per_target": steps_per_target(goals), "near_wall": float(near_wall.mean()),
-            "mean_cosine": float(cosine.mean()), "lag1_autocorr": float(autocorr.mean()),
-            "max_abs_action": float(np.abs(actions).max())}
+    return {
+        "steps_per_target": steps_per_target(goals),
+        "near_wall": float(near_wall.mean()),
+        "mean_cosine": float(cosine.mean()),
+        "lag1_autocorr": float(autocorr.mean()),
+        "max_abs_action": float(np.abs(actions).max()),
+    }

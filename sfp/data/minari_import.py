@@ -11,6 +11,7 @@ with it every episode is cut into pieces of at most `traj_len` rows (sfp.data.ep
 first trajectories, and only the episodes they need are read. The rows are checked (sfp.data.dataset.check_arrays:
 float, finite, consistent) before anything is written.
 """
+
 from pathlib import Path
 
 import numpy as np
@@ -30,8 +31,10 @@ def load_minari(dataset_id: str):
         return minari.load_dataset(dataset_id)
     except FileNotFoundError:
         root = Path(minari.storage.get_dataset_path())
-        raise UserError(f"no Minari dataset {dataset_id!r} in {root}: fetch it with `minari download {dataset_id}` "
-                        "(or point MINARI_DATASETS_PATH at the folder that holds it)") from None
+        raise UserError(
+            f"no Minari dataset {dataset_id!r} in {root}: fetch it with `minari download {dataset_id}` "
+            "(or point MINARI_DATASETS_PATH at the folder that holds it)"
+        ) from None
     except Exception as err:  # Minari raises many kinds for a damaged folder (bad JSON, missing files or keys)
         raise damaged(dataset_id, err) from None
 
@@ -41,9 +44,11 @@ def damaged(dataset_id: str, err: Exception) -> UserError:
     import minari
 
     folder = Path(minari.storage.get_dataset_path(dataset_id))
-    return UserError(f"{folder}: the Minari dataset {dataset_id!r} is damaged ({type(err).__name__}: "
-                     f"{one_line(err)[:160]}); delete that folder and fetch it again with `minari download "
-                     f"{dataset_id}` (nothing was written)")
+    return UserError(
+        f"{folder}: the Minari dataset {dataset_id!r} is damaged ({type(err).__name__}: "
+        f"{one_line(err)[:160]}); delete that folder and fetch it again with `minari download "
+        f"{dataset_id}` (nothing was written)"
+    )
 
 
 def episode_rows(episode) -> dict[str, np.ndarray]:
@@ -52,20 +57,30 @@ def episode_rows(episode) -> dict[str, np.ndarray]:
     observations = episode.observations
     if isinstance(observations, dict):
         if "observation" not in observations or "desired_goal" not in observations:
-            raise UserError(f"the episodes' observations are a dict of {sorted(observations)}; only vector "
-                            "observations or dicts with 'observation' and 'desired_goal' can be imported")
+            raise UserError(
+                f"the episodes' observations are a dict of {sorted(observations)}; only vector "
+                "observations or dicts with 'observation' and 'desired_goal' can be imported"
+            )
         states, goals = observations["observation"][:-1], observations["desired_goal"][:-1]
     else:
         states, goals = observations[:-1], observations[1:]
     actions = np.asarray(episode.actions)
     if states.ndim != 2 or goals.ndim != 2 or actions.ndim != 2:
-        raise UserError(f"observations {states.shape[1:]} and actions {actions.shape[1:]} per step: only flat "
-                        "vectors can be imported (no images, no discrete actions)")
+        raise UserError(
+            f"observations {states.shape[1:]} and actions {actions.shape[1:]} per step: only flat "
+            "vectors can be imported (no images, no discrete actions)"
+        )
     terminals = np.asarray(episode.terminations, bool).copy()
     timeouts = np.asarray(episode.truncations, bool).copy()
     timeouts[-1] |= not terminals[-1]
-    return {"observations": states, "actions": actions, "goals": goals,
-            "rewards": np.asarray(episode.rewards, np.float32), "terminals": terminals, "timeouts": timeouts}
+    return {
+        "observations": states,
+        "actions": actions,
+        "goals": goals,
+        "rewards": np.asarray(episode.rewards, np.float32),
+        "terminals": terminals,
+        "timeouts": timeouts,
+    }
 
 
 def read_episodes(data, traj_len: int | None, max_trajs: int | None) -> dict[str, np.ndarray]:
@@ -92,8 +107,9 @@ def read_episodes(data, traj_len: int | None, max_trajs: int | None) -> dict[str
     return arrays
 
 
-def import_minari(dataset_id: str, short: str, traj_len: int | None = None, max_trajs: int | None = None,
-                  overwrite: bool = False) -> ImportSummary:
+def import_minari(
+    dataset_id: str, short: str, traj_len: int | None = None, max_trajs: int | None = None, overwrite: bool = False
+) -> ImportSummary:
     """Convert the local Minari dataset `dataset_id` into the SFP dataset `<short>_primitive.hdf5`."""
     for name, value in (("traj_len", traj_len), ("max_trajs", max_trajs)):
         if value is not None and value < 1:
@@ -103,9 +119,16 @@ def import_minari(dataset_id: str, short: str, traj_len: int | None = None, max_
     arrays = read_episodes(data, traj_len, max_trajs)
     width, wanted = arrays["actions"].shape[1], dataset.ACTION_DIMS.get(short)
     if wanted is not None and width != wanted:
-        raise UserError(f"the Minari dataset {dataset_id!r} has {width} entries per action but {short}'s actions have "
-                        f"{wanted}: import it under another --short (nothing was written)")
+        raise UserError(
+            f"the Minari dataset {dataset_id!r} has {width} entries per action but {short}'s actions have "
+            f"{wanted}: import it under another --short (nothing was written)"
+        )
     piece = traj_len or len(arrays["actions"])
-    attrs = {"source": f"minari:{dataset_id}", "minari_episodes": data.total_episodes, "short": short,
-             "traj_len": traj_len or 0, "whole_episodes": True}
+    attrs = {
+        "source": f"minari:{dataset_id}",
+        "minari_episodes": data.total_episodes,
+        "short": short,
+        "traj_len": traj_len or 0,
+        "whole_episodes": True,
+    }
     return write_import(arrays, output, piece, max_trajs or len(arrays["actions"]), True, attrs)

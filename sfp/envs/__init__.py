@@ -8,6 +8,7 @@ Families (every environment is a `gymnasium.Env`):
 `import sfp` registers each with gymnasium as `sfp/<name>` (e.g. `gymnasium.make("sfp:sfp/corridor-v1")`).
 Families import their simulator lazily, so a maze never imports MuJoCo.
 """
+
 import warnings
 
 import gymnasium
@@ -17,9 +18,23 @@ from sfp.paths import LOCOMOTION_BODIES
 
 MAZE_LAYOUTS = ("corridor-v1", "room-v1", "maze-v1")
 SAWYER_TASKS = (
-    "reach-v2", "push-v2", "pick-place-v2", "door-open-v2", "door-close-v2", "drawer-open-v2",
-    "drawer-close-v2", "button-press-topdown-v2", "button-press-v2", "peg-insert-side-v2", "window-open-v2",
-    "window-close-v2", "sweep-v2", "basketball-v2", "shelf-place-v2", "sweep-into-v2", "lever-pull-v2",
+    "reach-v2",
+    "push-v2",
+    "pick-place-v2",
+    "door-open-v2",
+    "door-close-v2",
+    "drawer-open-v2",
+    "drawer-close-v2",
+    "button-press-topdown-v2",
+    "button-press-v2",
+    "peg-insert-side-v2",
+    "window-open-v2",
+    "window-close-v2",
+    "sweep-v2",
+    "basketball-v2",
+    "shelf-place-v2",
+    "sweep-into-v2",
+    "lever-pull-v2",
 )
 LOCOMOTION_VARIANTS = ("sparse", "biased", "noisy")
 
@@ -54,32 +69,62 @@ def env_family(name: str) -> str:
     )
 
 
-def make_env(name: str, *, goal_cond: bool = True, visual: bool = False, neg_rew: bool = False,
-             terminate_on_success: bool = False, fix_env_seed: bool = False, sparsity: float = 14.0,
-             bias: float = 0.1, permute_action: bool = False, render_mode: str | None = None) -> gymnasium.Env:
+def make_env(
+    name: str,
+    *,
+    goal_cond: bool = True,
+    visual: bool = False,
+    neg_rew: bool = False,
+    terminate_on_success: bool = False,
+    fix_env_seed: bool = False,
+    sparsity: float = 14.0,
+    bias: float = 0.1,
+    permute_action: bool = False,
+    render_mode: str | None = None,
+) -> gymnasium.Env:
     """Build the environment `name` with the options that apply to its family."""
     family = env_family(name)
     if family == "maze":
         from sfp.envs.maze import MazeEnv
 
-        return MazeEnv(name, goal_cond=goal_cond, visual=visual, neg_rew=neg_rew,
-                       terminate_on_success=terminate_on_success, render_mode=render_mode)
+        return MazeEnv(
+            name,
+            goal_cond=goal_cond,
+            visual=visual,
+            neg_rew=neg_rew,
+            terminate_on_success=terminate_on_success,
+            render_mode=render_mode,
+        )
     if family == "sawyer":
         from sfp.envs.sawyer import SawyerEnv
 
-        return SawyerEnv(sawyer_task(name), goal_cond=goal_cond, visual=visual, neg_rew=neg_rew,
-                         terminate_on_success=terminate_on_success, fix_env_seed=fix_env_seed, render_mode=render_mode)
+        return SawyerEnv(
+            sawyer_task(name),
+            goal_cond=goal_cond,
+            visual=visual,
+            neg_rew=neg_rew,
+            terminate_on_success=terminate_on_success,
+            fix_env_seed=fix_env_seed,
+            render_mode=render_mode,
+        )
     from sfp.envs.locomotion import LocomotionEnv
 
-    return LocomotionEnv(name, sparsity=sparsity, bias=bias, permute_action=permute_action,
-                         render_mode=render_mode)
+    return LocomotionEnv(name, sparsity=sparsity, bias=bias, permute_action=permute_action, render_mode=render_mode)
 
 
 def make_env_from_params(params) -> gymnasium.Env:
     """`make_env` from the RL parameters (a namespace with the keys of default_params.json)."""
-    return make_env(params.env, goal_cond=params.goal_cond, visual=params.visual, neg_rew=params.neg_rew,
-                    terminate_on_success=params.terminate_on_success, fix_env_seed=params.fix_env_seed,
-                    sparsity=params.sparsity, bias=params.bias, permute_action=params.permute_action)
+    return make_env(
+        params.env,
+        goal_cond=params.goal_cond,
+        visual=params.visual,
+        neg_rew=params.neg_rew,
+        terminate_on_success=params.terminate_on_success,
+        fix_env_seed=params.fix_env_seed,
+        sparsity=params.sparsity,
+        bias=params.bias,
+        permute_action=params.permute_action,
+    )
 
 
 EPISODE_STEPS = {"maze": 500, "sawyer": 500, "locomotion": 1000}
@@ -103,5 +148,9 @@ def register_all() -> None:
     for name in registered_names():
         env_id = f"sfp/{name}"
         if env_id not in gymnasium.registry:
-            gymnasium.register(env_id, entry_point="sfp.envs:make_env", kwargs={"name": name},
-                               max_episode_steps=EPISODE_STEPS[env_family(name)])
+            gymnasium.register(
+                env_id,
+                entry_point="sfp.envs:make_env",
+                kwargs={"name": name},
+                max_episode_steps=EPISODE_STEPS[env_family(name)],
+            )

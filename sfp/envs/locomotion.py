@@ -8,6 +8,7 @@
 Variants combine (e.g. hopper-sparse-biased-noisy). Episodes are truncated after 1000 steps; falls terminate as in
 gymnasium. Observations are flat float32 vectors: these tasks are not goal-conditioned.
 """
+
 import gymnasium
 import numpy as np
 
@@ -15,8 +16,13 @@ import sfp.envs.rendering  # noqa: F401  (selects MUJOCO_GL before gymnasium's M
 from sfp.envs import locomotion_body
 from sfp.errors import UserError
 
-GYMNASIUM_IDS = {"swimmer": "Swimmer-v5", "hopper": "Hopper-v5", "walker": "Walker2d-v5", "ant": "Ant-v5",
-                 "halfcheetah": "HalfCheetah-v5"}
+GYMNASIUM_IDS = {
+    "swimmer": "Swimmer-v5",
+    "hopper": "Hopper-v5",
+    "walker": "Walker2d-v5",
+    "ant": "Ant-v5",
+    "halfcheetah": "HalfCheetah-v5",
+}
 NOISE_SCALE = 2.0
 
 
@@ -31,12 +37,20 @@ class LocomotionEnv(gymnasium.Env):
     goal_cond = False
     visual = False
 
-    def __init__(self, name: str, sparsity: float = 14.0, bias: float = 0.1, permute_action: bool = False,
-                 render_mode: str | None = None):
+    def __init__(
+        self,
+        name: str,
+        sparsity: float = 14.0,
+        bias: float = 0.1,
+        permute_action: bool = False,
+        render_mode: str | None = None,
+    ):
         body = locomotion_body(name)
         if body is None:
-            raise UserError(f"{name!r} is not a locomotion task: use <body>[-sparse][-biased][-noisy] with body "
-                            f"in {', '.join(GYMNASIUM_IDS)}")
+            raise UserError(
+                f"{name!r} is not a locomotion task: use <body>[-sparse][-biased][-noisy] with body "
+                f"in {', '.join(GYMNASIUM_IDS)}"
+            )
         variants = set(name.split("-")[1:])
         self.name = name
         self.short_name = body
@@ -49,13 +63,17 @@ class LocomotionEnv(gymnasium.Env):
         self.render_mode = render_mode
         self.gymnasium_id = GYMNASIUM_IDS[body]
         # the wrapped gymnasium env, without its time limit; sim.unwrapped.data is the MuJoCo state
-        self.sim = gymnasium.make(self.gymnasium_id, max_episode_steps=-1, disable_env_checker=True,
-                                  render_mode=render_mode)
+        self.sim = gymnasium.make(
+            self.gymnasium_id, max_episode_steps=-1, disable_env_checker=True, render_mode=render_mode
+        )
         self.action_space = self.sim.action_space
         shape = self.sim.observation_space.shape
         self.observation_space = gymnasium.spaces.Box(-np.inf, np.inf, shape, np.float32)
-        self.metadata = {**self.metadata, "render_modes": self.sim.metadata.get("render_modes", []),
-                         "render_fps": self.sim.metadata.get("render_fps")}
+        self.metadata = {
+            **self.metadata,
+            "render_modes": self.sim.metadata.get("render_modes", []),
+            "render_fps": self.sim.metadata.get("render_fps"),
+        }
         self.start_x = 0.0
         self.n_steps = 0
 
@@ -94,8 +112,10 @@ class LocomotionEnv(gymnasium.Env):
         return self._process(obs), reward, bool(terminated), truncated, {**info, "x_position": x, "success": success}
 
     def compute_reward(self, achieved_goal, desired_goal, info=None):
-        raise UserError(f"{self.name} is a locomotion task and not goal-conditioned, so its reward cannot be "
-                        "recomputed for new goals: run it with --her False")
+        raise UserError(
+            f"{self.name} is a locomotion task and not goal-conditioned, so its reward cannot be "
+            "recomputed for new goals: run it with --her False"
+        )
 
     def render(self):
         return self.sim.render()

@@ -4,6 +4,7 @@ A point moves in a maze of unit cells; the (clipped) action in [-1, 1]^2 is its 
 The goal is a cell centre; success is being within `dist_threshold` (1.2, world units) of it. Observations are in
 [0, 1]^2, scaled by the maze's outer edges (`scale` / `unscale`); `position` and `goal` stay in world units.
 """
+
 import math
 
 import gymnasium
@@ -30,8 +31,15 @@ class MazeEnv(gymnasium.Env):
     max_steps = 500
     dist_threshold = 1.2
 
-    def __init__(self, name: str, goal_cond: bool = True, visual: bool = False, neg_rew: bool = False,
-                 terminate_on_success: bool = False, render_mode: str | None = None):
+    def __init__(
+        self,
+        name: str,
+        goal_cond: bool = True,
+        visual: bool = False,
+        neg_rew: bool = False,
+        terminate_on_success: bool = False,
+        render_mode: str | None = None,
+    ):
         if render_mode not in (None, *self.metadata["render_modes"]):
             raise UserError(f"render_mode {render_mode!r} is not supported by {name}: use 'rgb_array' or None")
         self.layout = maze_layout(name)
@@ -53,8 +61,11 @@ class MazeEnv(gymnasium.Env):
             self.observation_space = spaces.Box(0.0, 1.0, (3, SIZE, SIZE), np.float32)
         else:
             point = spaces.Box(0.0, 1.0, (2,), np.float32)
-            self.observation_space = spaces.Dict(
-                {"observation": point, "achieved_goal": point, "desired_goal": point}) if self.goal_cond else point
+            self.observation_space = (
+                spaces.Dict({"observation": point, "achieved_goal": point, "desired_goal": point})
+                if self.goal_cond
+                else point
+            )
         self.reset()
 
     # --- state ------------------------------------------------------------------------------------------------

@@ -3,6 +3,7 @@
 Cells are white on black, the agent a red 3x3 block, the goal a green 3x3 block drawn over it; the image is
 flipped vertically so that +y points up. Cells are squares of 64 // (larger extent in cells) pixels, centred.
 """
+
 import numpy as np
 
 SIZE = 64
@@ -34,7 +35,7 @@ class MazeCanvas:
 
     def _mark(self, image: np.ndarray, point, colour) -> None:
         row, col = self.pixel(*point)
-        image[max(row - 1, 0):min(row + 1, SIZE - 1) + 1, max(col - 1, 0):min(col + 1, SIZE - 1) + 1] = colour
+        image[max(row - 1, 0) : min(row + 1, SIZE - 1) + 1, max(col - 1, 0) : min(col + 1, SIZE - 1) + 1] = colour
 
     def draw(self, agent, goal) -> np.ndarray:
         """(64, 64, 3) uint8 image, row 0 at the top (largest y), of the agent and goal world positions."""

@@ -7,6 +7,7 @@ as ((x0, x1), (y0, y1)) with x0 <= x1 and y0 <= y1.
 The hot path (`Maze.move`) is plain Python on floats: walls are looked up in per-direction sets of integer cells.
 Rounding to cells is Python's `round`, which like numpy's rounds half to even.
 """
+
 import math
 
 DIRECTIONS = {"left": (-1, 0), "right": (1, 0), "up": (0, 1), "down": (0, -1)}
@@ -65,8 +66,14 @@ class Maze:
 
         Ties in r are broken by the direction's name, as the original sorted (r, direction) pairs.
         """
-        hits = [hit for hit in (self._axis_hit(x, dx, y, dy, ("left", "right"), x_first=True),
-                                self._axis_hit(y, dy, x, dx, ("down", "up"), x_first=False)) if hit]
+        hits = [
+            hit
+            for hit in (
+                self._axis_hit(x, dx, y, dy, ("left", "right"), x_first=True),
+                self._axis_hit(y, dy, x, dx, ("down", "up"), x_first=False),
+            )
+            if hit
+        ]
         return min(hits, default=None)
 
     def _axis_hit(self, start, delta, side_start, side_delta, names, x_first) -> tuple[float, str] | None:

@@ -2,6 +2,7 @@
 
 The original's `sparsity` argument is ignored by every layout (as it was): each has a fixed size.
 """
+
 from dataclasses import dataclass
 
 from sfp.envs.maze_geometry import DIRECTIONS

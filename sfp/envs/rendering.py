@@ -6,6 +6,7 @@ Import this module before anything imports mujoco: it selects the headless EGL b
 Speed: at 64x64 the default scene (shadows, reflections, skybox, 4x multisampling) renders at a few
 frames per second in software; with them off it is more than ten times faster.
 """
+
 import os
 
 os.environ.setdefault("MUJOCO_GL", "egl")
@@ -15,8 +16,11 @@ import numpy as np  # noqa: E402
 
 from sfp.errors import UserError  # noqa: E402
 
-_COSTLY_SCENE_FLAGS = (mujoco.mjtRndFlag.mjRND_SHADOW, mujoco.mjtRndFlag.mjRND_REFLECTION,
-                       mujoco.mjtRndFlag.mjRND_SKYBOX)
+_COSTLY_SCENE_FLAGS = (
+    mujoco.mjtRndFlag.mjRND_SHADOW,
+    mujoco.mjtRndFlag.mjRND_REFLECTION,
+    mujoco.mjtRndFlag.mjRND_SKYBOX,
+)
 
 
 def without_costly_effects(scene: mujoco.MjvScene) -> None:
@@ -33,14 +37,17 @@ class OffscreenRenderer:
     Note: sets `model.vis.quality.offsamples = 0` (no multisampling) on the model it is given.
     """
 
-    def __init__(self, model: mujoco.MjModel, camera: str, width: int = 64, height: int = 64,
-                 flip_vertical: bool = False):
+    def __init__(
+        self, model: mujoco.MjModel, camera: str, width: int = 64, height: int = 64, flip_vertical: bool = False
+    ):
         model.vis.quality.offsamples = 0
         try:
             self._renderer = mujoco.Renderer(model, height=height, width=width)
         except mujoco.FatalError as error:
-            raise UserError(f"offscreen rendering failed ({error}): start Python with MUJOCO_GL=egl "
-                            "(or osmesa) set in the shell, e.g. `export MUJOCO_GL=egl`") from error
+            raise UserError(
+                f"offscreen rendering failed ({error}): start Python with MUJOCO_GL=egl "
+                "(or osmesa) set in the shell, e.g. `export MUJOCO_GL=egl`"
+            ) from error
         without_costly_effects(self._renderer.scene)
         self.camera = camera
         self.flip_vertical = flip_vertical

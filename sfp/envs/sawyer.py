@@ -5,6 +5,7 @@ PyPI). Rewards are sparse and computed from observations by the per-task rules o
 `sfp.envs.sawyer_rewards`, so HER relabelling and step() always agree; metaworld's own info (including
 info["success"]) is passed through.
 """
+
 import gymnasium
 import numpy as np
 
@@ -48,8 +49,16 @@ class SawyerEnv(gymnasium.Env):
     short_name = "sawyer"
     max_steps = 500
 
-    def __init__(self, task: str, goal_cond: bool = True, visual: bool = False, neg_rew: bool = False,
-                 terminate_on_success: bool = False, fix_env_seed: bool = False, render_mode: str | None = None):
+    def __init__(
+        self,
+        task: str,
+        goal_cond: bool = True,
+        visual: bool = False,
+        neg_rew: bool = False,
+        terminate_on_success: bool = False,
+        fix_env_seed: bool = False,
+        render_mode: str | None = None,
+    ):
         if render_mode not in (None, "rgb_array"):
             raise UserError(f"render_mode {render_mode!r} is not supported: use 'rgb_array' or None")
         self.task = sawyer_task(task)
@@ -81,7 +90,7 @@ class SawyerEnv(gymnasium.Env):
     def goals(self, raw_obs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """metaworld observation (..., 39) -> float32 (achieved (..., 3), desired (..., 3))."""
         achieved = self.rule.achieved(raw_obs).astype(np.float32)
-        return achieved, raw_obs[..., OBS_DIM:OBS_DIM + GOAL_DIM].astype(np.float32)
+        return achieved, raw_obs[..., OBS_DIM : OBS_DIM + GOAL_DIM].astype(np.float32)
 
     def compute_reward(self, achieved_goal, desired_goal, info=None) -> np.ndarray:
         """(3,) or (B, 3) goals -> float32 scalar or (B,): the same sparse reward step() returns."""
@@ -142,8 +151,9 @@ class SawyerEnv(gymnasium.Env):
 
     def _render_upright(self) -> np.ndarray:
         if self._renderer is None:
-            self._renderer = OffscreenRenderer(self.metaworld_env.model, CAMERA, IMAGE_SIZE, IMAGE_SIZE,
-                                               flip_vertical=True)
+            self._renderer = OffscreenRenderer(
+                self.metaworld_env.model, CAMERA, IMAGE_SIZE, IMAGE_SIZE, flip_vertical=True
+            )
         return self._renderer.render(self.metaworld_env.data)
 
     def close(self) -> None:

@@ -18,8 +18,9 @@ that are in the observation; three tasks need a derived quantity:
 
 Every function is vectorised: achieved/desired goals are (3,) or (B, 3); results are scalars or (B,).
 """
+
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 
@@ -98,17 +99,24 @@ SUCCESS_RULES = {
     "drawer-close-v2": SuccessRule(first_object, euclidean, 0.065, "|handle - g| <= 0.065"),
     "button-press-topdown-v2": SuccessRule(first_object, along(2), 0.024, "|button_z - g_z| <= 0.024"),
     "button-press-v2": SuccessRule(first_object, along(1), 0.02, "|button_y - g_y| <= 0.02"),
-    "peg-insert-side-v2": SuccessRule(peg_head, weighted([1.0, 2.0, 2.0]), 0.07,
-                                      "|(head - g) * [1, 2, 2]| <= 0.07, head from grasp point + orientation"),
+    "peg-insert-side-v2": SuccessRule(
+        peg_head,
+        weighted([1.0, 2.0, 2.0]),
+        0.07,
+        "|(head - g) * [1, 2, 2]| <= 0.07, head from grasp point + orientation",
+    ),
     "window-open-v2": SuccessRule(first_object, along(0), 0.05, "|handle_x - g_x| <= 0.05"),
     "window-close-v2": SuccessRule(first_object, along(0), 0.05, "|handle_x - g_x| <= 0.05"),
     "sweep-v2": SuccessRule(first_object, euclidean, 0.05, "|obj - g| <= 0.05"),
-    "basketball-v2": SuccessRule(first_object, to_basket, 0.08,
-                                 "|(ball - (g_x, g_y, 0.3)) * [1, 1, 2]| <= 0.08"),
+    "basketball-v2": SuccessRule(first_object, to_basket, 0.08, "|(ball - (g_x, g_y, 0.3)) * [1, 1, 2]| <= 0.08"),
     "shelf-place-v2": SuccessRule(first_object, euclidean, 0.07, "|obj - g| <= 0.07"),
     "sweep-into-v2": SuccessRule(first_object, horizontal, 0.05, "|(obj - g)_xy| <= 0.05"),
-    "lever-pull-v2": SuccessRule(first_object, euclidean, 2 * LEVER_RADIUS * np.sin(np.pi / 48),
-                                 "|tip - g| <= 2 * 0.2 * sin(pi/48) ~ 0.0262 (lever within pi/24 of upright)"),
+    "lever-pull-v2": SuccessRule(
+        first_object,
+        euclidean,
+        2 * LEVER_RADIUS * np.sin(np.pi / 48),
+        "|tip - g| <= 2 * 0.2 * sin(pi/48) ~ 0.0262 (lever within pi/24 of upright)",
+    ),
 }
 
 

@@ -15,6 +15,7 @@ P(X > Y) is the chance that a run of X scores higher than a run of Y on the same
 over the tasks; performance profiles give the fraction of runs scoring above each threshold. Curves and per-task
 scores are means over seeds with the same bootstrap over seeds (one task, one stratum).
 """
+
 import json
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -32,8 +33,11 @@ from sfp.rl.params import PARAMS_FILE
 REPS = 2000  # bootstrap resamples per interval
 SEED = 0  # of numpy's global generator, which rliable's bootstrap draws from; restored afterwards
 CONFIDENCE = 0.95
-AGGREGATES = {"IQM": metrics.aggregate_iqm, "mean": metrics.aggregate_mean,
-              "optimality gap": metrics.aggregate_optimality_gap}
+AGGREGATES = {
+    "IQM": metrics.aggregate_iqm,
+    "mean": metrics.aggregate_mean,
+    "optimality gap": metrics.aggregate_optimality_gap,
+}
 STEP = "TotalEnvInteracts"
 PRIOR_USE = "AveragePriorP"  # share of the training actions drawn from the prior, per epoch
 
@@ -65,8 +69,15 @@ def read_run(directory: Path) -> RunLog | None:
     if not (config_path.exists() and columns):
         return None
     config = json.loads(config_path.read_text())
-    return RunLog(config["env"], run_method(config), int(config["seed"]), columns[STEP], columns,
-                  run_commits(directory), run_family(config))
+    return RunLog(
+        config["env"],
+        run_method(config),
+        int(config["seed"]),
+        columns[STEP],
+        columns,
+        run_commits(directory),
+        run_family(config),
+    )
 
 
 def run_method(config: dict) -> str:
@@ -128,7 +139,7 @@ def run_commits(directory: Path) -> tuple[str, ...]:
 def _short_commit(commit: str) -> str:
     """A sha's first 12 digits, keeping "+dirty"; other labels as they are."""
     sha = commit.removesuffix("+dirty")
-    return sha[:12] + commit[len(sha):] if len(sha) == 40 else commit
+    return sha[:12] + commit[len(sha) :] if len(sha) == 40 else commit
 
 
 def code_and_compute(runs: list[RunLog]) -> str:
@@ -138,8 +149,10 @@ def code_and_compute(runs: list[RunLog]) -> str:
     for run in runs:
         for commit in dict.fromkeys(run.commits or ("no provenance.json",)):
             versions[commit] = versions.get(commit, 0) + 1
-    listed = ", ".join(f"`{_short_commit(commit)}` ({count} of {counted(len(runs), 'run')})"
-                       for commit, count in sorted(versions.items(), key=lambda item: -item[1]))
+    listed = ", ".join(
+        f"`{_short_commit(commit)}` ({count} of {counted(len(runs), 'run')})"
+        for commit, count in sorted(versions.items(), key=lambda item: -item[1])
+    )
     seconds = sum(float(run.columns["Time"][-1]) for run in runs if "Time" in run.columns)
     one = "one code version" if len(versions) == 1 else f"{len(versions)} code versions (check before comparing)"
     whose = "the run's" if len(runs) == 1 else f"the sum of the {len(runs)} runs'"
@@ -149,8 +162,9 @@ def code_and_compute(runs: list[RunLog]) -> str:
 def read_runs(directories: list[Path]) -> list[RunLog]:
     runs = [run for run in map(read_run, directories) if run is not None]
     if not runs:
-        raise UserError("no run with a finished epoch among the given directories (they need config.json and "
-                        "progress.txt)")
+        raise UserError(
+            "no run with a finished epoch among the given directories (they need config.json and progress.txt)"
+        )
     return runs
 
 
@@ -171,8 +185,11 @@ def aligned(runs: list[RunLog], column: str) -> tuple[np.ndarray, np.ndarray]:
 
 def mixing_groups(groups: dict) -> dict:
     """The groups whose behaviour policy drew actions from a prior (a positive share of prior actions logged)."""
-    return {key: runs for key, runs in groups.items()
-            if all(PRIOR_USE in run.columns for run in runs) and np.any(aligned(runs, PRIOR_USE)[1] > 0)}
+    return {
+        key: runs
+        for key, runs in groups.items()
+        if all(PRIOR_USE in run.columns for run in runs) and np.any(aligned(runs, PRIOR_USE)[1] > 0)
+    }
 
 
 @contextmanager
@@ -190,8 +207,9 @@ def interval(scores, func) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """rliable's point estimate func(scores) and its stratified-bootstrap interval: (point, low, high).
     `scores`: a matrix (runs, tasks, ...), or a list of such matrices that func takes as separate arguments."""
     with _seeded():
-        points, intervals = library.get_interval_estimates({"x": scores}, func, reps=REPS,
-                                                           confidence_interval_size=CONFIDENCE)
+        points, intervals = library.get_interval_estimates(
+            {"x": scores}, func, reps=REPS, confidence_interval_size=CONFIDENCE
+        )
     point = np.asarray(points["x"])
     low, high = (bound.reshape(point.shape) for bound in intervals["x"])  # a scalar's bounds come as (1,)
     return point, low, high
@@ -227,8 +245,9 @@ def profiles(score_dict: dict[str, np.ndarray], taus: np.ndarray) -> tuple[dict,
     """rliable performance profiles: per method, the fraction of runs (all tasks) scoring above each tau (T,),
     and its interval (2, T)."""
     with _seeded():
-        return library.create_performance_profile(score_dict, taus, custom_profile_func=_runs_above, reps=REPS,
-                                                  confidence_interval_size=CONFIDENCE)
+        return library.create_performance_profile(
+            score_dict, taus, custom_profile_func=_runs_above, reps=REPS, confidence_interval_size=CONFIDENCE
+        )
 
 
 def score_matrix(per_task: list[np.ndarray]) -> np.ndarray:

@@ -12,6 +12,7 @@ A run is a directory with config.json and visitation.npz (a run directory or a s
 --snapshot); its task and method are read as in sfp.experiments.analysis. Coverage is known at epoch ends, so each
 N is rounded up to a whole number of epochs.
 """
+
 import json
 import math
 from dataclasses import dataclass
@@ -53,8 +54,15 @@ def read_visits(directory: Path) -> RunVisits | None:
     with np.load(path, allow_pickle=False) as data:
         if len(data["counts"]) == 0:
             return None
-        return RunVisits(config["env"], run_method(config), int(config["seed"]), data["counts"],
-                         data["cells"], data["origin"], int(data["steps_per_epoch"]))
+        return RunVisits(
+            config["env"],
+            run_method(config),
+            int(config["seed"]),
+            data["counts"],
+            data["cells"],
+            data["origin"],
+            int(data["steps_per_epoch"]),
+        )
 
 
 def coverage(counts: np.ndarray, cells: np.ndarray) -> np.ndarray:
@@ -87,15 +95,18 @@ def plot_visits(runs: list[RunVisits], steps: int, path: Path) -> None:
     axis.imshow(first.cells, cmap=BACKGROUND, origin="lower", extent=extent, vmin=0, vmax=1)
     shown = np.ma.masked_where((visits == 0) | ~first.cells, visits)
     if shown.count():
-        image = axis.imshow(shown, cmap="viridis", origin="lower", extent=extent,
-                            norm=LogNorm(vmin=1, vmax=max(int(visits.max()), 2)))
+        image = axis.imshow(
+            shown, cmap="viridis", origin="lower", extent=extent, norm=LogNorm(vmin=1, vmax=max(int(visits.max()), 2))
+        )
         wide = width > 3 * height
         figure.colorbar(image, ax=axis, shrink=0.8, label="visits", orientation="horizontal" if wide else "vertical")
     cells = [(int(x0 + j), int(y0 + i)) for i, j in zip(*np.nonzero(first.cells))]
     for (wx0, wx1), (wy0, wy1) in Maze(cells).walls:
         axis.plot((wx0, wx1), (wy0, wy1), color="black", linewidth=1.2)
-    axis.set_title(f"{first.task}, {first.method}: first {epochs * first.steps_per_epoch:,} steps, "
-                   f"{counted(len(runs), 'seed')}", fontsize=9)
+    axis.set_title(
+        f"{first.task}, {first.method}: first {epochs * first.steps_per_epoch:,} steps, {counted(len(runs), 'seed')}",
+        fontsize=9,
+    )
     axis.set_xticks([])
     axis.set_yticks([])
     figure.tight_layout()
@@ -105,14 +116,17 @@ def plot_visits(runs: list[RunVisits], steps: int, path: Path) -> None:
 
 def plot_coverage(groups: dict, path: Path, methods: list[str]) -> None:
     """Coverage against training steps, one panel per task, mean and bootstrap band over seeds."""
-    plot_bands(groups, coverage_curves, "share of the maze's cells visited", "training steps", path, methods,
-               ylim=(0, 1.02))
+    plot_bands(
+        groups, coverage_curves, "share of the maze's cells visited", "training steps", path, methods, ylim=(0, 1.02)
+    )
 
 
 def coverage_table(groups: dict, steps: list[int]) -> str:
     """Markdown: a row per (task, method), a column of coverage [95 % interval over seeds] per step count."""
-    lines = ["| task | method | seeds | " + " | ".join(f"coverage after {n:,} steps" for n in steps) + " |",
-             "|---|---|---|" + "---|" * len(steps)]
+    lines = [
+        "| task | method | seeds | " + " | ".join(f"coverage after {n:,} steps" for n in steps) + " |",
+        "|---|---|---|" + "---|" * len(steps),
+    ]
     for (task, method), runs in groups.items():
         _, values = coverage_curves(runs)
         mean, low, high = mean_band(values)  # (E,) each: one bootstrap serves every column
@@ -133,8 +147,10 @@ def write_exploration(directories: list[Path], out: Path, steps: list[int]) -> l
     steps = sorted(set(steps))
     runs = [run for run in map(read_visits, directories) if run is not None]
     if not runs:
-        raise UserError(f"no maze run with {VISITATION_FILE} among the given directories (point-maze runs write it "
-                        f"at each epoch end; snapshots made by plot.py --snapshot keep it)")
+        raise UserError(
+            f"no maze run with {VISITATION_FILE} among the given directories (point-maze runs write it "
+            f"at each epoch end; snapshots made by plot.py --snapshot keep it)"
+        )
     groups = group(runs)
     methods = list(dict.fromkeys(method for _, method in groups))
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -19,6 +19,7 @@ an interrupted one resumed (`--resume True`), a new one started; each runs as `p
 (main.py's module for every method but the peer sb3_sac, see sfp/rl/methods.py) with its output in
 <run directory>.out.
 """
+
 import difflib
 import inspect
 import json
@@ -35,12 +36,12 @@ from sfp.config import SEED_MAX, load_defaults
 from sfp.data.collector import check_options, collect
 from sfp.envs import env_family, locomotion_body
 from sfp.errors import UserError, describe_os_error, one_line
-from sfp.invocation import command
 from sfp.experiments.analysis import read_progress
+from sfp.invocation import command
 from sfp.paths import check_name
-from sfp.provenance import PROVENANCE_FILE
 from sfp.priors.params import PARAMS_FILE as PRIOR_PARAMS_FILE
 from sfp.priors.params import parse_train_params
+from sfp.provenance import PROVENANCE_FILE
 from sfp.rl.build import needs_dataset, required_priors
 from sfp.rl.methods import METHODS, Method
 from sfp.rl.params import PARAMS_FILE as RL_PARAMS_FILE
@@ -54,13 +55,30 @@ SUITE_OF_SHORT = {short: suite for suite, short in paths.SUITES.items()}
 SPEC_KEYS = {"name", "tasks", "methods", "seeds", "params", "variants", "method_params", "data", "prior"}
 VARIANT_KEYS = {"base", "params"}
 GRID_RL_KEYS = ("env", "seed", "exp_name", "num_threads", "resume", "debug")  # main.py keys the grid sets per run
-GRID_PRIOR_KEYS = ("env", "expert", "model", "mode", "n_step", "data_ratio", "one_step", "deterministic", "gaussian",
-                   "debug", "diagnose_only")  # flows/train.py keys the grid derives from each run's prior
+GRID_PRIOR_KEYS = (
+    "env",
+    "expert",
+    "model",
+    "mode",
+    "n_step",
+    "data_ratio",
+    "one_step",
+    "deterministic",
+    "gaussian",
+    "debug",
+    "diagnose_only",
+)  # flows/train.py keys the grid derives from each run's prior
 GRID_DATA_KEYS = ("expert",)  # collector options the grid derives from each run's parameters
 DATA_DEFAULTS = {"num_trajs": 4000, "workers": 2}  # the grid's collection defaults (the collector's own otherwise)
 _EXAMPLES = {"tasks": "corridor-v1", "methods": "sfp, sac", "seeds": "0, 1, 2"}
-KIND_WORDS = {bool: "true or false", int: "an integer", float: "a number", str: "a string", list: "a list",
-              dict: "a mapping"}
+KIND_WORDS = {
+    bool: "true or false",
+    int: "an integer",
+    float: "a number",
+    str: "a string",
+    list: "a list",
+    dict: "a mapping",
+}
 
 
 @dataclass
@@ -106,8 +124,10 @@ def load_spec(path: str | Path) -> dict:
     validate_spec(spec, str(path))
     sections = {key: spec.get(key) or {} for key in ("params", "variants", "method_params", "data", "prior")}
     sections["method_params"] = {method: overrides or {} for method, overrides in sections["method_params"].items()}
-    sections["variants"] = {name: {"base": variant["base"], "params": variant.get("params") or {}}
-                            for name, variant in sections["variants"].items()}
+    sections["variants"] = {
+        name: {"base": variant["base"], "params": variant.get("params") or {}}
+        for name, variant in sections["variants"].items()
+    }
     return {**spec, **sections}  # empty sections (`params:` alone) as {}
 
 
@@ -129,9 +149,11 @@ def validate_spec(spec, where: str) -> None:
     unknown = sorted(str(key) for key in spec if key not in SPEC_KEYS)
     missing = [key for key in ("name", "tasks", "methods", "seeds") if key not in spec]
     if unknown or missing:
-        raise UserError(f"{where}: a spec has name, tasks, methods, seeds and optionally params, variants, "
-                        f"method_params, data, prior (unknown: {', '.join(unknown) or '-'}; missing: "
-                        f"{', '.join(missing) or '-'})")
+        raise UserError(
+            f"{where}: a spec has name, tasks, methods, seeds and optionally params, variants, "
+            f"method_params, data, prior (unknown: {', '.join(unknown) or '-'}; missing: "
+            f"{', '.join(missing) or '-'})"
+        )
     check_name(spec["name"], f"{where}: name")
     for task in _entries(spec, "tasks", str, where):
         check_name(task, f"{where}: task")
@@ -143,28 +165,38 @@ def validate_spec(spec, where: str) -> None:
     variants = _check_variants(_section(spec, "variants", where), rl_keys, where)
     for method in _entries(spec, "methods", str, where):
         if method not in METHODS and method not in variants:
-            raise UserError(f"{where}: unknown method {method!r}; presets are {', '.join(METHODS)}"
-                            + (f"; variants of this spec {', '.join(variants)}" if variants else
-                               " (or define it under variants: {name: {base: <preset>, params: {...}}})"))
+            raise UserError(
+                f"{where}: unknown method {method!r}; presets are {', '.join(METHODS)}"
+                + (
+                    f"; variants of this spec {', '.join(variants)}"
+                    if variants
+                    else " (or define it under variants: {name: {base: <preset>, params: {...}}})"
+                )
+            )
     unused = [name for name in variants if name not in spec["methods"]]
     if unused:
-        raise UserError(f"{where}: variants defines {', '.join(unused)}, which is not among the methods; add it "
-                        f"to methods or remove it")
+        raise UserError(
+            f"{where}: variants defines {', '.join(unused)}, which is not among the methods; add it "
+            f"to methods or remove it"
+        )
     for seed in _entries(spec, "seeds", int, where):
         if seed < 0:
             raise UserError(f"{where}: seed {seed} is negative")
         if seed > SEED_MAX:
             raise UserError(f"{where}: seed {seed} is above numpy's largest seed {SEED_MAX}")
     _check_keys(_section(spec, "params", where), rl_keys, f"{where}: params", GRID_RL_KEYS)
-    for method, overrides in _section(spec, "method_params", where).items():
+    for method in _section(spec, "method_params", where):
         if method not in spec["methods"]:
             raise UserError(f"{where}: method_params has {method!r}, which is not among the methods")
-        _check_keys(_section(spec["method_params"], method, f"{where}: method_params"), rl_keys,
-                    f"{where}: method_params: {method}", GRID_RL_KEYS)
+        _check_keys(
+            _section(spec["method_params"], method, f"{where}: method_params"),
+            rl_keys,
+            f"{where}: method_params: {method}",
+            GRID_RL_KEYS,
+        )
     _check_data(_section(spec, "data", where), where)
     prior = _section(spec, "prior", where)
-    _check_keys(prior, set(load_defaults(PRIOR_PARAMS_FILE)) - set(GRID_PRIOR_KEYS), f"{where}: prior",
-                GRID_PRIOR_KEYS)
+    _check_keys(prior, set(load_defaults(PRIOR_PARAMS_FILE)) - set(GRID_PRIOR_KEYS), f"{where}: prior", GRID_PRIOR_KEYS)
     for suite in dict.fromkeys(_suite(task) for task in spec["tasks"]):
         try:
             parse_train_params(["--env", suite, *_flags(prior)])
@@ -182,17 +214,25 @@ def _check_variants(variants: dict, rl_keys: set, where: str) -> dict:
         if "__" in name:
             raise UserError(f"{where}: variants: {name!r} holds '__', which separates the parts of run names")
         if not isinstance(variant, dict):
-            raise UserError(f"{where}: variants: {name} must be a mapping {{base: <preset>, params: {{...}}}}, not "
-                            f"{_kind(variant)}")
+            raise UserError(
+                f"{where}: variants: {name} must be a mapping {{base: <preset>, params: {{...}}}}, not {_kind(variant)}"
+            )
         unknown = sorted(str(key) for key in variant if key not in VARIANT_KEYS)
         if unknown or "base" not in variant:
-            raise UserError(f"{where}: variants: {name} has base and optionally params (unknown: "
-                            f"{', '.join(unknown) or '-'}; missing: {'base' if 'base' not in variant else '-'})")
+            raise UserError(
+                f"{where}: variants: {name} has base and optionally params (unknown: "
+                f"{', '.join(unknown) or '-'}; missing: {'base' if 'base' not in variant else '-'})"
+            )
         if variant["base"] not in METHODS:
-            raise UserError(f"{where}: variants: {name}: unknown base {variant['base']!r}; presets are "
-                            f"{', '.join(METHODS)}")
-        _check_keys(_section(variant, "params", f"{where}: variants: {name}"), rl_keys,
-                    f"{where}: variants: {name}: params", GRID_RL_KEYS)
+            raise UserError(
+                f"{where}: variants: {name}: unknown base {variant['base']!r}; presets are {', '.join(METHODS)}"
+            )
+        _check_keys(
+            _section(variant, "params", f"{where}: variants: {name}"),
+            rl_keys,
+            f"{where}: variants: {name}: params",
+            GRID_RL_KEYS,
+        )
     return variants
 
 
@@ -202,8 +242,9 @@ def method_of(spec: dict, name: str) -> Method:
     if variant is None:
         return METHODS[name]
     base = METHODS[variant["base"]]
-    return Method(f"{base.label}, {name}", {**base.overrides, **(variant.get("params") or {})}, base.needs,
-                  base.command)
+    return Method(
+        f"{base.label}, {name}", {**base.overrides, **(variant.get("params") or {})}, base.needs, base.command
+    )
 
 
 def _kind(value) -> str:
@@ -243,8 +284,11 @@ def _check_keys(section: dict, allowed: set, where: str, grid_keys: tuple) -> No
 
 def _check_data(data: dict, where: str) -> None:
     """The data section against the collector's options (the keyword arguments of sfp.data.collector.collect)."""
-    options = {name: parameter.default for name, parameter in inspect.signature(collect).parameters.items()
-               if name not in ("suite", "folder", "progress")}
+    options = {
+        name: parameter.default
+        for name, parameter in inspect.signature(collect).parameters.items()
+        if name not in ("suite", "folder", "progress")
+    }
     for key, value in data.items():
         if key in GRID_DATA_KEYS:
             raise UserError(f"{where}: data: {key} is set by the grid from the runs' parameters; remove it")
@@ -284,8 +328,17 @@ def grid(spec: dict) -> list[Run]:
             row = method_of(spec, method)
             overrides = {**spec.get("params", {}), **row.overrides, **spec.get("method_params", {}).get(method, {})}
             for seed in spec["seeds"]:
-                argv = ["--env", task, *_flags(overrides), "--seed", str(seed), "--num_threads", "1",
-                        "--exp_name", f"{spec['name']}__{task}__{method}"]
+                argv = [
+                    "--env",
+                    task,
+                    *_flags(overrides),
+                    "--seed",
+                    str(seed),
+                    "--num_threads",
+                    "1",
+                    "--exp_name",
+                    f"{spec['name']}__{task}__{method}",
+                ]
                 try:
                     params, _ = load_rl_params(argv)
                     require_tracking(params)
@@ -330,19 +383,41 @@ def preparation_commands(spec: dict, runs: list[Run]) -> list[Preparation]:
             seen.add(name)
             if not paths.dataset_file(name).exists():
                 if short not in SUITE_OF_SHORT:
-                    raise UserError(f"{run.task} needs {paths.dataset_file(short)}: import it with "
-                                    f"{command('sfp-import-d4rl')} --file <{short}-expert-v2.hdf5>")
-                commands.append(Preparation(["-m", "sfp.commands.collect", "--env", suite, *expert,
-                                             *_data_flags(data)]))
+                    raise UserError(
+                        f"{run.task} needs {paths.dataset_file(short)}: import it with "
+                        f"{command('sfp-import-d4rl')} --file <{short}-expert-v2.hdf5>"
+                    )
+                commands.append(
+                    Preparation(["-m", "sfp.commands.collect", "--env", suite, *expert, *_data_flags(data)])
+                )
                 commands.append(Preparation(["-m", "sfp.commands.distill", "--env", suite, *expert]))
         for model, cond, n_step, ratio, one_step in required_priors(params):
             checkpoint = paths.prior_checkpoint(name, model, cond, n_step, ratio, one_step)
             if checkpoint not in seen and not checkpoint.exists():
                 seen.add(checkpoint)
-                commands.append(Preparation(
-                    ["-m", "sfp.commands.train_prior", "--env", suite, *expert, "--model", model, "--mode", cond,
-                     "--n_step", str(n_step), "--data_ratio", str(ratio), "--one_step", str(one_step),
-                     *_flags(spec.get("prior", {}))], checkpoint))
+                commands.append(
+                    Preparation(
+                        [
+                            "-m",
+                            "sfp.commands.train_prior",
+                            "--env",
+                            suite,
+                            *expert,
+                            "--model",
+                            model,
+                            "--mode",
+                            cond,
+                            "--n_step",
+                            str(n_step),
+                            "--data_ratio",
+                            str(ratio),
+                            "--one_step",
+                            str(one_step),
+                            *_flags(spec.get("prior", {})),
+                        ],
+                        checkpoint,
+                    )
+                )
     return commands
 
 

@@ -10,6 +10,7 @@ the runs, prints one line per run when it starts, finishes an epoch or stops, su
 writer held once that writer may be gone, and on Ctrl-C or SIGTERM stops the runs (each saves its checkpoint) and
 returns 130 or 143.
 """
+
 import ctypes
 import importlib.util
 import os
@@ -50,6 +51,7 @@ _PRCTL = getattr(ctypes.CDLL(None, use_errno=True), "prctl", None) if sys.platfo
 @dataclass
 class Outcome:
     """How one attempt at a run ended: kind is 'finished', 'interrupted', 'held' or 'failed'."""
+
     name: str
     kind: str
     line: str  # what the driver prints
@@ -100,10 +102,15 @@ def spawn(run: Run, argv: list[str]) -> subprocess.Popen:
     one SIGTERM), output appended to <run directory>.out."""
     paths.ensure_dir(run.directory.parent, "point $SFP_LOG_DIR at a writable folder")
     with open(output_file(run), "ab") as out:
-        return subprocess.Popen([sys.executable, "-m", run.command, *argv], stdin=subprocess.DEVNULL,
-                                stdout=out, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"},
-                                start_new_session=True,
-                                preexec_fn=_child_setup(os.getpid()))
+        return subprocess.Popen(
+            [sys.executable, "-m", run.command, *argv],
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            start_new_session=True,
+            preexec_fn=_child_setup(os.getpid()),
+        )
 
 
 def _last_error(run: Run) -> str:
@@ -112,7 +119,7 @@ def _last_error(run: Run) -> str:
         lines = output_file(run).read_text(errors="replace").splitlines()
     except OSError:
         return "see " + str(output_file(run))
-    errors = [line[len("error: "):] for line in lines if line.startswith("error: ")]
+    errors = [line[len("error: ") :] for line in lines if line.startswith("error: ")]
     return errors[-1] if errors else "see " + str(output_file(run))
 
 
@@ -224,8 +231,10 @@ def _require(module: str, launcher: str) -> None:
 
 def _require_sbatch() -> None:
     if shutil.which("sbatch") is None:
-        raise UserError("--launcher slurm needs Slurm (no sbatch on PATH): run on a Slurm login node, or use "
-                        "--launcher local or ray")
+        raise UserError(
+            "--launcher slurm needs Slurm (no sbatch on PATH): run on a Slurm login node, or use "
+            "--launcher local or ray"
+        )
 
 
 def require_launcher(launcher: str) -> None:
@@ -240,8 +249,11 @@ def require_launcher(launcher: str) -> None:
 def forwarded_env() -> dict[str, str]:
     """The driver's SFP_* (and dataset, rendering) variables, directories made absolute, for remote runs."""
     env = {key: value for key, value in os.environ.items() if key.startswith("SFP_") or key in FORWARDED_ENV}
-    env.update(SFP_LOG_DIR=str(paths.log_dir().resolve()), SFP_FLOW_DIR=str(paths.flow_dir().resolve()),
-               D4RL_DATASET_DIR=str(paths.dataset_dir().resolve()))
+    env.update(
+        SFP_LOG_DIR=str(paths.log_dir().resolve()),
+        SFP_FLOW_DIR=str(paths.flow_dir().resolve()),
+        D4RL_DATASET_DIR=str(paths.dataset_dir().resolve()),
+    )
     return env
 
 
@@ -252,8 +264,10 @@ def _check_reachable(address: str | None) -> None:
         try:
             socket.create_connection((host, int(port)), timeout=10).close()
         except OSError as err:
-            raise UserError(f"no Ray cluster answers at {address} ({err.strerror or err}); start one with "
-                            f"`ray start --head` or check --address / $RAY_ADDRESS") from None
+            raise UserError(
+                f"no Ray cluster answers at {address} ({err.strerror or err}); start one with "
+                f"`ray start --head` or check --address / $RAY_ADDRESS"
+            ) from None
 
 
 class RayBackend:
@@ -278,8 +292,10 @@ class RayBackend:
         try:
             ray.init(address=address, log_to_driver=False, runtime_env={"env_vars": env})
         except (ConnectionError, RuntimeError, ValueError) as err:
-            raise UserError(f"cannot start or reach Ray at {address or 'this machine'} "
-                            f"({one_line(err)[:200]}); check --address or $RAY_ADDRESS") from None
+            raise UserError(
+                f"cannot start or reach Ray at {address or 'this machine'} "
+                f"({one_line(err)[:200]}); check --address or $RAY_ADDRESS"
+            ) from None
         self.task = ray.remote(execute)
         self.capacity = sys.maxsize  # Ray schedules the tasks on the free CPUs
         self.refs: dict = {}  # ObjectRef -> run name
@@ -287,8 +303,7 @@ class RayBackend:
     def submit(self, run: Run, epochs: int) -> None:
         gpus = 1 if load_rl_params(run.argv)[0].gpu else 0
         # a task whose worker or node dies is run again by Ray (it decides again: resume, or held -> 75)
-        self.refs[self.task.options(num_cpus=1, num_gpus=gpus, max_retries=3).remote(run, epochs)] = \
-            run.directory.name
+        self.refs[self.task.options(num_cpus=1, num_gpus=gpus, max_retries=3).remote(run, epochs)] = run.directory.name
         print(f"{run.directory.name}: queued", flush=True)
 
     def ended(self, runs: dict[str, Run], epochs: int, timeout: float) -> list[Outcome]:
@@ -299,8 +314,13 @@ class RayBackend:
             try:
                 results.append(self.ray.get(ref))
             except self.ray.exceptions.RayError as err:  # the worker or its node died
-                results.append(Outcome(name, "interrupted", f"{name}: its Ray task died ({type(err).__name__}); "
-                                                            f"rerun the grid to resume it"))
+                results.append(
+                    Outcome(
+                        name,
+                        "interrupted",
+                        f"{name}: its Ray task died ({type(err).__name__}); rerun the grid to resume it",
+                    )
+                )
         return results
 
     def stop(self) -> None:
@@ -312,8 +332,15 @@ class RayBackend:
         self.ray.shutdown()
 
 
-def slurm_executor(folder: Path, cluster: str = "slurm", partition: str | None = None, minutes: int = 60,
-                   cpus: int = 1, gpus: int = 0, mem_gb: float | None = None):
+def slurm_executor(
+    folder: Path,
+    cluster: str = "slurm",
+    partition: str | None = None,
+    minutes: int = 60,
+    cpus: int = 1,
+    gpus: int = 0,
+    mem_gb: float | None = None,
+):
     """A submitit executor for the grid's jobs: Slurm in production, cluster='local' (submitit's LocalExecutor,
     same protocol, this machine) in tests."""
     _require("submitit", "slurm")
@@ -322,8 +349,14 @@ def slurm_executor(folder: Path, cluster: str = "slurm", partition: str | None =
     import submitit
 
     executor = submitit.AutoExecutor(folder=folder, cluster=cluster)
-    options = {"timeout_min": minutes, "cpus_per_task": cpus, "gpus_per_node": gpus, "tasks_per_node": 1,
-               "nodes": 1, "name": "sfp-run"}
+    options = {
+        "timeout_min": minutes,
+        "cpus_per_task": cpus,
+        "gpus_per_node": gpus,
+        "tasks_per_node": 1,
+        "nodes": 1,
+        "name": "sfp-run",
+    }
     if partition:
         options["slurm_partition"] = partition
     if mem_gb:
@@ -355,8 +388,14 @@ class SubmititBackend:
             try:
                 results.append(job.result())
             except UncompletedJobError as err:  # the job failed outside the run (submitit's log says how)
-                results.append(Outcome(name, "failed", f"{name}: job {job.job_id} ended without a result "
-                                                       f"({type(err).__name__}); see {job.paths.stdout}"))
+                results.append(
+                    Outcome(
+                        name,
+                        "failed",
+                        f"{name}: job {job.job_id} ended without a result "
+                        f"({type(err).__name__}); see {job.paths.stdout}",
+                    )
+                )
         return results
 
     def stop(self) -> None:
@@ -386,8 +425,14 @@ class Summary:
         return 0 if self.interrupted + self.held + self.failed == 0 else 1
 
 
-def drive(runs: list[Run], epochs: int, backend, poll_seconds: float = 10.0, held_retries: int = 10,
-          held_wait_seconds: float = 30.0) -> int:
+def drive(
+    runs: list[Run],
+    epochs: int,
+    backend,
+    poll_seconds: float = 10.0,
+    held_retries: int = 10,
+    held_wait_seconds: float = 30.0,
+) -> int:
     """Run the grid on `backend`; returns the exit status (0 all finished, 1 some did not, 130/143 stopped)."""
     by_name = {run.directory.name: run for run in runs}
     summary, reported, tries = Summary(), {}, {}
@@ -420,8 +465,10 @@ def drive(runs: list[Run], epochs: int, backend, poll_seconds: float = 10.0, hel
                     print(f"{result.line}; trying again in {held_wait_seconds:g} s", flush=True)
                     waiting.append((by_name[result.name], time.time() + held_wait_seconds))
                     continue
-                print(result.line + ("; skipped, rerun the grid once it has stopped" if result.kind == "held"
-                                     else ""), flush=True)
+                print(
+                    result.line + ("; skipped, rerun the grid once it has stopped" if result.kind == "held" else ""),
+                    flush=True,
+                )
                 setattr(summary, result.kind, getattr(summary, result.kind) + 1)
             for name in active:
                 _report_epoch(by_name[name], epochs, reported)
@@ -435,8 +482,11 @@ def drive(runs: list[Run], epochs: int, backend, poll_seconds: float = 10.0, hel
     finally:
         signal.signal(signal.SIGTERM, previous)
         backend.close()
-    print(f"grid: {summary.finished} finished, {summary.interrupted} interrupted, {summary.held} held by another "
-          f"writer, {summary.failed} failed", flush=True)
+    print(
+        f"grid: {summary.finished} finished, {summary.interrupted} interrupted, {summary.held} held by another "
+        f"writer, {summary.failed} failed",
+        flush=True,
+    )
     return summary.status()
 
 

@@ -1,4 +1,5 @@
 """Figures and tables of a grid's runs, written by the sfp-plot command (sfp/commands/plot.py, scripts/plot.py)."""
+
 from pathlib import Path
 
 import matplotlib
@@ -37,8 +38,9 @@ def plot_curves(groups, column: str, label: str, path: Path, methods: list[str])
     plot_bands(groups, lambda runs: aligned(runs, column), label, "environment steps", path, methods)
 
 
-def plot_bands(groups, curves, label: str, xlabel: str, path: Path, methods: list[str],
-               ylim: tuple | None = None) -> None:
+def plot_bands(
+    groups, curves, label: str, xlabel: str, path: Path, methods: list[str], ylim: tuple | None = None
+) -> None:
     """One panel per task, one line per method: the mean over seeds of `curves(runs)` -> (steps (T,), values
     (seeds, T)) with its bootstrap band; `methods` fixes each method's colour (its index), the same in every
     figure."""
@@ -83,51 +85,71 @@ def method_scores(groups, last: int) -> dict[str, dict]:
         entry["tasks"].append(task)
         entry["final"].append(scores[:, 0])
         entry["auc"].append(scores[:, 1])
-    return {method: {"tasks": entry["tasks"], **{key: score_matrix(entry[key]) for key in ("final", "auc")}}
-            for method, entry in per_method.items()}
+    return {
+        method: {"tasks": entry["tasks"], **{key: score_matrix(entry[key]) for key in ("final", "auc")}}
+        for method, entry in per_method.items()
+    }
 
 
 def task_table(groups, last: int) -> list[str]:
-    lines = [f"Test success rate (deterministic policy): final = mean of the last {last} epochs, AUC = mean over all "
-             "epochs; exploration = success rate of the training episodes (the behaviour policy, e.g. SFP's mixture) "
-             "over all epochs; mean over seeds [95 % bootstrap interval over seeds, rliable].", "",
-             "| task | method | seeds | steps | final | AUC | exploration |", "|---|---|---|---|---|---|---|"]
+    lines = [
+        f"Test success rate (deterministic policy): final = mean of the last {last} epochs, AUC = mean over all "
+        "epochs; exploration = success rate of the training episodes (the behaviour policy, e.g. SFP's mixture) "
+        "over all epochs; mean over seeds [95 % bootstrap interval over seeds, rliable].",
+        "",
+        "| task | method | seeds | steps | final | AUC | exploration |",
+        "|---|---|---|---|---|---|---|",
+    ]
     for (task, method), runs in groups.items():
         steps = min(int(run.steps[-1]) for run in runs)
         scores = np.array([run_scores(run, SUCCESS, last) for run in runs])
         exploration = np.array([run_scores(run, TRAIN_SUCCESS, last)[1] for run in runs])
-        lines.append(f"| {task} | {method} | {len(runs)} | {steps:,} | {_interval(seed_mean(scores[:, 0]))} | "
-                     f"{_interval(seed_mean(scores[:, 1]))} | {_interval(seed_mean(exploration))} |")
+        lines.append(
+            f"| {task} | {method} | {len(runs)} | {steps:,} | {_interval(seed_mean(scores[:, 0]))} | "
+            f"{_interval(seed_mean(scores[:, 1]))} | {_interval(seed_mean(exploration))} |"
+        )
     return lines
 
 
 def aggregate_table(per_method: dict) -> list[str]:
-    lines = ["Across tasks and seeds (rliable): interquartile mean, mean and optimality gap (1 - mean of min(score, "
-             f"1); lower is better) [95 % stratified bootstrap interval: seeds resampled within each task, {REPS:,} "
-             "resamples].", "", f"| method | runs | score | {' | '.join(AGGREGATES)} |", "|---|---|---|---|---|---|"]
+    lines = [
+        "Across tasks and seeds (rliable): interquartile mean, mean and optimality gap (1 - mean of min(score, "
+        f"1); lower is better) [95 % stratified bootstrap interval: seeds resampled within each task, {REPS:,} "
+        "resamples].",
+        "",
+        f"| method | runs | score | {' | '.join(AGGREGATES)} |",
+        "|---|---|---|---|---|---|",
+    ]
     for method, entry in per_method.items():
         for key, label in (("final", "final"), ("auc", "AUC")):
             estimates = aggregates(entry[key])
-            lines.append(f"| {method} | {entry[key].size} | {label} | "
-                         f"{' | '.join(_interval(estimates[name]) for name in AGGREGATES)} |")
+            lines.append(
+                f"| {method} | {entry[key].size} | {label} | "
+                f"{' | '.join(_interval(estimates[name]) for name in AGGREGATES)} |"
+            )
     return lines
 
 
 def improvement_table(per_method: dict) -> list[str]:
-    lines = ["Probability of improvement (rliable): P(X > Y), the probability that a run of X scores higher than a "
-             "run of Y on the same task (ties count half), averaged over the tasks both ran [95 % stratified "
-             "bootstrap interval]; above 0.5 favours X.", "",
-             "| X | Y | tasks | P(X > Y) final | P(X > Y) AUC |", "|---|---|---|---|---|"]
+    lines = [
+        "Probability of improvement (rliable): P(X > Y), the probability that a run of X scores higher than a "
+        "run of Y on the same task (ties count half), averaged over the tasks both ran [95 % stratified "
+        "bootstrap interval]; above 0.5 favours X.",
+        "",
+        "| X | Y | tasks | P(X > Y) final | P(X > Y) AUC |",
+        "|---|---|---|---|---|",
+    ]
     rows = {}
     methods = list(per_method)
     for i, x in enumerate(methods):
-        for y in methods[i + 1:]:
+        for y in methods[i + 1 :]:
             shared = [task for task in per_method[x]["tasks"] if task in per_method[y]["tasks"]]
             if not shared:
                 continue
             cols = {m: [per_method[m]["tasks"].index(task) for task in shared] for m in (x, y)}
-            estimates = [improvement(per_method[x][key][:, cols[x]], per_method[y][key][:, cols[y]])
-                         for key in ("final", "auc")]
+            estimates = [
+                improvement(per_method[x][key][:, cols[x]], per_method[y][key][:, cols[y]]) for key in ("final", "auc")
+            ]
             # on the same resamples P(Y > X) = 1 - P(X > Y) exactly (Mann-Whitney counts), so its interval mirrors
             rows[x, y] = (len(shared), estimates)
             rows[y, x] = (len(shared), [(1 - point, 1 - high, 1 - low) for point, low, high in estimates])
@@ -140,18 +162,27 @@ def alpha_table(groups) -> list[str]:
     """The entropy weight each autotuned run ended at (the groups whose Alpha column moved), per task and method."""
     lines = []
     for (task, method), runs in groups.items():
-        if not all("Alpha" in run.columns and np.nanmax(run.columns["Alpha"]) > np.nanmin(run.columns["Alpha"])
-                   for run in runs):
+        if not all(
+            "Alpha" in run.columns and np.nanmax(run.columns["Alpha"]) > np.nanmin(run.columns["Alpha"]) for run in runs
+        ):
             continue
         ends = [float(run.columns["Alpha"][-1]) for run in runs]
         steps = min(int(run.steps[-1]) for run in runs)
-        lines.append(f"| {task} | {method} | {len(runs)} | {steps:,} | {np.mean(ends):.3g} | "
-                     f"{', '.join(f'{end:.3g}' for end in ends)} |")
+        lines.append(
+            f"| {task} | {method} | {len(runs)} | {steps:,} | {np.mean(ends):.3g} | "
+            f"{', '.join(f'{end:.3g}' for end in ends)} |"
+        )
     if not lines:
         return []
-    return ["Entropy weight of the autotuned runs at their last epoch (alpha; the paper's settings use 0.2, and 0.01 "
-            "for SFP):", "", "| task | method | seeds | steps | alpha, mean | alpha per seed |",
-            "|---|---|---|---|---|---|", *lines, ""]
+    return [
+        "Entropy weight of the autotuned runs at their last epoch (alpha; the paper's settings use 0.2, and 0.01 "
+        "for SFP):",
+        "",
+        "| task | method | seeds | steps | alpha, mean | alpha per seed |",
+        "|---|---|---|---|---|---|",
+        *lines,
+        "",
+    ]
 
 
 def best_setting_table(groups, per_method: dict) -> list[str]:
@@ -167,11 +198,15 @@ def best_setting_table(groups, per_method: dict) -> list[str]:
         return []
     mean_auc = {method: float(entry["auc"].mean()) for method, entry in per_method.items()}
     chosen = {family: max(methods, key=lambda m: (mean_auc[m], m)) for family, methods in families.items()}
-    lines = ["Each method family at its better entropy setting. Rule: within a family (one method at different "
-             "alpha settings: fixed 0.2, fixed 0.01, autotuned), the setting with the highest mean test-success AUC "
-             "over all its runs. The choice is made on the same runs that are then scored, so it is a selection: "
-             "each family gets its best, and the intervals below do not account for the choice.", "",
-             "| family | chosen | mean AUC of each setting |", "|---|---|---|"]
+    lines = [
+        "Each method family at its better entropy setting. Rule: within a family (one method at different "
+        "alpha settings: fixed 0.2, fixed 0.01, autotuned), the setting with the highest mean test-success AUC "
+        "over all its runs. The choice is made on the same runs that are then scored, so it is a selection: "
+        "each family gets its best, and the intervals below do not account for the choice.",
+        "",
+        "| family | chosen | mean AUC of each setting |",
+        "|---|---|---|",
+    ]
     for family, methods in families.items():
         settings = ", ".join(f"{m} {mean_auc[m]:.2f}" for m in sorted(methods, key=lambda m: -mean_auc[m]))
         lines.append(f"| {family} | {chosen[family]} | {settings} |")
@@ -183,9 +218,19 @@ def results_table(groups, last: int) -> str:
     """The report <out>.md: per task and method, then the aggregates and the probabilities of improvement, the
     entropy weights of autotuned runs and, for families run at several alpha settings, each at its better one."""
     per_method = method_scores(groups, last)
-    return "\n".join(task_table(groups, last) + [""] + aggregate_table(per_method) + [""] +
-                     improvement_table(per_method) + [""] + alpha_table(groups) +
-                     best_setting_table(groups, per_method)).rstrip("\n") + "\n"
+    return (
+        "\n".join(
+            task_table(groups, last)
+            + [""]
+            + aggregate_table(per_method)
+            + [""]
+            + improvement_table(per_method)
+            + [""]
+            + alpha_table(groups)
+            + best_setting_table(groups, per_method)
+        ).rstrip("\n")
+        + "\n"
+    )
 
 
 def plot_profiles(per_method: dict, path: Path, methods: list[str], last: int) -> None:
@@ -193,13 +238,24 @@ def plot_profiles(per_method: dict, path: Path, methods: list[str], last: int) -
     taus = np.linspace(0.0, 1.0, 101)
     figure, axes = plt.subplots(1, 2, figsize=(9.0, 3.4))
     colors = {method: _color(method, methods) for method in per_method}
-    for axis, (key, label) in zip(axes, (("final", f"final test success (last {last} epochs)"),
-                                         ("auc", "test success AUC"))):
+    for axis, (key, label) in zip(
+        axes, (("final", f"final test success (last {last} epochs)"), ("auc", "test success AUC"))
+    ):
         curves, bands = profiles({method: entry[key] for method, entry in per_method.items()}, taus)
-        plot_utils.plot_performance_profiles(curves, taus, performance_profile_cis=bands, colors=colors, ax=axis,
-                                             xlabel=rf"{label} $\tau$", ylabel=r"fraction of runs above $\tau$",
-                                             labelsize="medium", ticklabelsize="small", legend=True,
-                                             legendsize="small", xticks=[0.0, 0.25, 0.5, 0.75, 1.0])
+        plot_utils.plot_performance_profiles(
+            curves,
+            taus,
+            performance_profile_cis=bands,
+            colors=colors,
+            ax=axis,
+            xlabel=rf"{label} $\tau$",
+            ylabel=r"fraction of runs above $\tau$",
+            labelsize="medium",
+            ticklabelsize="small",
+            legend=True,
+            legendsize="small",
+            xticks=[0.0, 0.25, 0.5, 0.75, 1.0],
+        )
     figure.tight_layout()
     figure.savefig(path, dpi=110)
     plt.close(figure)
@@ -223,10 +279,12 @@ def write_report(runs_dirs: list[Path], out: Path, last: int, snapshot: Path | N
         snapshot_logs(directories, snapshot)
     groups = group(runs)
     methods = sorted({method for _, method in groups})
-    figures = {"_success.png": (groups, SUCCESS, "test success rate"),
-               "_return.png": (groups, RETURN, "test return"),
-               "_exploration.png": (groups, TRAIN_SUCCESS, "training-episode success (exploration)"),
-               "_prior_use.png": (mixing_groups(groups), PRIOR_USE, "share of actions from the prior")}
+    figures = {
+        "_success.png": (groups, SUCCESS, "test success rate"),
+        "_return.png": (groups, RETURN, "test return"),
+        "_exploration.png": (groups, TRAIN_SUCCESS, "training-episode success (exploration)"),
+        "_prior_use.png": (mixing_groups(groups), PRIOR_USE, "share of actions from the prior"),
+    }
     written = []
     for suffix, (shown, column, label) in figures.items():
         if shown:

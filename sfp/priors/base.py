@@ -2,6 +2,7 @@
 
 Shapes: action (B, A); cond (B, C) for vector conditions, (B, 3, 64, 64) for images, None for one-step priors.
 """
+
 import torch
 from torch import nn
 

@@ -4,6 +4,7 @@ One batched forward pass, layer by layer: the activations of all rows (N, A) are
 small), each BatchNorm layer gets the exact float64 mean and biased variance of its input, and the pass continues
 through it with those statistics — the same result as one full-data batch in training mode (docs/method.md §1).
 """
+
 import torch
 
 from sfp.priors.realnvp import BatchNormFlow, ConditionalRealNVP
@@ -18,14 +19,18 @@ def has_batchnorm(model: torch.nn.Module) -> bool:
 
 
 @torch.no_grad()
-def recompute_batchnorm(model: ConditionalRealNVP, samples: SampleSet, generator: torch.Generator | None = None,
-                        chunk_rows: int = CHUNK_ROWS) -> None:
+def recompute_batchnorm(
+    model: ConditionalRealNVP,
+    samples: SampleSet,
+    generator: torch.Generator | None = None,
+    chunk_rows: int = CHUNK_ROWS,
+) -> None:
     """Recompute the running statistics of all BatchNormFlow layers of `model` from `samples`."""
     index = torch.arange(len(samples))
     if samples.images is not None:
         index = torch.randperm(len(samples), generator=generator)[:IMAGE_ROWS].sort().values
     index = index.to(samples.actions.device)
-    chunks = [index[i:i + chunk_rows] for i in range(0, len(index), chunk_rows)]
+    chunks = [index[i : i + chunk_rows] for i in range(0, len(index), chunk_rows)]
     vector_conds = None if samples.images is not None else [samples.conditions(rows) for rows in chunks]
 
     def condition(i: int):  # vector conditions are kept; frames are streamed again for every layer
@@ -35,7 +40,7 @@ def recompute_batchnorm(model: ConditionalRealNVP, samples: SampleSet, generator
     last = max(i for i, layer in enumerate(model.layers) if isinstance(layer, BatchNormFlow))
     was_training = model.training
     model.eval()
-    for layer in model.layers[:last + 1]:
+    for layer in model.layers[: last + 1]:
         if isinstance(layer, BatchNormFlow):
             var, mean = torch.var_mean(torch.cat(activations).double(), dim=0, unbiased=False)
             layer.set_statistics(mean.float(), var.float())

@@ -6,6 +6,7 @@ Overwrite policy (flows/train.py): an existing checkpoint is replaced only by a 
 loss, unless --overwrite True. A different identity is refused before training starts; a worse run keeps the
 existing file and leaves its own model in its log directory.
 """
+
 import pickle
 import zipfile
 from pathlib import Path
@@ -13,10 +14,10 @@ from pathlib import Path
 import torch
 
 from sfp.errors import UserError
+from sfp.finite import first_non_finite
 from sfp.priors.base import PriorModel
 from sfp.priors.factory import IDENTITY_KEYS, build_model
 from sfp.priors.loading import command_for_checkpoint
-from sfp.finite import first_non_finite
 from sfp.torch_files import save_torch
 
 
@@ -35,10 +36,19 @@ def read_checkpoint(path: Path) -> tuple[dict, dict]:
     try:
         content = torch.load(path, map_location="cpu", weights_only=True)
         state, config = content["state_dict"], content["config"]
-    except (RuntimeError, pickle.UnpicklingError, zipfile.BadZipFile, EOFError, KeyError, TypeError,
-            AttributeError, OSError) as err:
-        raise UserError(f"{path} is corrupt or not an SFP prior checkpoint ({type(err).__name__}); "
-                        f"delete it and {retrain}") from None
+    except (
+        RuntimeError,
+        pickle.UnpicklingError,
+        zipfile.BadZipFile,
+        EOFError,
+        KeyError,
+        TypeError,
+        AttributeError,
+        OSError,
+    ) as err:
+        raise UserError(
+            f"{path} is corrupt or not an SFP prior checkpoint ({type(err).__name__}); delete it and {retrain}"
+        ) from None
     problem = first_non_finite(state)
     if problem:
         raise UserError(f"{path}: the weight {problem}; delete it and {retrain}")
@@ -73,8 +83,10 @@ def check_replaceable(path: Path, config: dict, overwrite: bool) -> None:
         raise UserError(f"{str(err).split('; ')[0]}: move it away or pass --overwrite True") from None
     differences = identity_differences(old, config)
     if differences:
-        raise UserError(f"{path} exists and was trained differently ({'; '.join(differences)}); "
-                        f"move it away or pass --overwrite True to replace it")
+        raise UserError(
+            f"{path} exists and was trained differently ({'; '.join(differences)}); "
+            f"move it away or pass --overwrite True to replace it"
+        )
 
 
 def replacement_verdict(path: Path, val_loss: float, overwrite: bool) -> tuple[bool, str]:
@@ -86,5 +98,7 @@ def replacement_verdict(path: Path, val_loss: float, overwrite: bool) -> tuple[b
     best = read_checkpoint(path)[1]["val_nll"]
     if val_loss < best:
         return True, f"replaced the existing checkpoint (validation loss {best:.4f} -> {val_loss:.4f})"
-    return False, (f"kept the existing checkpoint: its validation loss {best:.4f} is not worse than "
-                   f"{val_loss:.4f} (pass --overwrite True to replace it)")
+    return False, (
+        f"kept the existing checkpoint: its validation loss {best:.4f} is not worse than "
+        f"{val_loss:.4f} (pass --overwrite True to replace it)"
+    )

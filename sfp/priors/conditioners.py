@@ -1,4 +1,5 @@
 """Networks that turn a condition into features for a coupling layer: an MLP for vectors, a CNN for images."""
+
 from torch import nn
 
 ACTIVATIONS = {"relu": nn.ReLU, "tanh": nn.Tanh, "sigmoid": nn.Sigmoid}
@@ -25,8 +26,18 @@ def condition_mlp(cond_dim: int, units: int, activation: str) -> nn.Sequential:
 def image_encoder(units: int) -> nn.Sequential:
     """PARROT's image conditioner: (B, 3, 64, 64) in [0, 1] -> (B, U)."""
     return nn.Sequential(
-        nn.Conv2d(3, 16, 3), nn.ReLU(), nn.MaxPool2d(2),
-        nn.Conv2d(16, 16, 3), nn.ReLU(), nn.MaxPool2d(2),
-        nn.Conv2d(16, 16, 3), nn.ReLU(), nn.Flatten(),
-        nn.Linear(16 * 12 * 12, 1024), nn.ReLU(), nn.Linear(1024, 512), nn.ReLU(), nn.Linear(512, units),
+        nn.Conv2d(3, 16, 3),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Conv2d(16, 16, 3),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Conv2d(16, 16, 3),
+        nn.ReLU(),
+        nn.Flatten(),
+        nn.Linear(16 * 12 * 12, 1024),
+        nn.ReLU(),
+        nn.Linear(1024, 512),
+        nn.ReLU(),
+        nn.Linear(512, units),
     )

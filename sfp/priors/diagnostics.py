@@ -6,6 +6,7 @@ Statistics of action sequences (R, T, A), clipped to [-1, 1] as the environment 
   mean_cosine     mean cosine between consecutive actions a_t, a_{t+1}
   lag1_autocorr   per dimension: Σ x_t x_{t+1} / Σ x_t², x = a - mean(a) (pooled over sequences)
 """
+
 import matplotlib
 
 matplotlib.use("Agg")
@@ -29,12 +30,16 @@ def action_statistics(actions: np.ndarray) -> dict:
     cosine = dots / np.maximum(norms[:, 1:] * norms[:, :-1], 1e-8)
     centred = actions - actions.mean(axis=(0, 1))
     autocorr = (centred[:, 1:] * centred[:, :-1]).sum(axis=(0, 1)) / np.maximum((centred**2).sum(axis=(0, 1)), 1e-12)
-    return {"mean_abs": float(np.abs(actions).mean()), "mean_cosine": float(cosine.mean()),
-            "lag1_autocorr": [float(value) for value in autocorr]}
+    return {
+        "mean_abs": float(np.abs(actions).mean()),
+        "mean_cosine": float(cosine.mean()),
+        "lag1_autocorr": [float(value) for value in autocorr],
+    }
 
 
-def real_segments(data: ExpertData, trajectories: np.ndarray, n_step: int, steps: int = ROLLOUT_STEPS,
-                  count: int = ROLLOUTS) -> tuple[np.ndarray, np.ndarray]:
+def real_segments(
+    data: ExpertData, trajectories: np.ndarray, n_step: int, steps: int = ROLLOUT_STEPS, count: int = ROLLOUTS
+) -> tuple[np.ndarray, np.ndarray]:
     """Initial windows (R, n·A) and the actions that followed them (R, T, A), from trajectories long enough;
     T shrinks to the longest length available when no trajectory has n_step + steps rows."""
     lengths = data.bounds[trajectories + 1] - data.bounds[trajectories]
@@ -55,7 +60,7 @@ def rollout(model: PriorModel, windows: torch.Tensor | None, steps: int, count: 
         action = torch.nan_to_num(model.sample(windows, count), nan=0.0).clamp(-1.0, 1.0)
         actions.append(action)
         if windows is not None:
-            windows = torch.cat([windows[:, action.shape[1]:], action], dim=1)
+            windows = torch.cat([windows[:, action.shape[1] :], action], dim=1)
     return torch.stack(actions, dim=1).cpu().numpy()
 
 
@@ -79,8 +84,9 @@ def pair_plot(path, previous: np.ndarray, real: np.ndarray, sampled: np.ndarray)
 
 
 @torch.no_grad()
-def action_prior_report(model: PriorModel, config: dict, data: ExpertData, val_trajectories: np.ndarray,
-                        directory, seed: int = 0) -> dict:
+def action_prior_report(
+    model: PriorModel, config: dict, data: ExpertData, val_trajectories: np.ndarray, directory, seed: int = 0
+) -> dict:
     """Write pairs.png and return rollout statistics of prior and data, for 'action' and one-step priors."""
     torch.manual_seed(seed)
     model.eval()
@@ -94,9 +100,12 @@ def action_prior_report(model: PriorModel, config: dict, data: ExpertData, val_t
     one_step = config["one_step"]
     conds = None if one_step else torch.from_numpy(before[pick]).to(device)
     sampled_pairs = model.sample(conds, len(pick)).cpu().numpy()
-    pair_plot(directory / "pairs.png", before[pick, -action_dim:], real.reshape(-1, action_dim)[pick],
-              sampled_pairs)
+    pair_plot(directory / "pairs.png", before[pick, -action_dim:], real.reshape(-1, action_dim)[pick], sampled_pairs)
     start = None if one_step else torch.from_numpy(windows).to(device)
     rollouts = rollout(model, start, steps, count)
-    return {"data": action_statistics(real), "prior": action_statistics(rollouts), "rollouts": int(count),
-            "steps": int(steps)}
+    return {
+        "data": action_statistics(real),
+        "prior": action_statistics(rollouts),
+        "rollouts": int(count),
+        "steps": int(steps),
+    }

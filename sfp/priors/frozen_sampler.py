@@ -8,6 +8,7 @@ It computes exactly what `ConditionalRealNVP.transform` computes in eval mode, w
 - each BatchNorm inverse is one precomputed affine map.
 It covers shared s/t trunks with a vector condition (with or without pre-MLP) or none; `supports` says when.
 """
+
 import torch
 from torch import nn
 
@@ -20,8 +21,11 @@ def supports(model: nn.Module) -> bool:
     if not isinstance(model, ConditionalRealNVP):
         return False
     couplings = [layer for layer in model.layers if isinstance(layer, CouplingLayer)]
-    return all(layer.trunk is not None and (layer.condition is None or isinstance(layer.condition, nn.Sequential)
-                                            and len(layer.condition) == 5) for layer in couplings)
+    return all(
+        layer.trunk is not None
+        and (layer.condition is None or isinstance(layer.condition, nn.Sequential) and len(layer.condition) == 5)
+        for layer in couplings
+    )
 
 
 def _activation(sequential: nn.Sequential):
@@ -51,7 +55,7 @@ class FrozenRealNVPSampler:
             self.cond_b3 = torch.stack([linear.bias for linear in third])[:, None]
             self.units = first[0].out_features
         trunk_in = [layer.trunk[0] for layer in couplings]
-        self.feature_w = torch.stack([linear.weight[:, self.dim:].T for linear in trunk_in])  # (L, F, H)
+        self.feature_w = torch.stack([linear.weight[:, self.dim :].T for linear in trunk_in])  # (L, F, H)
         self.trunk_b1 = torch.stack([linear.bias for linear in trunk_in])[:, None]  # (L, 1, H)
         self.blocks = []  # in inverse order: ("bn", scale, offset) or ("coupling", index, w_in, w_hidden, ...)
         for layer in reversed(model.layers):
@@ -60,13 +64,12 @@ class FrozenRealNVPSampler:
                 self.blocks.append(("bn", scale, layer.running_mean - layer.beta * scale))
             else:
                 i = couplings.index(layer)
-                w_in = (layer.trunk[0].weight[:, :self.dim] * layer.mask).T.contiguous()  # (D, H)
+                w_in = (layer.trunk[0].weight[:, : self.dim] * layer.mask).T.contiguous()  # (D, H)
                 hidden = layer.trunk[2]
                 free = layer.free[:, None]
                 heads_w = torch.cat([layer.scale_head.weight * free, layer.shift_head.weight * free]).T.contiguous()
                 heads_b = torch.cat([layer.scale_head.bias * layer.free, layer.shift_head.bias * layer.free])
-                self.blocks.append(("coupling", i, w_in, hidden.weight.T.contiguous(), hidden.bias, heads_w,
-                                    heads_b))
+                self.blocks.append(("coupling", i, w_in, hidden.weight.T.contiguous(), hidden.bias, heads_w, heads_b))
 
     def _condition_terms(self, cond: torch.Tensor | None, batch: int) -> torch.Tensor:
         """The condition's share of every coupling's first trunk layer, plus its bias: (L, B, H)."""

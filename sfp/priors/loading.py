@@ -6,6 +6,7 @@
 
 Shapes: cond (B, cond_dim) for vector conditions ((B, 3, 64, 64) for image priors), None for one-step priors.
 """
+
 from pathlib import Path
 
 import torch
@@ -17,8 +18,9 @@ from sfp.priors.frozen_sampler import FrozenRealNVPSampler
 from sfp.priors.frozen_sampler import supports as supports_fused
 
 
-def prior_command(name: str, model: str, cond: str, n_step: int, data_ratio: float = 1.0,
-                  one_step: bool = False) -> str:
+def prior_command(
+    name: str, model: str, cond: str, n_step: int, data_ratio: float = 1.0, one_step: bool = False
+) -> str:
     """The prior-training command line (sfp.invocation) that writes the checkpoint of these settings (`name`: the
     data name)."""
     short, expert = paths.split_data_name(name)
@@ -98,6 +100,8 @@ def load_prior(path: str | Path, device: str = "cpu") -> Prior:
     name, standard, _ = path.stem.partition("_primitive_")
     expert = paths.split_data_name(name)[1]
     if standard and config.get("expert") not in (None, expert):
-        raise UserError(f"{path} was trained on the {config['expert']!r} expert's data, not {expert!r}; move it "
-                        f"away and train it with: {command_for_checkpoint(path)}")
+        raise UserError(
+            f"{path} was trained on the {config['expert']!r} expert's data, not {expert!r}; move it "
+            f"away and train it with: {command_for_checkpoint(path)}"
+        )
     return Prior(network, config, path)

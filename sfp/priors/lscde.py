@@ -6,6 +6,7 @@ solution α = max(0, (H + λI)^-1 h). Normalised in y this is a Gaussian mixture
 2σ²), means v_l, isotropic std σ, so it has an exact log-density and an exact sampler. x and y are standardised
 with the training statistics; σ and λ are chosen on the validation set. Shapes: action y (B, A), cond x (B, C).
 """
+
 import math
 
 import torch
@@ -43,8 +44,9 @@ class LSCDE(PriorModel):
     def log_prob(self, action, cond):
         y = (action - self.y_mean) / self.y_std
         dim = y.shape[-1]
-        log_kernel = (-torch.cdist(y, self.y_centres).pow(2) / (2 * self.sigma**2)
-                      - dim * (torch.log(self.sigma) + 0.5 * math.log(2 * math.pi)))
+        log_kernel = -torch.cdist(y, self.y_centres).pow(2) / (2 * self.sigma**2) - dim * (
+            torch.log(self.sigma) + 0.5 * math.log(2 * math.pi)
+        )
         return torch.logsumexp(self.log_weights(cond) + log_kernel, -1) - torch.log(self.y_std).sum()
 
     def sample(self, cond, num):
@@ -67,14 +69,22 @@ def _solve(x: torch.Tensor, y: torch.Tensor, u: torch.Tensor, v: torch.Tensor, s
 
 
 def _mean_nll(model: LSCDE, actions: torch.Tensor, conds: torch.Tensor) -> float:
-    total = sum(-model.log_prob(actions[i:i + CHUNK], conds[i:i + CHUNK]).sum().item()
-                for i in range(0, len(actions), CHUNK))
+    total = sum(
+        -model.log_prob(actions[i : i + CHUNK], conds[i : i + CHUNK]).sum().item()
+        for i in range(0, len(actions), CHUNK)
+    )
     return total / len(actions)
 
 
 @torch.no_grad()
-def fit_lscde(model: LSCDE, actions: torch.Tensor, conds: torch.Tensor, val_actions: torch.Tensor,
-              val_conds: torch.Tensor, generator: torch.Generator) -> dict:
+def fit_lscde(
+    model: LSCDE,
+    actions: torch.Tensor,
+    conds: torch.Tensor,
+    val_actions: torch.Tensor,
+    val_conds: torch.Tensor,
+    generator: torch.Generator,
+) -> dict:
     """Fit `model` in place on (N, A) actions and (N, C) conditions; choose σ and λ by validation NLL.
     Returns {"sigma", "ridge", "val_nll"}."""
     num_kernels = len(model.log_alpha)
@@ -86,7 +96,7 @@ def fit_lscde(model: LSCDE, actions: torch.Tensor, conds: torch.Tensor, val_acti
     centres, fit_rows = rows[:num_kernels], rows[:FIT_ROWS]
     x = ((conds[fit_rows] - model.x_mean) / model.x_std).double()
     y = ((actions[fit_rows] - model.y_mean) / model.y_std).double()
-    u, v = x[:len(centres)], y[:len(centres)]
+    u, v = x[: len(centres)], y[: len(centres)]
     model.x_centres.copy_(u)
     model.y_centres.copy_(v)
     select = torch.randperm(len(val_actions), generator=generator)[:SELECT_ROWS]

@@ -2,6 +2,7 @@
 
 Shapes: action (B, A), cond (B, C).
 """
+
 import math
 
 import torch

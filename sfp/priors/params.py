@@ -1,4 +1,5 @@
 """flows/train.py parameters: the file, the value rules, and the combinations refused before any work starts."""
+
 from argparse import Namespace
 from pathlib import Path
 
@@ -14,12 +15,25 @@ from sfp.priors.windows import MODES
 
 PARAMS_FILE = Path(__file__).resolve().parent / "default_params.json"
 RULES = {
-    "expert": Rule(choices=EXPERTS), "exp_name": Rule(name=True, optional=True),
-    "mode": Rule(choices=MODES), "model": Rule(choices=MODELS), "n_step": Rule(min=1),
-    "batch_size": Rule(min=1), "test_batch_size": Rule(min=1), "epochs": Rule(min=1), "lr": Rule(min=0),
-    "num_blocks": Rule(min=1), "num_hidden": Rule(min=1), "t_act": Rule(choices=tuple(ACTIVATIONS)),
-    "s_act": Rule(choices=tuple(ACTIVATIONS)), "pre_mlp_units": Rule(min=1), "num_threads": Rule(min=1),
-    "log_interval": Rule(min=1), "data_ratio": Rule(max=1.0), "weight_decay": Rule(min=0), "patience": Rule(min=1),
+    "expert": Rule(choices=EXPERTS),
+    "exp_name": Rule(name=True, optional=True),
+    "mode": Rule(choices=MODES),
+    "model": Rule(choices=MODELS),
+    "n_step": Rule(min=1),
+    "batch_size": Rule(min=1),
+    "test_batch_size": Rule(min=1),
+    "epochs": Rule(min=1),
+    "lr": Rule(min=0),
+    "num_blocks": Rule(min=1),
+    "num_hidden": Rule(min=1),
+    "t_act": Rule(choices=tuple(ACTIVATIONS)),
+    "s_act": Rule(choices=tuple(ACTIVATIONS)),
+    "pre_mlp_units": Rule(min=1),
+    "num_threads": Rule(min=1),
+    "log_interval": Rule(min=1),
+    "data_ratio": Rule(max=1.0),
+    "weight_decay": Rule(min=0),
+    "patience": Rule(min=1),
     "seed": Rule(min=0, max=SEED_MAX),
 }
 
@@ -42,8 +56,10 @@ def check_combinations(params: Namespace) -> None:
     if params.one_step and params.n_step != 1:
         raise UserError("--one_step True learns single actions without a condition; use it with --n_step 1")
     if params.one_step and params.data_ratio < 1:
-        raise UserError("--one_step True with --data_ratio < 1 would share the checkpoint name of the conditional "
-                        "prior; use one of them")
+        raise UserError(
+            "--one_step True with --data_ratio < 1 would share the checkpoint name of the conditional "
+            "prior; use one of them"
+        )
     if params.one_step and params.model != "flow":
         raise UserError(f"--one_step True needs --model flow (the {params.model} model needs a condition)")
     if params.mode == "image" and not params.one_step:
@@ -63,17 +79,22 @@ def check_combinations(params: Namespace) -> None:
 
 def check_sizes(params: Namespace, defaults: dict) -> None:
     """Networks and batches that cannot fit in this machine's memory: one line naming the flag, before any work."""
+
     def flags(*keys):
         return {key: (getattr(params, key), defaults[key][0]) for key in keys}
 
     blocks = params.num_blocks if params.model == "flow" else 1
     condition = params.n_step * (params.pre_mlp_units if params.pre_mlp else 1)  # at least one unit per action
     weights = blocks * params.num_hidden * (params.num_hidden + 2) + condition
-    check_memory(16 * weights, "the network and its optimiser", flags("num_hidden", "num_blocks", "pre_mlp_units",
-                                                                      "n_step"))
+    check_memory(
+        16 * weights, "the network and its optimiser", flags("num_hidden", "num_blocks", "pre_mlp_units", "n_step")
+    )
     for key in ("batch_size", "test_batch_size"):
-        check_memory(4 * getattr(params, key) * blocks * max(params.num_hidden, params.n_step), f"a {key} batch",
-                     flags(key, "num_hidden", "num_blocks", "n_step"))
+        check_memory(
+            4 * getattr(params, key) * blocks * max(params.num_hidden, params.n_step),
+            f"a {key} batch",
+            flags(key, "num_hidden", "num_blocks", "n_step"),
+        )
 
 
 def parse_train_params(argv: list[str] | None = None, params_file: Path = PARAMS_FILE) -> Namespace:

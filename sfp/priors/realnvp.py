@@ -1,6 +1,7 @@
 """Conditional RealNVP (docs/method.md §1): affine couplings with alternating masks, each optionally followed by a
 BatchNorm flow layer. Direct pass: action x -> latent z; inverse pass: z -> x. All log-determinants are (B,).
 """
+
 import math
 
 import torch
@@ -19,8 +20,16 @@ class CouplingLayer(nn.Module):
     and cond_features = 0 for an unconditional layer.
     """
 
-    def __init__(self, mask: torch.Tensor, cond_features: int, condition: nn.Module | None, num_hidden: int,
-                 s_act: str, t_act: str, shared: bool):
+    def __init__(
+        self,
+        mask: torch.Tensor,
+        cond_features: int,
+        condition: nn.Module | None,
+        num_hidden: int,
+        s_act: str,
+        t_act: str,
+        shared: bool,
+    ):
         super().__init__()
         dim = len(mask)
         self.register_buffer("mask", mask.float(), persistent=False)
@@ -116,9 +125,20 @@ class ConditionalRealNVP(PriorModel):
     (B, 3, 64, 64) conditions and gives every coupling its own CNN (pre_mlp is then required).
     """
 
-    def __init__(self, action_dim: int, cond_dim: int, num_blocks: int = 6, num_hidden: int = 128,
-                 s_act: str = "relu", t_act: str = "relu", bn: bool = True, shared: bool = True,
-                 pre_mlp: bool = True, pre_mlp_units: int = 128, image: bool = False):
+    def __init__(
+        self,
+        action_dim: int,
+        cond_dim: int,
+        num_blocks: int = 6,
+        num_hidden: int = 128,
+        s_act: str = "relu",
+        t_act: str = "relu",
+        bn: bool = True,
+        shared: bool = True,
+        pre_mlp: bool = True,
+        pre_mlp_units: int = 128,
+        image: bool = False,
+    ):
         super().__init__()
         self.action_dim = action_dim
         layers = []

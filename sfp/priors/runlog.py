@@ -1,11 +1,12 @@
 """The log directory of one prior-training run: params.json, progress.txt (tab-separated, one row per epoch),
 tensorboard event files, training_state.pt (sfp.priors.training_state) and whatever diagnostics write there."""
-from pathlib import Path
 
-from sfp.paths import atomic_output
+from pathlib import Path
 
 from torch.utils.tensorboard import SummaryWriter
 from tqdm import tqdm
+
+from sfp.paths import atomic_output
 
 
 def fresh_directory(base: Path) -> Path:
@@ -42,8 +43,10 @@ class RunLog:
         self.rows = list(rows or [])
         self.columns: list[str] | None = list(self.rows[0]) if self.rows else None
         if self.rows:
-            text = "".join("\t".join(cells) + "\n" for cells in
-                           [self.columns] + [format_row(row, self.columns) for row in self.rows])
+            text = "".join(
+                "\t".join(cells) + "\n"
+                for cells in [self.columns] + [format_row(row, self.columns) for row in self.rows]
+            )
             if not self.progress.exists() or self.progress.read_text() != text:
                 with atomic_output(self.progress) as tmp:
                     tmp.write_text(text)

@@ -2,6 +2,7 @@
 whole training set after every epoch, early stopping, the best model kept, non-finite losses stop training.
 After every epoch a callback gets the Progress (sfp.priors.training_state saves it), and training continues from
 any saved Progress with the same result."""
+
 import copy
 import math
 from collections.abc import Callable
@@ -30,6 +31,7 @@ class TrainingSettings:
 @dataclass
 class Progress:
     """Where training stands after `epoch` finished epochs."""
+
     epoch: int = 0
     best_loss: float = math.inf
     best_epoch: int = 0
@@ -55,14 +57,25 @@ def mean_loss(model: PriorModel, samples: SampleSet, batch_size: int) -> float:
     return total / len(samples)
 
 
-def train_epoch(model: PriorModel, optimizer: torch.optim.Optimizer, train_set: SampleSet,
-                settings: TrainingSettings, generator: torch.Generator, log: RunLog, epoch: int) -> float:
+def train_epoch(
+    model: PriorModel,
+    optimizer: torch.optim.Optimizer,
+    train_set: SampleSet,
+    settings: TrainingSettings,
+    generator: torch.Generator,
+    log: RunLog,
+    epoch: int,
+) -> float:
     """One pass over train_set.epoch_size rows; the mean training loss, or the first non-finite batch loss."""
     model.train()
     steps = math.ceil(train_set.epoch_size / settings.batch_size)
     total, rows = 0.0, 0
-    bar = tqdm(train_set.batches(settings.batch_size, generator), total=steps, leave=False,
-               desc=f"epoch {epoch}/{settings.epochs}")
+    bar = tqdm(
+        train_set.batches(settings.batch_size, generator),
+        total=steps,
+        leave=False,
+        desc=f"epoch {epoch}/{settings.epochs}",
+    )
     for step, (action, cond) in enumerate(bar, start=1):
         loss = model.loss(action, cond).mean()
         value = loss.item()
@@ -83,10 +96,17 @@ def adam(model: PriorModel, settings: TrainingSettings) -> torch.optim.Optimizer
     return torch.optim.Adam(model.parameters(), lr=settings.lr, weight_decay=settings.weight_decay)
 
 
-def train_model(model: PriorModel, train_set: SampleSet, val_set: SampleSet, settings: TrainingSettings,
-                generator: torch.Generator, log: RunLog, optimizer: torch.optim.Optimizer | None = None,
-                progress: Progress | None = None, after_epoch: Callable[[Progress], None] | None = None
-                ) -> TrainingResult:
+def train_model(
+    model: PriorModel,
+    train_set: SampleSet,
+    val_set: SampleSet,
+    settings: TrainingSettings,
+    generator: torch.Generator,
+    log: RunLog,
+    optimizer: torch.optim.Optimizer | None = None,
+    progress: Progress | None = None,
+    after_epoch: Callable[[Progress], None] | None = None,
+) -> TrainingResult:
     """Train `model` in place from `progress` (a fresh start by default; updated, and passed to after_epoch after
     every epoch and after a stop) and leave the model holding the parameters of its best validation epoch."""
     optimizer = optimizer or adam(model, settings)
@@ -116,5 +136,9 @@ def train_model(model: PriorModel, train_set: SampleSet, val_set: SampleSet, set
         after_epoch(progress)
     if progress.best_state is not None:
         model.load_state_dict(progress.best_state)
-    return TrainingResult(progress.best_loss, progress.best_epoch, progress.epoch,
-                          progress.stop_reason or f"reached --epochs {settings.epochs}")
+    return TrainingResult(
+        progress.best_loss,
+        progress.best_epoch,
+        progress.epoch,
+        progress.stop_reason or f"reached --epochs {settings.epochs}",
+    )

@@ -4,6 +4,7 @@ A run continues the newest unfinished run of the same prior with identical param
 on its own, with a note; --resume True makes that required. Ctrl-C or SIGTERM stops at once (the state of the last
 finished epoch is on disk) with status 130/143 and a line saying how to continue.
 """
+
 import math
 import signal
 import time
@@ -49,8 +50,9 @@ def data_name(params: Namespace) -> str:
 
 def checkpoint_path(params: Namespace) -> Path:
     """Where main.py looks for the prior of these parameters."""
-    return paths.prior_checkpoint(data_name(params), params.model, params.mode, params.n_step, params.data_ratio,
-                                  params.one_step)
+    return paths.prior_checkpoint(
+        data_name(params), params.model, params.mode, params.n_step, params.data_ratio, params.one_step
+    )
 
 
 def run_name(params: Namespace) -> str:
@@ -66,8 +68,9 @@ def load_data(params: Namespace) -> ExpertData:
     return data
 
 
-def diagnose(model, config: dict, data: ExpertData, val_trajectories: np.ndarray, val_loss: float,
-             directory: Path) -> dict:
+def diagnose(
+    model, config: dict, data: ExpertData, val_trajectories: np.ndarray, val_loss: float, directory: Path
+) -> dict:
     """Write diagnostics.json (and pairs.png for action priors) to `directory`, print a summary, return it."""
     report = {"val_nll": val_loss}
     if config["mode"] == "action" or config["one_step"]:
@@ -109,22 +112,38 @@ def stop_on_signals(directory: Path):
     try:
         yield
     except Stopped as stop:
-        tqdm.write(f"{STOP_SIGNALS[stop.signum]}: stopped; run the same command again to continue from the last "
-                   f"finished epoch ({directory})")
+        tqdm.write(
+            f"{STOP_SIGNALS[stop.signum]}: stopped; run the same command again to continue from the last "
+            f"finished epoch ({directory})"
+        )
         raise SystemExit(128 + stop.signum) from None
     finally:
         for number, old in previous.items():
             signal.signal(number, old)
 
 
-def fit(model, params: Namespace, train_set, val_set, generator: torch.Generator, log: RunLog, identity_params: dict,
-        saved: dict | None):
+def fit(
+    model,
+    params: Namespace,
+    train_set,
+    val_set,
+    generator: torch.Generator,
+    log: RunLog,
+    identity_params: dict,
+    saved: dict | None,
+):
     """Train (or, for LSCDE, solve) the model, from the training state `saved` if given, saving the state in the
     log directory after every epoch; returns (validation loss, best epoch, stop reason)."""
     if isinstance(model, LSCDE):
         result = fit_lscde(model, train_set.actions, train_set.conds, val_set.actions, val_set.conds, generator)
-        log.row({"epoch": 1, "train_loss": mean_loss(model, train_set, params.test_batch_size),
-                 "val_loss": result["val_nll"], "best_val_loss": result["val_nll"]})
+        log.row(
+            {
+                "epoch": 1,
+                "train_loss": mean_loss(model, train_set, params.test_batch_size),
+                "val_loss": result["val_nll"],
+                "best_val_loss": result["val_nll"],
+            }
+        )
         return result["val_nll"], 1, f"solved in closed form (sigma {result['sigma']}, ridge {result['ridge']})"
     settings = TrainingSettings(**{key: getattr(params, key) for key in TrainingSettings.__dataclass_fields__})
     optimizer = adam(model, settings)
@@ -165,9 +184,14 @@ def train_prior(params: Namespace) -> dict:
     seed_everything(params.seed)
     with closing(load_data(params)) as data:
         train_ids, val_ids, train_set, val_set = sample_sets(params, data)
-        config = model_config(params, data_name(params), data.actions.shape[1],
-                              condition_shape(data, params.mode, params.n_step, params.one_step), len(train_set),
-                              file_md5(data.path))
+        config = model_config(
+            params,
+            data_name(params),
+            data.actions.shape[1],
+            condition_shape(data, params.mode, params.n_step, params.one_step),
+            len(train_set),
+            file_md5(data.path),
+        )
         config["expert"] = data.expert  # checked again when RL loads the prior (sfp.priors.loading)
         target = checkpoint_path(params)
         if not params.debug:
@@ -177,30 +201,54 @@ def train_prior(params: Namespace) -> dict:
         git = git_state()  # {commit, dirty}, or None outside a git checkout
         if found:
             directory, saved, held = found
-            tqdm.write(f"note: continuing the unfinished run in {directory} after epoch {saved['progress']['epoch']} "
-                       f"(same parameters; move that directory away to start afresh)")
+            tqdm.write(
+                f"note: continuing the unfinished run in {directory} after epoch {saved['progress']['epoch']} "
+                f"(same parameters; move that directory away to start afresh)"
+            )
         else:
             saved, directory = None, fresh_directory(paths.run_dir(run_name(params), params.seed, params.debug))
             held = lock(directory)
             if held is None:
-                raise UserError(f"{directory} was just claimed by another {command('sfp-train-prior')}; run this one again")
-            write_json(directory / "params.json", {
-                **vars(params), "git": git, "dataset": str(data.path), "dataset_md5": config["dataset_md5"],
-                "train_trajectories": len(train_ids), "val_trajectories": len(val_ids),
-                "train_samples": len(train_set), "val_samples": len(val_set), "checkpoint": str(target)})
-        tqdm.write(f"training a {params.model} prior on {len(train_ids)} trajectories ({len(train_set)} samples), "
-                   f"validating on {len(val_ids)}; logs in {directory}")
+                raise UserError(
+                    f"{directory} was just claimed by another {command('sfp-train-prior')}; run this one again"
+                )
+            write_json(
+                directory / "params.json",
+                {
+                    **vars(params),
+                    "git": git,
+                    "dataset": str(data.path),
+                    "dataset_md5": config["dataset_md5"],
+                    "train_trajectories": len(train_ids),
+                    "val_trajectories": len(val_ids),
+                    "train_samples": len(train_set),
+                    "val_samples": len(val_set),
+                    "checkpoint": str(target),
+                },
+            )
+        tqdm.write(
+            f"training a {params.model} prior on {len(train_ids)} trajectories ({len(train_set)} samples), "
+            f"validating on {len(val_ids)}; logs in {directory}"
+        )
         model = build_model(config).to(params.device)
         started = time.time()
         with held, stop_on_signals(directory):
             with closing(RunLog(directory, saved["rows"] if saved else None)) as log:
-                val_loss, best_epoch, stop_reason = fit(model, params, train_set, val_set,
-                                                        torch.Generator().manual_seed(params.seed), log, same, saved)
+                val_loss, best_epoch, stop_reason = fit(
+                    model, params, train_set, val_set, torch.Generator().manual_seed(params.seed), log, same, saved
+                )
             tqdm.write(f"{stop_reason} after {time.time() - started:.0f} s")
             if not math.isfinite(val_loss):
                 raise UserError(f"no epoch finished with a finite validation loss ({stop_reason}); nothing was saved")
-            config.update({"val_nll": val_loss, "epoch": best_epoch, "seed": params.seed, "git": git,
-                           **{key: getattr(params, key) for key in ("lr", "batch_size", "weight_decay", "epochs")}})
+            config.update(
+                {
+                    "val_nll": val_loss,
+                    "epoch": best_epoch,
+                    "seed": params.seed,
+                    "git": git,
+                    **{key: getattr(params, key) for key in ("lr", "batch_size", "weight_decay", "epochs")},
+                }
+            )
             written, verdict = publish(model, config, params, directory)
             tqdm.write(f"{target}: {verdict}")
             report = diagnose(model.eval(), config, data, val_ids, val_loss, directory)

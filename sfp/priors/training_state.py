@@ -10,6 +10,7 @@ While a run trains it holds an exclusive flock on <log dir>/.training.lock, so a
 directory that is still being written; a second process asked to train the same prior at that moment stops with
 RunLocked (exit status 75) instead of training it twice.
 """
+
 import json
 import random
 from argparse import Namespace
@@ -37,8 +38,12 @@ def identity(params: Namespace, dataset_md5: str) -> dict:
 
 def rng_states(generator: torch.Generator) -> dict:
     kind, key, pos, has_gauss, gauss = np.random.get_state()
-    return {"torch": torch.get_rng_state(), "generator": generator.get_state(), "python": random.getstate(),
-            "numpy": [kind, torch.from_numpy(key.astype(np.int64)), pos, has_gauss, gauss]}
+    return {
+        "torch": torch.get_rng_state(),
+        "generator": generator.get_state(),
+        "python": random.getstate(),
+        "numpy": [kind, torch.from_numpy(key.astype(np.int64)), pos, has_gauss, gauss],
+    }
 
 
 def restore_rng_states(states: dict, generator: torch.Generator) -> None:
@@ -50,11 +55,26 @@ def restore_rng_states(states: dict, generator: torch.Generator) -> None:
     np.random.set_state((kind, key.numpy().astype(np.uint32), pos, has_gauss, cached))
 
 
-def save_state(directory: Path, params: dict, model: torch.nn.Module, optimizer: torch.optim.Optimizer,
-               progress: Progress, generator: torch.Generator, rows: list[dict], finished: bool = False) -> None:
+def save_state(
+    directory: Path,
+    params: dict,
+    model: torch.nn.Module,
+    optimizer: torch.optim.Optimizer,
+    progress: Progress,
+    generator: torch.Generator,
+    rows: list[dict],
+    finished: bool = False,
+) -> None:
     """Write the whole training state to directory/STATE_FILE atomically."""
-    content = {"params": params, "model": model.state_dict(), "optimizer": optimizer.state_dict(),
-               "progress": vars(progress), "rng": rng_states(generator), "rows": rows, "finished": finished}
+    content = {
+        "params": params,
+        "model": model.state_dict(),
+        "optimizer": optimizer.state_dict(),
+        "progress": vars(progress),
+        "rng": rng_states(generator),
+        "rows": rows,
+        "finished": finished,
+    }
     save_torch(directory / STATE_FILE, content)
 
 
@@ -64,12 +84,14 @@ def load_state(directory: Path) -> dict:
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
     except Exception as err:  # a damaged file of any kind: name it and the way out
-        raise UserError(f"{path} cannot be read ({type(err).__name__}); move that directory away and train "
-                        f"again") from None
+        raise UserError(
+            f"{path} cannot be read ({type(err).__name__}); move that directory away and train again"
+        ) from None
 
 
-def restore(content: dict, model: torch.nn.Module, optimizer: torch.optim.Optimizer,
-            generator: torch.Generator) -> Progress:
+def restore(
+    content: dict, model: torch.nn.Module, optimizer: torch.optim.Optimizer, generator: torch.Generator
+) -> Progress:
     """Put model, optimizer and every random generator back where the saved run stood; return its Progress."""
     model.load_state_dict(content["model"])
     optimizer.load_state_dict(content["optimizer"])
@@ -91,8 +113,11 @@ def lock(directory: Path):
 
 def differences(saved: dict, current: dict) -> list[str]:
     """`--key saved (now current)` for every identity parameter that differs."""
-    return [f"--{key} {saved.get(key)} (now {current.get(key)})"
-            for key in sorted(set(saved) | set(current)) if saved.get(key) != current.get(key)]
+    return [
+        f"--{key} {saved.get(key)} (now {current.get(key)})"
+        for key in sorted(set(saved) | set(current))
+        if saved.get(key) != current.get(key)
+    ]
 
 
 def trains_the_same(directory: Path, current: dict) -> bool:
@@ -113,8 +138,10 @@ def find_resumable(base: Path, current: dict, required: bool):
     for directory in reversed(numbered_directories(base)):
         holder = holder_of(directory / LOCK_FILE)
         if holder is not None and trains_the_same(directory, current):
-            raise RunLocked(f"{directory} is training this prior now ({holder}); wait for it to finish (it saves "
-                            f"the checkpoint), or stop it and run again to continue it")
+            raise RunLocked(
+                f"{directory} is training this prior now ({holder}); wait for it to finish (it saves "
+                f"the checkpoint), or stop it and run again to continue it"
+            )
         if not (directory / STATE_FILE).exists():
             continue
         content = load_state(directory)
@@ -130,10 +157,13 @@ def find_resumable(base: Path, current: dict, required: bool):
             return directory, content, handle
         handle.close()
         if required:
-            raise UserError(f"{directory} was trained with {', '.join(changed)}; use the same values to resume, or "
-                            f"drop --resume True to start a fresh run")
+            raise UserError(
+                f"{directory} was trained with {', '.join(changed)}; use the same values to resume, or "
+                f"drop --resume True to start a fresh run"
+            )
         return None
     if required:
-        raise UserError(f"nothing to resume: no unfinished training of this prior in {base}[_N]; drop --resume True "
-                        f"to start one")
+        raise UserError(
+            f"nothing to resume: no unfinished training of this prior in {base}[_N]; drop --resume True to start one"
+        )
     return None

@@ -9,6 +9,7 @@ For the row t of a trajectory (actions a, observations s, goals g), the target i
   one-step      none (the unconditional density of single actions)
 All windows are built with vectorised index arithmetic on the concatenated arrays.
 """
+
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -47,8 +48,9 @@ def conditions(data: ExpertData, mode: str, n_step: int, rows: np.ndarray) -> np
     if mode == "action":
         return stacked(data.actions, rows, -n_step, n_step)
     if mode == "action+state":
-        return np.concatenate([stacked(data.actions, rows, -n_step, n_step), data.observations[rows],
-                               data.goals[rows]], axis=1)
+        return np.concatenate(
+            [stacked(data.actions, rows, -n_step, n_step), data.observations[rows], data.goals[rows]], axis=1
+        )
     if mode == "state":
         return stacked(data.observations, rows, 1 - n_step, n_step)
     per_step = np.concatenate([data.observations, data.goals], axis=1)
@@ -90,18 +92,19 @@ class SampleSet:
     def batch(self, index: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
         return self.actions[index], self.conditions(index)
 
-    def batches(self, batch_size: int, generator: torch.Generator | None = None
-                ) -> Iterator[tuple[torch.Tensor, torch.Tensor | None]]:
+    def batches(
+        self, batch_size: int, generator: torch.Generator | None = None
+    ) -> Iterator[tuple[torch.Tensor, torch.Tensor | None]]:
         """With a generator: one shuffled training epoch of epoch_size rows; without: every row once, in order."""
         if generator is None:
             order = torch.arange(len(self))
         else:
             repeats = -(-self.epoch_size // len(self))
             order = torch.cat([torch.randperm(len(self), generator=generator) for _ in range(repeats)])
-            order = order[:self.epoch_size]
+            order = order[: self.epoch_size]
         order = order.to(self.actions.device)
         for start in range(0, len(order), batch_size):
-            yield self.batch(order[start:start + batch_size])
+            yield self.batch(order[start : start + batch_size])
 
 
 def split_trajectories(num_trajectories: int, data_ratio: float, debug: bool) -> tuple[np.ndarray, np.ndarray, int]:
@@ -114,8 +117,15 @@ def split_trajectories(num_trajectories: int, data_ratio: float, debug: bool) ->
     return np.arange(kept), np.arange(num_train, total), num_train
 
 
-def build_samples(data: ExpertData, trajectories: np.ndarray, mode: str, n_step: int, one_step: bool,
-                  device: str = "cpu", full_trajectories: np.ndarray | None = None) -> SampleSet:
+def build_samples(
+    data: ExpertData,
+    trajectories: np.ndarray,
+    mode: str,
+    n_step: int,
+    one_step: bool,
+    device: str = "cpu",
+    full_trajectories: np.ndarray | None = None,
+) -> SampleSet:
     """The samples of the given trajectories. `full_trajectories` (the train set before data_ratio) only sets the
     epoch size."""
     offset = first_window_offset(mode, n_step, one_step)
@@ -140,8 +150,10 @@ def condition_shape(data: ExpertData, mode: str, n_step: int, one_step: bool) ->
         return ()
     if mode == "image":
         return IMAGE_SHAPE
-    widths = {"action": data.actions.shape[1] * n_step,
-              "action+state": data.actions.shape[1] * n_step + data.observations.shape[1] + data.goals.shape[1],
-              "state": data.observations.shape[1] * n_step,
-              "state+goal": (data.observations.shape[1] + data.goals.shape[1]) * n_step}
+    widths = {
+        "action": data.actions.shape[1] * n_step,
+        "action+state": data.actions.shape[1] * n_step + data.observations.shape[1] + data.goals.shape[1],
+        "state": data.observations.shape[1] * n_step,
+        "state+goal": (data.observations.shape[1] + data.goals.shape[1]) * n_step,
+    }
     return (widths[mode],)

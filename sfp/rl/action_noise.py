@@ -10,6 +10,7 @@ The package divides by the spectrum's power without its DC term (and with half t
 variance is a little above 1 (1.08 for pink noise of 512 steps, 1.30 for red); `output_variance` is that exact
 value, and ε is divided by its square root so that every step has unit variance, as white noise does.
 """
+
 import numpy as np
 from pink import ColoredNoiseProcess
 
@@ -21,7 +22,7 @@ def output_variance(beta: float, length: int) -> float:
     Fourier components (DC and, for even lengths, Nyquist real-valued) over the power it normalises by."""
     frequency = np.fft.rfftfreq(length)
     frequency[0] = frequency[1]  # the package's cutoff at 1/length
-    power = frequency ** -beta
+    power = frequency**-beta
     nyquist = power[-1] if length % 2 == 0 else 0.0
     return float((2.0 * power[0] + 4.0 * power[1:].sum() - 2.0 * nyquist) / (4.0 * power[1:].sum() - 3.0 * nyquist))
 
@@ -36,8 +37,9 @@ class EpisodeNoise:
     def __init__(self, beta: float, act_dim: int, episode_len: int, seed: int):
         self.rng = np.random.default_rng([seed, STREAM])
         length = max(episode_len, 2)
-        self.process = ColoredNoiseProcess(beta, (act_dim, length), scale=output_variance(beta, length) ** -0.5,
-                                           rng=self.rng)
+        self.process = ColoredNoiseProcess(
+            beta, (act_dim, length), scale=output_variance(beta, length) ** -0.5, rng=self.rng
+        )
 
     def reset(self) -> None:
         self.process.reset()
@@ -47,8 +49,7 @@ class EpisodeNoise:
 
     def state_dict(self) -> dict:
         """The sequences of the current episode, the position in them and the generator's state."""
-        return {"buffer": self.process.buffer.copy(), "idx": self.process.idx,
-                "rng": self.rng.bit_generator.state}
+        return {"buffer": self.process.buffer.copy(), "idx": self.process.idx, "rng": self.rng.bit_generator.state}
 
     def load_state_dict(self, state: dict) -> None:
         self.process.buffer = np.array(state["buffer"])

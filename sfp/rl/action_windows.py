@@ -6,6 +6,7 @@ trajectory boundaries; they no longer do), otherwise the first n actions of a ra
 does not condition on actions need no dataset and get a zero window (the original loaded the dataset for every run,
 plain SAC included).
 """
+
 import numpy as np
 
 from sfp.data.dataset import ExpertData
@@ -33,7 +34,7 @@ class InitialWindows:
         trajectory = self.rng.integers(len(self.starts))
         offset = self.rng.integers(self.lengths[trajectory] - self.n + 1) if self.random_start else 0
         start = self.starts[trajectory] + offset
-        return np.array(self.actions[start:start + self.n], np.float32)
+        return np.array(self.actions[start : start + self.n], np.float32)
 
     def state_dict(self) -> dict:
         return {"rng": self.rng.bit_generator.state}

@@ -11,6 +11,7 @@ losses.alpha_loss with the policy's own reparameterised log π at s (the actor s
 mixture, whose actions have no density under π; the tuned α weighs the entropy term of the critic target and the
 actor loss, or the KL of the kl_reg baseline.
 """
+
 import copy
 import math
 from dataclasses import dataclass, fields
@@ -32,7 +33,7 @@ class AgentConfig:
     """The RL parameters the agent reads (names and defaults of default_params.json)."""
 
     hid: int = 256
-    l: int = 2
+    l: int = 2  # noqa: E741  (the parameter's name on the command line)
     lr: float = 1e-3
     alpha: float = 0.2
     autotune_alpha: bool = False
@@ -61,8 +62,14 @@ class SACAgent:
     """obs_dim: D, or None for (3,64,64) image observations (CNN encoder); prior: a MixturePrior, required when
     config.use_prior or config.kl_reg (kl_reg needs a gaussian prior model)."""
 
-    def __init__(self, config: AgentConfig, obs_dim: int | None, act_dim: int, prior: MixturePrior | None = None,
-                 device: str | torch.device = "cpu"):
+    def __init__(
+        self,
+        config: AgentConfig,
+        obs_dim: int | None,
+        act_dim: int,
+        prior: MixturePrior | None = None,
+        device: str | torch.device = "cpu",
+    ):
         if (config.use_prior or config.kl_reg) and prior is None:
             raise UserError(f"use_prior and kl_reg need a prior; train one with {command('sfp-train-prior')}")
         if config.kl_reg and prior.prior.model != "gaussian":
@@ -73,8 +80,9 @@ class SACAgent:
         self.prior = prior
         self.device = torch.device(device)
         self.mixing = config.use_prior
-        self.ac = ActorCritic(obs_dim, act_dim, config.hid, config.l, config.lambda_init,
-                              config.lambda_param).to(self.device)
+        self.ac = ActorCritic(obs_dim, act_dim, config.hid, config.l, config.lambda_init, config.lambda_param).to(
+            self.device
+        )
         self.target = copy.deepcopy(torch.nn.ModuleDict({"encoder": self.ac.encoder, "critics": self.ac.critics}))
         self.target.requires_grad_(False)
         self._critic_params = self.ac.critic_parameters()
@@ -103,8 +111,14 @@ class SACAgent:
     def _as_batch(self, array: np.ndarray) -> torch.Tensor:
         return torch.as_tensor(array, dtype=torch.float32, device=self.device).unsqueeze(0)
 
-    def act(self, obs: np.ndarray, window: np.ndarray, deterministic: bool = False,
-            schedule: float = 1.0, noise: np.ndarray | None = None) -> tuple[np.ndarray, dict]:
+    def act(
+        self,
+        obs: np.ndarray,
+        window: np.ndarray,
+        deterministic: bool = False,
+        schedule: float = 1.0,
+        noise: np.ndarray | None = None,
+    ) -> tuple[np.ndarray, dict]:
         """One action for obs (D,) or (3,64,64) and window (n*A,): -> (action (A,), {prior_used, mixing_weight}).
 
         deterministic: tanh(mu), never the prior. Otherwise, with use_prior, the prior's sample with probability
@@ -156,8 +170,9 @@ class SACAgent:
             return self.ac.lam(features)
 
     @torch.no_grad()
-    def critic_target(self, batch: dict, features2: torch.Tensor | None = None,
-                      lam2: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor]:
+    def critic_target(
+        self, batch: dict, features2: torch.Tensor | None = None, lam2: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor]:
         """y (B,), the one prior sample at obs2 (B,A) (None without the mixture) and the policy's sample at obs2
         before mixing (B,A); the λ step reuses both. features2 (B,F) and lam2 (B,): the encoder's features and λ
         at obs2 when the caller has them."""
@@ -193,8 +208,13 @@ class SACAgent:
         self._step(self.pi_optimizer, loss, self._actor_params)
         return loss.detach(), logp.detach(), log_std.detach()
 
-    def _lambda_step(self, features2: torch.Tensor, prior_action: torch.Tensor,
-                     policy_action: torch.Tensor | None = None, lam2: torch.Tensor | None = None):
+    def _lambda_step(
+        self,
+        features2: torch.Tensor,
+        prior_action: torch.Tensor,
+        policy_action: torch.Tensor | None = None,
+        lam2: torch.Tensor | None = None,
+    ):
         """λ step at s'; policy_action: a policy sample at s' (the critic target's, reused), else a fresh one;
         lam2: λ(s') with its graph (the critic target's, reused), else computed here."""
         with torch.no_grad():
@@ -203,8 +223,9 @@ class SACAgent:
             q = self._min_q(torch.cat([features2, features2]), torch.cat([prior_action, policy_action]))
             q_prior, q_policy = q.chunk(2)
         lam = torch.nan_to_num(self.ac.lam(features2) if lam2 is None else lam2)
-        loss = losses.lambda_loss(lam, q_prior, q_policy, self.config.beta, self.config.epsilon,
-                                  self.config.lambda_batch_mean)
+        loss = losses.lambda_loss(
+            lam, q_prior, q_policy, self.config.beta, self.config.epsilon, self.config.lambda_batch_mean
+        )
         self._step(self.lambda_optimizer, loss, self._lambda_params)
         return loss.detach(), lam.detach()
 
@@ -239,9 +260,15 @@ class SACAgent:
         with torch.no_grad():
             features = self.ac.encoder(batch["obs"])
         loss_pi, logp, log_std = self._actor_step(features, batch["obs"], batch["window"], batch["weights"])
-        values = {"LossQ": loss_q, "Q1Vals": q1.mean(), "Q2Vals": q2.mean(), "LossPi": loss_pi,
-                  "LogPi": logp.mean(), "LogStd": log_std.mean(),
-                  "H": (log_std.sum(-1) + (0.5 + HALF_LOG_TWO_PI) * self.act_dim).mean()}
+        values = {
+            "LossQ": loss_q,
+            "Q1Vals": q1.mean(),
+            "Q2Vals": q2.mean(),
+            "LossPi": loss_pi,
+            "LogPi": logp.mean(),
+            "LogStd": log_std.mean(),
+            "H": (log_std.sum(-1) + (0.5 + HALF_LOG_TWO_PI) * self.act_dim).mean(),
+        }
         if self.mixing and self.config.learn_lambda:
             values["LossLambda"], lam = self._lambda_step(features2, prior_action, policy_action2, lam2)
             values["Lambda"] = lam.mean()
@@ -267,8 +294,7 @@ class SACAgent:
         loss_policy = losses.sil_policy_loss(log_prob, advantage, weights) * self.config.sil_weight
         self._step(self.pi_optimizer, loss_policy, self._actor_params)
         self.polyak_update()
-        return _floats({"LossQSIL": loss_value.detach(), "LossPiSIL": loss_policy.detach()}), \
-            advantage.cpu().numpy()
+        return _floats({"LossQSIL": loss_value.detach(), "LossPiSIL": loss_policy.detach()}), advantage.cpu().numpy()
 
     def behaviour_clone(self, batches, epochs: int) -> dict:
         """Fit the actor by maximum likelihood of expert actions. batches: an iterable re-iterated once per epoch,
@@ -281,8 +307,10 @@ class SACAgent:
             total, count = torch.zeros((), device=self.device), 0
             for inputs, actions in batches:
                 if inputs.shape[-1] != self.obs_dim:
-                    raise UserError(f"behaviour cloning needs {self.obs_dim}-dim inputs but the dataset gives "
-                                    f"{inputs.shape[-1]}; use the goal conditioning the dataset was collected for")
+                    raise UserError(
+                        f"behaviour cloning needs {self.obs_dim}-dim inputs but the dataset gives "
+                        f"{inputs.shape[-1]}; use the goal conditioning the dataset was collected for"
+                    )
                 log_prob = squashed_action_log_prob(actions, *self.ac.actor(inputs))
                 loss = losses.behaviour_cloning_loss(log_prob)
                 self._step(self.pi_optimizer, loss, self._actor_params)
@@ -293,9 +321,13 @@ class SACAgent:
     # ----------------------------------------------------------------------------------------------- saving
     def state_dict(self) -> dict:
         """Networks, target networks, the optimisers and, when tuned, log α (for an exact resume)."""
-        state = {"ac": self.ac.state_dict(), "target": self.target.state_dict(),
-                 "pi_optimizer": self.pi_optimizer.state_dict(), "q_optimizer": self.q_optimizer.state_dict(),
-                 "lambda_optimizer": self.lambda_optimizer.state_dict()}
+        state = {
+            "ac": self.ac.state_dict(),
+            "target": self.target.state_dict(),
+            "pi_optimizer": self.pi_optimizer.state_dict(),
+            "q_optimizer": self.q_optimizer.state_dict(),
+            "lambda_optimizer": self.lambda_optimizer.state_dict(),
+        }
         if self.log_alpha is not None:
             state["log_alpha"] = self.log_alpha.detach().clone()
             state["alpha_optimizer"] = self.alpha_optimizer.state_dict()

@@ -3,6 +3,7 @@
 Input per row: [observations, goals] (B, S+G) when the agent is goal-conditioned, else observations (B, S).
 Actions are clipped to ±0.995 so that atanh stays finite.
 """
+
 import numpy as np
 import torch
 
@@ -29,8 +30,9 @@ class ExpertBatches:
             yield self.inputs[rows], self.actions[rows]
 
 
-def expert_batches(data: ExpertData, goal_cond: bool, batch_size: int,
-                   device: str | torch.device = "cpu") -> ExpertBatches:
+def expert_batches(
+    data: ExpertData, goal_cond: bool, batch_size: int, device: str | torch.device = "cpu"
+) -> ExpertBatches:
     """BC minibatches of `data`, with the goals appended to the observations when `goal_cond`."""
     inputs = np.concatenate([data.observations, data.goals], axis=1) if goal_cond else data.observations
     return ExpertBatches(inputs, data.actions, batch_size, device)

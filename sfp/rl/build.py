@@ -4,6 +4,7 @@
 frozen prior and the expert dataset when the run needs them (with a clear error naming the command that makes a
 missing one), and builds the agent, the replay buffer, the initial-window sampler and PolyRL.
 """
+
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -65,8 +66,9 @@ def load_agent_prior(params, env: gymnasium.Env, device: torch.device) -> tuple[
     from sfp.priors.loading import load_prior
 
     name = paths.data_name(env.unwrapped.short_name, params.expert)
-    path = paths.prior_checkpoint(name, params.prior_model, params.prior_cond, params.prior_n_step,
-                                  params.data_ratio, params.one_step)
+    path = paths.prior_checkpoint(
+        name, params.prior_model, params.prior_cond, params.prior_n_step, params.data_ratio, params.one_step
+    )
     prior = load_prior(path, device)
     obs_dim, goal_dim, stored_shape = observation_layout(env.observation_space)
     state_dim = stored_shape[0] if obs_dim is not None else None
@@ -95,20 +97,42 @@ def build_experiment(params) -> Experiment:
         dataset = load_dataset(name)  # checked: finite, float, the suite's action width
         files["dataset"] = dataset.path
         if dataset.actions.shape[1] != act_dim:
-            raise UserError(f"{dataset.path}: actions have {dataset.actions.shape[1]} entries per row but {params.env}"
-                            f" has {act_dim}; it belongs to another suite: move it away and make it again with: "
-                            f"{collect_command(name)}")
+            raise UserError(
+                f"{dataset.path}: actions have {dataset.actions.shape[1]} entries per row but {params.env}"
+                f" has {act_dim}; it belongs to another suite: move it away and make it again with: "
+                f"{collect_command(name)}"
+            )
 
     agent = SACAgent(AgentConfig.from_params(params), obs_dim, act_dim, prior, device)
     reward_fn = env.get_wrapper_attr("compute_reward") if params.goal_cond else None
     buffer = ReplayBuffer(
-        stored_shape, goal_dim, act_dim, params.prior_n_step * act_dim, params.replay_size, params.gamma,
-        params.n_step_rew, params.her, params.replay_k, reward_fn, params.clip_rew,
-        reward_range=(-1.0, 0.0) if params.neg_rew else (0.0, 1.0), prioritize=params.prioritize,
-        per_alpha=params.prioritize_alpha, per_beta=params.prioritize_beta, per_epsilon=params.prioritize_epsilon,
-        device=device, seed=params.seed, image_obs=obs_dim is None)
-    windows = InitialWindows(dataset if needs_action_windows(params) else None, params.prior_n_step, act_dim,
-                             params.rand_init_cond, params.seed)
+        stored_shape,
+        goal_dim,
+        act_dim,
+        params.prior_n_step * act_dim,
+        params.replay_size,
+        params.gamma,
+        params.n_step_rew,
+        params.her,
+        params.replay_k,
+        reward_fn,
+        params.clip_rew,
+        reward_range=(-1.0, 0.0) if params.neg_rew else (0.0, 1.0),
+        prioritize=params.prioritize,
+        per_alpha=params.prioritize_alpha,
+        per_beta=params.prioritize_beta,
+        per_epsilon=params.prioritize_epsilon,
+        device=device,
+        seed=params.seed,
+        image_obs=obs_dim is None,
+    )
+    windows = InitialWindows(
+        dataset if needs_action_windows(params) else None,
+        params.prior_n_step,
+        act_dim,
+        params.rand_init_cond,
+        params.seed,
+    )
     polyrl = None
     if params.use_polyrl:
         flat_dim = obs_dim if obs_dim is not None else int(np.prod(stored_shape))
@@ -124,8 +148,7 @@ def required_priors(params) -> list[tuple[str, str, int, float, bool]]:
     (use_prior / kl_reg) and the action wrapper's flow (PARROT, flow latents), as sfp.rl.wrappers chooses it."""
     needed = []
     if params.use_prior or params.kl_reg:
-        needed.append((params.prior_model, params.prior_cond, params.prior_n_step, params.data_ratio,
-                       params.one_step))
+        needed.append((params.prior_model, params.prior_cond, params.prior_n_step, params.data_ratio, params.one_step))
     if params.action_prior == "parrot_state":
         needed.append(("flow", "state+goal" if params.goal_cond else "state", 1, params.data_ratio, params.one_step))
     elif params.action_prior in WRAPPER_PRIOR_MODES:

@@ -1,6 +1,7 @@
 """Run checkpoints: everything needed to continue a run exactly (networks, optimisers, replay, RNG states,
 counters, the episode in progress), written atomically so an interruption never leaves a torn file; the same state
 gives the same bytes. A checkpoint whose networks or optimisers hold non-finite values is refused at resume."""
+
 from pathlib import Path
 
 import torch
@@ -28,6 +29,7 @@ def load_checkpoint(directory: str | Path) -> dict:
         raise UserError(f"{path} is unreadable ({type(err).__name__}: {err}); remove it to restart the run") from None
     problem = first_non_finite(state.get("agent") if isinstance(state, dict) else None)
     if problem:
-        raise UserError(f"{path}: the agent's {problem}, so the run cannot continue from it; remove it to restart "
-                        f"the run")
+        raise UserError(
+            f"{path}: the agent's {problem}, so the run cannot continue from it; remove it to restart the run"
+        )
     return state

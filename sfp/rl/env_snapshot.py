@@ -6,6 +6,7 @@ episode's reset, and the actions taken since; `replay_episode` rebuilds the exac
 Every numpy Generator reachable from the env (wrappers, the gymnasium env, simulators it wraps, their spaces) is
 captured, keyed by its attribute path.
 """
+
 import numpy as np
 
 MAX_DEPTH = 4

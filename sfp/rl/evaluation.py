@@ -12,13 +12,13 @@ episodes with one of two policies:
 Episode i is seeded with the i-th word of numpy's SeedSequence(seed), so a longer evaluation with the same seed
 repeats the episodes of a shorter one. `record_test_video` is the trainer's --video_freq hook.
 """
+
 import json
 import random
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-import gymnasium
 import numpy as np
 import torch
 
@@ -27,16 +27,16 @@ from sfp.envs import env_family, make_env_from_params
 from sfp.errors import UserError
 from sfp.provenance import PROVENANCE_FILE
 from sfp.rl.action_noise import EpisodeNoise
-from sfp.rl.action_windows import InitialWindows, push
+from sfp.rl.action_windows import InitialWindows
 from sfp.rl.build import (
     Experiment,
     build_experiment,
-    flat_observation,
     needs_action_windows,
 )
 from sfp.rl.checkpoint import CHECKPOINT_FILE
 from sfp.rl.logger import CONFIG_FILE
 from sfp.rl.params import load_rl_params
+from sfp.rl.rollout import run_episode
 from sfp.rl.video import VideoFile
 from sfp.rl.wrappers import wrap_action_prior
 from sfp.runtime import seed_everything, set_threads
@@ -46,8 +46,11 @@ MAX_EPISODES = 100_000  # an evaluation's episodes (a day or more of episodes on
 MAX_SEED = 2**32 - 1  # numpy's seeds
 BOOTSTRAP_SAMPLES = 10_000
 # provenance label -> (environment variable, folder the run reads that input from now)
-INPUT_DIRS = {"prior": ("SFP_FLOW_DIR", paths.flow_dir), "action_prior": ("SFP_FLOW_DIR", paths.flow_dir),
-              "dataset": ("D4RL_DATASET_DIR", paths.dataset_dir)}
+INPUT_DIRS = {
+    "prior": ("SFP_FLOW_DIR", paths.flow_dir),
+    "action_prior": ("SFP_FLOW_DIR", paths.flow_dir),
+    "dataset": ("D4RL_DATASET_DIR", paths.dataset_dir),
+}
 
 
 @dataclass
@@ -63,15 +66,6 @@ class Run:
         self.experiment.test_env.close()
 
 
-@dataclass
-class EpisodeResult:
-    seed: int
-    ret: float
-    length: int
-    success: bool
-    prior_actions: int
-
-
 # ------------------------------------------------------------------------------------------------ rebuilding
 def config_argv(config: dict) -> list[str]:
     """config.json {key: value} -> ['--key=value', ...] for sfp.rl.params (booleans as True/False)."""
@@ -81,8 +75,10 @@ def config_argv(config: dict) -> list[str]:
 def load_run_params(directory: Path):
     """The params namespace main.py had for the run in `directory` (evaluated on the CPU, never resumed)."""
     if not directory.is_dir():
-        raise UserError(f"no run directory {directory}: pass the folder holding config.json and checkpoint.pt "
-                        f"(runs are in $SFP_LOG_DIR/<exp_name>_s<seed>)")
+        raise UserError(
+            f"no run directory {directory}: pass the folder holding config.json and checkpoint.pt "
+            f"(runs are in $SFP_LOG_DIR/<exp_name>_s<seed>)"
+        )
     path = directory / CONFIG_FILE
     try:
         config = json.loads(path.read_text())
@@ -115,26 +111,35 @@ def check_inputs(directory: Path) -> list[str]:
         recorded = Path(entry["path"])
         current = folder() / recorded.name
         if not current.is_file():
-            fix = (f"set {variable}={recorded.parent}" if recorded.is_file() else
-                   f"move it back or set {variable} to the folder that now holds it")
+            fix = (
+                f"set {variable}={recorded.parent}"
+                if recorded.is_file()
+                else f"move it back or set {variable} to the folder that now holds it"
+            )
             raise UserError(f"the {label} this run was trained with is not at {current} (it was {recorded}); {fix}")
         md5 = paths.file_md5(current)
         if entry.get("md5") and md5 != entry["md5"]:
-            notes.append(f"{current} is not the {label} this run was trained with (md5 {md5}, recorded "
-                         f"{entry['md5']}); restore that file to evaluate the run exactly as trained")
+            notes.append(
+                f"{current} is not the {label} this run was trained with (md5 {md5}, recorded "
+                f"{entry['md5']}); restore that file to evaluate the run exactly as trained"
+            )
     return notes
 
 
 def load_agent_state(path: Path) -> dict:
     """The checkpoint's contents (a run's own file: loaded with weights_only=False); one-line errors."""
     if not path.is_file():
-        raise UserError(f"no checkpoint at {path}: the run saves one every save_freq epochs and at the end; "
-                        f"wait for it, or pass --checkpoint")
+        raise UserError(
+            f"no checkpoint at {path}: the run saves one every save_freq epochs and at the end; "
+            f"wait for it, or pass --checkpoint"
+        )
     try:
         state = torch.load(path, map_location="cpu", weights_only=False)
     except Exception as err:  # truncated or foreign file
-        raise UserError(f"{path} is damaged ({type(err).__name__}); pass another with --checkpoint or resume "
-                        f"training to write a new one") from None
+        raise UserError(
+            f"{path} is damaged ({type(err).__name__}); pass another with --checkpoint or resume "
+            f"training to write a new one"
+        ) from None
     if not isinstance(state, dict) or "agent" not in state or "t" not in state:
         raise UserError(f"{path} is not a run checkpoint of main.py; pass the run's checkpoint.pt")
     return state
@@ -152,8 +157,10 @@ def load_run(directory: str | Path, checkpoint: str | Path | None = None) -> Run
     try:
         experiment.agent.load_state_dict(state["agent"])
     except (RuntimeError, KeyError) as err:
-        raise UserError(f"{checkpoint} does not fit the networks of {directory} ({str(err).splitlines()[0]}); "
-                        f"pass this run's own checkpoint") from None
+        raise UserError(
+            f"{checkpoint} does not fit the networks of {directory} ({str(err).splitlines()[0]}); "
+            f"pass this run's own checkpoint"
+        ) from None
     return Run(directory, checkpoint, experiment, int(state["t"]), notes)
 
 
@@ -166,33 +173,6 @@ def episode_seeds(seed: int, episodes: int) -> list[int]:
 def schedule_at(params, env_steps: int) -> float:
     """The prior schedule's weight after `env_steps` training steps (1 without prior_schedule)."""
     return 1.0 if params.prior_schedule == 0 else min(1.0, env_steps / params.prior_schedule)
-
-
-def run_episode(env: gymnasium.Env, agent, policy: str, seed: int, max_ep_len: int, windows: InitialWindows,
-                schedule: float = 1.0, video: VideoFile | None = None,
-                noise: EpisodeNoise | None = None) -> EpisodeResult:
-    """One episode from env.reset(seed=seed); windows gives the prior's first (n, A) window; noise, if given, the
-    behaviour policy's colored ε (reset here). With `video`, one frame after the reset and one after every step (so
-    length + 1 frames)."""
-    obs, _ = env.reset(seed=seed)
-    window = windows.sample()
-    if noise is not None:
-        noise.reset()
-    ret, length, success, prior_actions, done = 0.0, 0, False, 0, False
-    if video is not None:
-        video.capture(0, False)
-    while not done:
-        action, info = agent.act(flat_observation(obs), window.ravel(), deterministic=policy == "deterministic",
-                                 schedule=schedule, noise=noise.sample() if noise is not None else None)
-        obs, reward, terminated, truncated, env_info = env.step(action)
-        window = push(window, env_info.get("executed_action", action))
-        ret, length = ret + float(reward), length + 1
-        success = success or bool(env_info.get("success"))
-        prior_actions += int(info["prior_used"])
-        done = terminated or truncated or length >= max_ep_len
-        if video is not None:
-            video.capture(length, success)
-    return EpisodeResult(seed, ret, length, success, prior_actions)
 
 
 def behaviour_noise(params, policy: str, act_dim: int, episode_seed: int) -> EpisodeNoise | None:
@@ -221,8 +201,14 @@ def check_options(policy: str, episodes: int, video_episodes: int, seed: int = 0
         raise UserError(f"--seed {seed} is out of range: use a seed from 0 to {MAX_SEED} (2**32 - 1)")
 
 
-def evaluate(run: Run, episodes: int = 20, policy: str = "deterministic", seed: int = 123,
-             video: str | Path | None = None, video_episodes: int = 3) -> dict:
+def evaluate(
+    run: Run,
+    episodes: int = 20,
+    policy: str = "deterministic",
+    seed: int = 123,
+    video: str | Path | None = None,
+    video_episodes: int = 3,
+) -> dict:
     """Run `episodes` episodes; returns the report (the content of eval_<policy>_<seed>.json)."""
     check_options(policy, episodes, video_episodes, seed)
     x, params = run.experiment, run.experiment.params
@@ -237,8 +223,9 @@ def evaluate(run: Run, episodes: int = 20, policy: str = "deterministic", seed: 
             windows = InitialWindows(dataset, params.prior_n_step, act_dim, params.rand_init_cond, episode_seed)
             recording = recorder if index < video_episodes else None
             noise = behaviour_noise(params, policy, act_dim, episode_seed)
-            results.append(run_episode(env, x.agent, policy, episode_seed, params.max_ep_len, windows, schedule,
-                                       recording, noise))
+            results.append(
+                run_episode(env, x.agent, policy, episode_seed, params.max_ep_len, windows, schedule, recording, noise)
+            )
         finished = True
     finally:
         if recorder is not None:
@@ -246,9 +233,15 @@ def evaluate(run: Run, episodes: int = 20, policy: str = "deterministic", seed: 
     successes = np.array([r.success for r in results], float)
     steps = sum(r.length for r in results)
     return {
-        "run": str(run.directory), "checkpoint": str(run.checkpoint), "env_steps": run.env_steps, "env": params.env,
-        "policy": policy, "seed": seed, "episodes": episodes,
-        "success_rate": float(successes.mean()), "success_ci95": list(bootstrap_interval(successes, seed)),
+        "run": str(run.directory),
+        "checkpoint": str(run.checkpoint),
+        "env_steps": run.env_steps,
+        "env": params.env,
+        "policy": policy,
+        "seed": seed,
+        "episodes": episodes,
+        "success_rate": float(successes.mean()),
+        "success_ci95": list(bootstrap_interval(successes, seed)),
         "mean_return": float(np.mean([r.ret for r in results])),
         "mean_length": float(np.mean([r.length for r in results])),
         "prior_share": sum(r.prior_actions for r in results) / steps if policy == "behaviour" else None,
@@ -266,12 +259,17 @@ def report_path(run_dir: str | Path, policy: str, seed: int) -> Path:
 def format_report(report: dict) -> str:
     """The console table of a report."""
     low, high = report["success_ci95"]
-    rows = [("episodes", f"{report['episodes']}"),
-            ("success rate", f"{report['success_rate']:.3f}  [{low:.3f}, {high:.3f}] 95% bootstrap"),
-            ("mean return", f"{report['mean_return']:.3f}"), ("mean episode length", f"{report['mean_length']:.1f}")]
+    rows = [
+        ("episodes", f"{report['episodes']}"),
+        ("success rate", f"{report['success_rate']:.3f}  [{low:.3f}, {high:.3f}] 95% bootstrap"),
+        ("mean return", f"{report['mean_return']:.3f}"),
+        ("mean episode length", f"{report['mean_length']:.1f}"),
+    ]
     if report["prior_share"] is not None:
         rows.append(("prior share of actions", f"{report['prior_share']:.3f}"))
-    title = f"{report['env']} · {report['policy']} policy · seed {report['seed']} · {report['env_steps']} training steps"
+    title = (
+        f"{report['env']} · {report['policy']} policy · seed {report['seed']} · {report['env_steps']} training steps"
+    )
     width = max(len(name) for name, _ in rows)
     return "\n".join([title] + [f"  {name:<{width}}  {value}" for name, value in rows])
 

@@ -20,6 +20,7 @@ it holds exactly those rows; otherwise (a kill mid-row, rows of a process that r
 damaged or deleted file) it is first rewritten from them, atomically, with a note. A resumed run's tensorboard
 writer purges the events after the checkpoint's step, so no epoch is shown twice.
 """
+
 import json
 import math
 import time
@@ -39,14 +40,33 @@ COUNTERS = ("Epoch", "TotalEnvInteracts", "Time", "SPS", "UpdatesPerSec")
 # The downstream RL row: the original release's columns in their order, plus throughput counters.
 RL_ROW = (
     ("Epoch", COUNTER),
-    ("EpRet", STATS), ("TestEpRet", STATS), ("SuccessRate", STATS), ("TestSuccessRate", STATS),
-    ("EpLen", MEAN), ("TestEpLen", MEAN),
+    ("EpRet", STATS),
+    ("TestEpRet", STATS),
+    ("SuccessRate", STATS),
+    ("TestSuccessRate", STATS),
+    ("EpLen", MEAN),
+    ("TestEpLen", MEAN),
     ("TotalEnvInteracts", COUNTER),
-    ("Q1Vals", STATS), ("Q2Vals", STATS), ("Weights", STATS), ("Priorities", STATS), ("LogPi", STATS),
-    ("LogStd", STATS), ("H", STATS), ("PriorP", STATS), ("MixingWeight", STATS), ("Lambda", STATS),
-    ("LossPi", MEAN), ("LossQ", MEAN), ("LossLambda", MEAN), ("LossQSIL", MEAN), ("LossPiSIL", MEAN),
-    ("Alpha", MEAN), ("LossAlpha", MEAN),
-    ("Time", COUNTER), ("SPS", COUNTER), ("UpdatesPerSec", COUNTER),
+    ("Q1Vals", STATS),
+    ("Q2Vals", STATS),
+    ("Weights", STATS),
+    ("Priorities", STATS),
+    ("LogPi", STATS),
+    ("LogStd", STATS),
+    ("H", STATS),
+    ("PriorP", STATS),
+    ("MixingWeight", STATS),
+    ("Lambda", STATS),
+    ("LossPi", MEAN),
+    ("LossQ", MEAN),
+    ("LossLambda", MEAN),
+    ("LossQSIL", MEAN),
+    ("LossPiSIL", MEAN),
+    ("Alpha", MEAN),
+    ("LossAlpha", MEAN),
+    ("Time", COUNTER),
+    ("SPS", COUNTER),
+    ("UpdatesPerSec", COUNTER),
 )
 PROGRESS_FILE = "progress.txt"
 CONFIG_FILE = "config.json"
@@ -106,8 +126,11 @@ def _plain(params) -> dict:
 
 def _differences(stored: dict, current: dict) -> list[str]:
     """'key: stored -> current' for every parameter that differs, except RESUMABLE_CHANGES."""
-    changed = sorted(key for key in set(stored) | set(current)
-                     if key not in RESUMABLE_CHANGES and stored.get(key) != current.get(key))
+    changed = sorted(
+        key
+        for key in set(stored) | set(current)
+        if key not in RESUMABLE_CHANGES and stored.get(key) != current.get(key)
+    )
     return [f"{key}: {stored.get(key)!r} -> {current.get(key)!r}" for key in changed]
 
 
@@ -120,18 +143,25 @@ def check_run_claim(directory: str | Path, params, resume: bool) -> None:
     if not resume and holds_run:
         changed = _differences(stored, _plain(params)) if stored is not None else [f"no {CONFIG_FILE}"]
         if not changed:
-            raise UserError(f"{directory} already holds a run with these parameters; continue it with --resume True, "
-                            f"or choose a new --exp_name to start it again")
-        raise UserError(f"{directory} already holds a run with other parameters ({', '.join(changed[:4])}); choose "
-                        f"a new --exp_name for this one (its directory is $SFP_LOG_DIR/<exp_name>_s<seed>)")
+            raise UserError(
+                f"{directory} already holds a run with these parameters; continue it with --resume True, "
+                f"or choose a new --exp_name to start it again"
+            )
+        raise UserError(
+            f"{directory} already holds a run with other parameters ({', '.join(changed[:4])}); choose "
+            f"a new --exp_name for this one (its directory is $SFP_LOG_DIR/<exp_name>_s<seed>)"
+        )
     if resume:
         if stored is None:
-            raise UserError(f"nothing to resume in {directory} (no {CONFIG_FILE}); drop --resume or check "
-                            f"--exp_name and --seed")
+            raise UserError(
+                f"nothing to resume in {directory} (no {CONFIG_FILE}); drop --resume or check --exp_name and --seed"
+            )
         changed = _differences(stored, _plain(params))
         if changed:
-            raise UserError(f"{directory} holds a different run ({', '.join(changed[:4])}); resume with its "
-                            f"parameters or choose a new --exp_name")
+            raise UserError(
+                f"{directory} holds a different run ({', '.join(changed[:4])}); resume with its "
+                f"parameters or choose a new --exp_name"
+            )
 
 
 def claim_run_dir(directory: str | Path, params, resume: bool) -> Path:
@@ -151,8 +181,7 @@ def claim_run_dir(directory: str | Path, params, resume: bool) -> Path:
 class EpochLogger:
     """Accumulates values during an epoch and writes one row per epoch (see the module docstring)."""
 
-    def __init__(self, directory: str | Path, spec=RL_ROW, tensorboard: bool = True, echo: bool = True,
-                 sinks=()):
+    def __init__(self, directory: str | Path, spec=RL_ROW, tensorboard: bool = True, echo: bool = True, sinks=()):
         self.directory = Path(directory)
         self.sinks = list(sinks)  # more destinations of each row: sink.log_row(row, step), sink.close()
         self.directory.mkdir(parents=True, exist_ok=True)
@@ -202,9 +231,11 @@ class EpochLogger:
         last_clock, last_step, last_updates = self._last
         interval = max(now - last_clock, 1e-9)
         counters = {
-            "Epoch": float(epoch), "TotalEnvInteracts": float(step),
+            "Epoch": float(epoch),
+            "TotalEnvInteracts": float(step),
             "Time": self._elapsed_before + now - self._session_start,
-            "SPS": (step - last_step) / interval, "UpdatesPerSec": (updates - last_updates) / interval,
+            "SPS": (step - last_step) / interval,
+            "UpdatesPerSec": (updates - last_updates) / interval,
         }
         row = {}
         for key, kind in self.spec:
@@ -230,16 +261,22 @@ class EpochLogger:
         """What a checkpoint needs to resume this log: the last row's epoch, step, updates and elapsed time, every
         row written (with the column names) and the values stored since the last row (a checkpoint taken
         mid-epoch, e.g. on Ctrl-C, keeps them for the next row)."""
-        return {**self._state, "elapsed": self._elapsed_before + self._last[0] - self._session_start,
-                "values": {key: list(values) for key, values in self._values.items()},
-                "columns": list(self.columns), "rows": list(self._rows)}
+        return {
+            **self._state,
+            "elapsed": self._elapsed_before + self._last[0] - self._session_start,
+            "values": {key: list(values) for key, values in self._values.items()},
+            "columns": list(self.columns),
+            "rows": list(self._rows),
+        }
 
     def load_state_dict(self, state: dict) -> None:
         """Resume: make progress.txt hold exactly the state's rows (rewriting it if it does not), hide later
         tensorboard events, and continue the counters. Call before the first log_epoch."""
         if state.get("columns") != self.columns:
-            raise UserError(f"the checkpoint in {self.directory} was written by a version of this code with other "
-                            f"progress columns; continue it with that version or choose a new --exp_name")
+            raise UserError(
+                f"the checkpoint in {self.directory} was written by a version of this code with other "
+                f"progress columns; continue it with that version or choose a new --exp_name"
+            )
         self._rows = list(state["rows"])
         self._state = {key: int(state[key]) for key in ("epoch", "step", "updates")}
         self._values = {key: list(values) for key, values in state.get("values", {}).items()}
@@ -265,8 +302,10 @@ class EpochLogger:
             return
         with atomic_output(self.progress_path) as tmp:
             tmp.write_bytes(expected)
-        tqdm.write(f"note: {self.progress_path} did not match the run's checkpoint (a kill mid-write, another "
-                   f"writer or an edit); rewrote it with the checkpoint's {len(self._rows)} rows")
+        tqdm.write(
+            f"note: {self.progress_path} did not match the run's checkpoint (a kill mid-write, another "
+            f"writer or an edit); rewrote it with the checkpoint's {len(self._rows)} rows"
+        )
 
     def _append_row(self, line: str) -> None:
         self._sync_progress()
@@ -291,12 +330,14 @@ class EpochLogger:
 
 # The epoch's line on stdout: groups of (label, progress column), the rest is in progress.txt and tensorboard. The
 # prior's group is printed when the run uses a prior (lambda logged, or a share of prior actions above zero).
-ECHO = ((("epoch", "Epoch"), ("steps", "TotalEnvInteracts")),
-        (("test success", "AverageTestSuccessRate"), ("return", "AverageTestEpRet")),
-        (("train success", "AverageSuccessRate"), ("return", "AverageEpRet")),
-        (("lambda", "AverageLambda"), ("prior share", "AveragePriorP")),
-        (("Alpha", "Alpha"), ("LossQ", "LossQ"), ("LossPi", "LossPi")),
-        (("steps/s", "SPS"),))
+ECHO = (
+    (("epoch", "Epoch"), ("steps", "TotalEnvInteracts")),
+    (("test success", "AverageTestSuccessRate"), ("return", "AverageTestEpRet")),
+    (("train success", "AverageSuccessRate"), ("return", "AverageEpRet")),
+    (("lambda", "AverageLambda"), ("prior share", "AveragePriorP")),
+    (("Alpha", "Alpha"), ("LossQ", "LossQ"), ("LossPi", "LossPi")),
+    (("steps/s", "SPS"),),
+)
 PRIOR_ECHO = ("AverageLambda", "AveragePriorP")
 
 

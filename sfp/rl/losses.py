@@ -3,11 +3,13 @@
 Every function takes already-computed network outputs, so each formula can be checked by hand.
 `batch_mean=True` reproduces the original release's broadcast, where λ acted only through batch means.
 """
+
 import torch
 
 
-def critic_target(rew: torch.Tensor, discount: torch.Tensor, done: torch.Tensor, q_next: torch.Tensor,
-                  regulariser: torch.Tensor) -> torch.Tensor:
+def critic_target(
+    rew: torch.Tensor, discount: torch.Tensor, done: torch.Tensor, q_next: torch.Tensor, regulariser: torch.Tensor
+) -> torch.Tensor:
     """y = rew + discount * (1 - done) * (q_next - regulariser); all (B,) -> (B,).
 
     q_next = min of the target critics at (s', a'); regulariser = alpha * logp' (SAC) or alpha * KL' (kl_reg).
@@ -25,8 +27,9 @@ def td_priorities(q1: torch.Tensor, q2: torch.Tensor, target: torch.Tensor) -> t
     return 0.5 * ((q1 - target).abs() + (q2 - target).abs())
 
 
-def actor_loss(regulariser: torch.Tensor, q: torch.Tensor, q_scale: torch.Tensor, weights: torch.Tensor,
-               batch_mean: bool = False) -> torch.Tensor:
+def actor_loss(
+    regulariser: torch.Tensor, q: torch.Tensor, q_scale: torch.Tensor, weights: torch.Tensor, batch_mean: bool = False
+) -> torch.Tensor:
     """mean(w * (regulariser - c * q)); (B,) x4 -> scalar.
 
     regulariser = alpha * logp (or alpha * KL), q = min(Q1, Q2) at the reparameterised action, c = q_scale = 1 - λ(s)
@@ -47,8 +50,14 @@ def alpha_loss(log_alpha: torch.Tensor, logp: torch.Tensor, target_entropy: floa
     return -log_alpha * (logp.detach() + target_entropy).mean()
 
 
-def lambda_loss(lam: torch.Tensor, q_prior: torch.Tensor, q_policy: torch.Tensor, beta: float, epsilon: float,
-                batch_mean: bool = False) -> torch.Tensor:
+def lambda_loss(
+    lam: torch.Tensor,
+    q_prior: torch.Tensor,
+    q_policy: torch.Tensor,
+    beta: float,
+    epsilon: float,
+    batch_mean: bool = False,
+) -> torch.Tensor:
     """mean(-epsilon * λ(s') * (beta + Q(s', a_prior) - Q(s', a_pi))); (B,) x3 -> scalar.
 
     Minimising it raises λ where the prior's action is rated higher than the policy's. The Q values must be
@@ -60,8 +69,9 @@ def lambda_loss(lam: torch.Tensor, q_prior: torch.Tensor, q_policy: torch.Tensor
     return (-epsilon * lam * advantage).mean()
 
 
-def gaussian_kl(mu: torch.Tensor, log_std: torch.Tensor, mu_prior: torch.Tensor,
-                log_std_prior: torch.Tensor) -> torch.Tensor:
+def gaussian_kl(
+    mu: torch.Tensor, log_std: torch.Tensor, mu_prior: torch.Tensor, log_std_prior: torch.Tensor
+) -> torch.Tensor:
     """KL(N(mu, std^2) || N(mu_prior, std_prior^2)) of diagonal Gaussians, summed over dims: (B,A) x4 -> (B,).
 
     Per dim: log(std_p / std) + (std^2 + (mu - mu_p)^2) / (2 std_p^2) - 1/2.
@@ -73,8 +83,9 @@ def gaussian_kl(mu: torch.Tensor, log_std: torch.Tensor, mu_prior: torch.Tensor,
 
 def sil_value_loss(q1: torch.Tensor, q2: torch.Tensor, ret: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
     """Self-imitation value loss mean(w/2 max(0, R - Q1)^2) + mean(w/2 max(0, R - Q2)^2); (B,) x4 -> scalar."""
-    return (0.5 * weights * (ret - q1).clamp(min=0).pow(2)).mean() + \
-        (0.5 * weights * (ret - q2).clamp(min=0).pow(2)).mean()
+    return (0.5 * weights * (ret - q1).clamp(min=0).pow(2)).mean() + (
+        0.5 * weights * (ret - q2).clamp(min=0).pow(2)
+    ).mean()
 
 
 def sil_advantage(q1: torch.Tensor, q2: torch.Tensor, ret: torch.Tensor) -> torch.Tensor:
@@ -82,8 +93,9 @@ def sil_advantage(q1: torch.Tensor, q2: torch.Tensor, ret: torch.Tensor) -> torc
     return (ret - torch.min(q1, q2)).clamp(min=0).detach()
 
 
-def sil_policy_loss(action_log_prob: torch.Tensor, advantage: torch.Tensor, weights: torch.Tensor,
-                    log_prob_clip: float = 20.0) -> torch.Tensor:
+def sil_policy_loss(
+    action_log_prob: torch.Tensor, advantage: torch.Tensor, weights: torch.Tensor, log_prob_clip: float = 20.0
+) -> torch.Tensor:
     """mean(-w * clip(log pi(a|s), ±20) * adv); (B,) x3 -> scalar."""
     return (-weights * action_log_prob.clamp(-log_prob_clip, log_prob_clip) * advantage).mean()
 

@@ -14,6 +14,7 @@ Condition per `prior_cond` (must match what flows/train.py trained on, checked a
 flows trains state/state+goal priors with n > 1 on stacked past states, which the agent does not keep: such a prior
 is refused by the width check.
 """
+
 import torch
 
 from sfp.errors import UserError
@@ -43,8 +44,17 @@ class MixturePrior:
     clamp: support restriction (0 = clip to ±0.99); smoothing: probability of a uniform replacement.
     """
 
-    def __init__(self, prior, cond: str, obs_dim: int | None, goal_dim: int, act_dim: int, window_dim: int,
-                 clamp: float = 0.0, smoothing: float = 0.0):
+    def __init__(
+        self,
+        prior,
+        cond: str,
+        obs_dim: int | None,
+        goal_dim: int,
+        act_dim: int,
+        window_dim: int,
+        clamp: float = 0.0,
+        smoothing: float = 0.0,
+    ):
         if cond not in PRIOR_CONDITIONS:
             raise UserError(f"--prior_cond {cond!r} is not one of {', '.join(PRIOR_CONDITIONS)}")
         if not 0.0 <= clamp < ACTION_BOUND:
@@ -52,8 +62,10 @@ class MixturePrior:
         if not 0.0 <= smoothing <= 1.0:
             raise UserError(f"--prior_smoothing {smoothing} must lie in [0, 1]")
         if prior.action_dim != act_dim:
-            raise UserError(f"the prior samples {prior.action_dim}-dim actions but the environment has {act_dim}; "
-                            f"train the prior on this environment's suite")
+            raise UserError(
+                f"the prior samples {prior.action_dim}-dim actions but the environment has {act_dim}; "
+                f"train the prior on this environment's suite"
+            )
         self.prior = prior
         self.cond = cond
         self.one_step = bool(prior.one_step)
@@ -65,14 +77,21 @@ class MixturePrior:
 
     def _check_width(self, obs_dim: int | None, goal_dim: int, act_dim: int, window_dim: int) -> None:
         if obs_dim is None and self.cond != "action":
-            raise UserError(f"--prior_cond {self.cond} needs vector observations; with --visual True use "
-                            f"--prior_cond action")
-        width = {"action": window_dim, "state": obs_dim, "state+goal": (obs_dim or 0) + goal_dim,
-                 "action+state": window_dim + (obs_dim or 0) + goal_dim}[self.cond]
+            raise UserError(
+                f"--prior_cond {self.cond} needs vector observations; with --visual True use --prior_cond action"
+            )
+        width = {
+            "action": window_dim,
+            "state": obs_dim,
+            "state+goal": (obs_dim or 0) + goal_dim,
+            "action+state": window_dim + (obs_dim or 0) + goal_dim,
+        }[self.cond]
         if width != self.prior.cond_dim:
-            raise UserError(f"the prior expects a {self.prior.cond_dim}-dim condition but --prior_cond {self.cond} "
-                            f"gives {width} here (check --prior_n_step and --goal_cond, or train the prior with "
-                            f"{command('sfp-train-prior')} --mode {self.cond} on this suite)")
+            raise UserError(
+                f"the prior expects a {self.prior.cond_dim}-dim condition but --prior_cond {self.cond} "
+                f"gives {width} here (check --prior_n_step and --goal_cond, or train the prior with "
+                f"{command('sfp-train-prior')} --mode {self.cond} on this suite)"
+            )
 
     def condition(self, obs: torch.Tensor, window: torch.Tensor) -> torch.Tensor | None:
         """The prior's condition: obs (B,D) or images, window (B,n*A) -> (B,C), or None for one_step priors."""
@@ -81,7 +100,7 @@ class MixturePrior:
         if self.cond == "action":
             return window
         if self.cond == "state":
-            return obs[:, :self.obs_dim]
+            return obs[:, : self.obs_dim]
         if self.cond == "state+goal":
             return obs
         return torch.cat([window, obs], dim=-1)
@@ -111,5 +130,13 @@ class MixturePrior:
 
 def mixture_prior_from_params(prior, params, obs_dim: int | None, goal_dim: int, act_dim: int) -> MixturePrior:
     """A MixturePrior configured by the RL parameters (prior_cond, prior_n_step, prior_clamp, prior_smoothing)."""
-    return MixturePrior(prior, params.prior_cond, obs_dim, goal_dim, act_dim, params.prior_n_step * act_dim,
-                        clamp=params.prior_clamp, smoothing=params.prior_smoothing)
+    return MixturePrior(
+        prior,
+        params.prior_cond,
+        obs_dim,
+        goal_dim,
+        act_dim,
+        params.prior_n_step * act_dim,
+        clamp=params.prior_clamp,
+        smoothing=params.prior_smoothing,
+    )

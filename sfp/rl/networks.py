@@ -4,6 +4,7 @@ Notation: B batch, F feature width (the observation width D, or 2304 CNN feature
 All networks read *features*: `ActorCritic.encoder` maps observations to features (identity for vectors, the shared
 CNN for images). Initialisation is PyTorch's default except λ's output bias, which starts at logit(lambda_init).
 """
+
 import math
 
 import torch
@@ -41,8 +42,9 @@ def tanh_log_det(u: torch.Tensor) -> torch.Tensor:
     return (2.0 * (LOG_TWO - u - F.softplus(-2.0 * u))).sum(-1)
 
 
-def squashed_action_log_prob(action: torch.Tensor, mu: torch.Tensor, log_std: torch.Tensor,
-                             clip: float = 0.995) -> torch.Tensor:
+def squashed_action_log_prob(
+    action: torch.Tensor, mu: torch.Tensor, log_std: torch.Tensor, clip: float = 0.995
+) -> torch.Tensor:
     """Log-likelihood of a given action under the pre-tanh Gaussian, WITHOUT the tanh correction (as the original's
     BC and SIL): log N(atanh(clip(a, ±clip)); mu, std). (B,A) -> (B,). Clipping keeps atanh finite."""
     return gaussian_log_prob(torch.atanh(action.clamp(-clip, clip)), mu, log_std)
@@ -122,9 +124,15 @@ class ConvEncoder(nn.Module):
     def __init__(self):
         super().__init__()
         self.net = nn.Sequential(
-            nn.Conv2d(3, 16, 3), nn.ReLU(), nn.MaxPool2d(2),
-            nn.Conv2d(16, 16, 3), nn.ReLU(), nn.MaxPool2d(2),
-            nn.Conv2d(16, 16, 3), nn.ReLU(), nn.Flatten(),
+            nn.Conv2d(3, 16, 3),
+            nn.ReLU(),
+            nn.MaxPool2d(2),
+            nn.Conv2d(16, 16, 3),
+            nn.ReLU(),
+            nn.MaxPool2d(2),
+            nn.Conv2d(16, 16, 3),
+            nn.ReLU(),
+            nn.Flatten(),
         )
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
@@ -137,8 +145,15 @@ class ActorCritic(nn.Module):
     obs_dim: D for vector observations, None for (3,64,64) images.
     """
 
-    def __init__(self, obs_dim: int | None, act_dim: int, hid: int = 256, layers: int = 2,
-                 lambda_init: float = 0.95, lambda_param: bool = False):
+    def __init__(
+        self,
+        obs_dim: int | None,
+        act_dim: int,
+        hid: int = 256,
+        layers: int = 2,
+        lambda_init: float = 0.95,
+        lambda_param: bool = False,
+    ):
         super().__init__()
         if hid < 1 or layers < 1:
             raise UserError(f"--hid {hid} and --l {layers} must both be at least 1")

@@ -17,6 +17,7 @@ Checkpoints: the model, its optimisers and the replay buffer every `save_freq` e
 last checkpoint; `--resume True` continues from it. A resumed run is not bit-identical to an uninterrupted one
 (SB3 keeps no generator state in its files): at most the epoch after the checkpoint is recomputed.
 """
+
 import math
 import random
 import shutil
@@ -36,21 +37,42 @@ from sfp.rl.checkpoint import CHECKPOINT_FILE, load_checkpoint, save_checkpoint
 from sfp.rl.env_snapshot import restore_rng, rng_snapshot
 from sfp.rl.logger import EpochLogger, check_run_claim, claim_run_dir
 from sfp.rl.params import PARAMS_FILE
-from sfp.rl.trainer import deferred_interrupt
 from sfp.rl.run import start_up_file
+from sfp.rl.trainer import deferred_interrupt
 from sfp.run_lock import hold_run_lock, refuse_if_held
 from sfp.runtime import seed_everything, set_threads
 
 PEER_COMMAND = "sfp.commands.train_sb3"  # its entry point (sfp/rl/methods.py names it for the grid launcher)
 BENCH_INSTALL = 'pip install "sfp[bench]" (or pip install -r requirements-bench.txt)'
 # main.py's parameters that sb3_sac honours; any other must keep its default (SB3 has its own settings).
-USED_PARAMS = ("exp_name", "env", "epochs", "seed", "num_threads", "num_test_episodes", "save_freq", "debug",
-               "steps_per_epoch", "start_steps", "resume")
+USED_PARAMS = (
+    "exp_name",
+    "env",
+    "epochs",
+    "seed",
+    "num_threads",
+    "num_test_episodes",
+    "save_freq",
+    "debug",
+    "steps_per_epoch",
+    "start_steps",
+    "resume",
+)
 # Parameters whose default a family setting may change (sfp.rl.params.resolve_family_settings): not a user's choice.
 DERIVED_PARAMS = ("goal_cond", "her")
-SB3_SETTINGS = {"learning_rate": 3e-4, "batch_size": 256, "tau": 0.005, "gamma": 0.99, "train_freq": 1,
-                "gradient_steps": 1, "ent_coef": "auto", "target_entropy": "auto", "net_arch": [256, 256],
-                "n_sampled_goal": 4, "goal_selection_strategy": "future"}
+SB3_SETTINGS = {
+    "learning_rate": 3e-4,
+    "batch_size": 256,
+    "tau": 0.005,
+    "gamma": 0.99,
+    "train_freq": 1,
+    "gradient_steps": 1,
+    "ent_coef": "auto",
+    "target_entropy": "auto",
+    "net_arch": [256, 256],
+    "n_sampled_goal": 4,
+    "goal_selection_strategy": "future",
+}
 TEST_SEED_OFFSET = 10_000  # as sfp.rl.trainer: the test env's first reset uses seed + 10,000
 
 
@@ -61,14 +83,18 @@ def check_peer_params(params) -> None:
         if key in USED_PARAMS or key in DERIVED_PARAMS:
             continue
         if getattr(params, key) != default:
-            raise UserError(f"sb3_sac runs Stable-Baselines3's SAC at its own settings; --{key} is not one of its "
-                            f"parameters (it takes {', '.join(USED_PARAMS[1:10])}): remove it")
+            raise UserError(
+                f"sb3_sac runs Stable-Baselines3's SAC at its own settings; --{key} is not one of its "
+                f"parameters (it takes {', '.join(USED_PARAMS[1:10])}): remove it"
+            )
     if not params.her:
         raise UserError(f"sb3_sac is SAC + HER and needs a goal-conditioned task; {params.env} is not one")
     episode = EPISODE_STEPS[env_family(params.env)]
     if params.start_steps < episode:
-        raise UserError(f"sb3_sac's HER buffer cannot sample before its first episode ends: --start_steps "
-                        f"{params.start_steps} must be at least the {episode} steps of a {params.env} episode")
+        raise UserError(
+            f"sb3_sac's HER buffer cannot sample before its first episode ends: --start_steps "
+            f"{params.start_steps} must be at least the {episode} steps of a {params.env} episode"
+        )
 
 
 def require_sb3():
@@ -81,10 +107,16 @@ def require_sb3():
 
 def peer_config(params) -> dict:
     """config.json of a peer run: the parameters it honours, the method, and SB3's settings."""
-    return {**{key: getattr(params, key) for key in USED_PARAMS}, "method": "sb3_sac",
-            "sb3": {**SB3_SETTINGS, "buffer_size": params.epochs * params.steps_per_epoch,
-                    "learning_starts": params.start_steps,
-                    "stable_baselines3": require_sb3().__version__}}
+    return {
+        **{key: getattr(params, key) for key in USED_PARAMS},
+        "method": "sb3_sac",
+        "sb3": {
+            **SB3_SETTINGS,
+            "buffer_size": params.epochs * params.steps_per_epoch,
+            "learning_starts": params.start_steps,
+            "stable_baselines3": require_sb3().__version__,
+        },
+    }
 
 
 def run_peer(params) -> int:
@@ -105,8 +137,10 @@ def run_peer(params) -> int:
             logger = EpochLogger(directory)
             logger.save_config(config)
             write_provenance(directory, {})
-            tqdm.write(f"note: Stable-Baselines3 {sb3.__version__} SAC + HER on {params.env}; torch threads: "
-                       f"{threads}; logs: {directory}")
+            tqdm.write(
+                f"note: Stable-Baselines3 {sb3.__version__} SAC + HER on {params.env}; torch threads: "
+                f"{threads}; logs: {directory}"
+            )
             try:
                 return PeerRun(params, env, test_env, logger, directory).train(interrupt)
             finally:
@@ -127,13 +161,29 @@ class PeerRun:
         from stable_baselines3 import SAC, HerReplayBuffer
 
         s, p = SB3_SETTINGS, self.params
-        return SAC("MultiInputPolicy", self.env, learning_rate=s["learning_rate"], buffer_size=self.total_steps,
-                   learning_starts=p.start_steps, batch_size=s["batch_size"], tau=s["tau"], gamma=s["gamma"],
-                   train_freq=s["train_freq"], gradient_steps=s["gradient_steps"], ent_coef=s["ent_coef"],
-                   target_entropy=s["target_entropy"], replay_buffer_class=HerReplayBuffer,
-                   replay_buffer_kwargs={"n_sampled_goal": s["n_sampled_goal"],
-                                         "goal_selection_strategy": s["goal_selection_strategy"]},
-                   policy_kwargs={"net_arch": s["net_arch"]}, seed=p.seed, device="cpu", verbose=0)
+        return SAC(
+            "MultiInputPolicy",
+            self.env,
+            learning_rate=s["learning_rate"],
+            buffer_size=self.total_steps,
+            learning_starts=p.start_steps,
+            batch_size=s["batch_size"],
+            tau=s["tau"],
+            gamma=s["gamma"],
+            train_freq=s["train_freq"],
+            gradient_steps=s["gradient_steps"],
+            ent_coef=s["ent_coef"],
+            target_entropy=s["target_entropy"],
+            replay_buffer_class=HerReplayBuffer,
+            replay_buffer_kwargs={
+                "n_sampled_goal": s["n_sampled_goal"],
+                "goal_selection_strategy": s["goal_selection_strategy"],
+            },
+            policy_kwargs={"net_arch": s["net_arch"]},
+            seed=p.seed,
+            device="cpu",
+            verbose=0,
+        )
 
     def _restore(self):
         """The model and replay buffer of the checkpoint, the logger's rows and the generators."""
@@ -160,9 +210,14 @@ class PeerRun:
         folder.mkdir()
         model.save(folder / "model.zip")
         model.save_replay_buffer(folder / "replay.pkl")
-        state = {"epoch": epoch, "folder": folder.name, "logger": self.logger.state_dict(),
-                 "test_seeded": self.test_seeded, "test_env_rng": rng_snapshot(self.test_env),
-                 "rng": {"python": random.getstate(), "numpy": np.random.get_state(), "torch": torch.get_rng_state()}}
+        state = {
+            "epoch": epoch,
+            "folder": folder.name,
+            "logger": self.logger.state_dict(),
+            "test_seeded": self.test_seeded,
+            "test_env_rng": rng_snapshot(self.test_env),
+            "rng": {"python": random.getstate(), "numpy": np.random.get_state(), "torch": torch.get_rng_state()},
+        }
         save_checkpoint(self.directory, state)
         for old in self.directory.glob("sb3-epoch-*"):
             if old != folder:
@@ -174,12 +229,18 @@ class PeerRun:
         done_steps = int(model.num_timesteps)
         callback = self._callback(model, interrupt, done_steps)
         if done_steps < self.total_steps:
-            model.learn(total_timesteps=self.total_steps - done_steps, callback=callback,
-                        reset_num_timesteps=not resume, progress_bar=False)
+            model.learn(
+                total_timesteps=self.total_steps - done_steps,
+                callback=callback,
+                reset_num_timesteps=not resume,
+                progress_bar=False,
+            )
         callback.bar.close()
         if interrupt["signal"] is not None and model.num_timesteps < self.total_steps:
-            tqdm.write(f"stopped at step {model.num_timesteps}; the checkpoint of the last epoch is kept; "
-                       f"continue with --resume True")
+            tqdm.write(
+                f"stopped at step {model.num_timesteps}; the checkpoint of the last epoch is kept; "
+                f"continue with --resume True"
+            )
             return 128 + interrupt["signal"]
         tqdm.write(f"done: progress.txt, tensorboard events and the SB3 model in {self.directory}")
         return 0
@@ -192,8 +253,9 @@ class PeerRun:
         class EpochCallback(BaseCallback):
             def __init__(self):
                 super().__init__()
-                self.bar = tqdm(total=run.total_steps, initial=done_steps, unit="step", desc=run.params.exp_name,
-                                dynamic_ncols=True)
+                self.bar = tqdm(
+                    total=run.total_steps, initial=done_steps, unit="step", desc=run.params.exp_name, dynamic_ncols=True
+                )
                 self.ret, self.success, self.length = 0.0, False, 0
 
             def _on_step(self) -> bool:
@@ -201,8 +263,11 @@ class PeerRun:
                 self.ret, self.success = self.ret + reward, self.success or bool(info.get("success"))
                 self.length += 1
                 losses = self.model.logger.name_to_value
-                for column, key in (("LossPi", "train/actor_loss"), ("LossQ", "train/critic_loss"),
-                                    ("LossAlpha", "train/ent_coef_loss")):
+                for column, key in (
+                    ("LossPi", "train/actor_loss"),
+                    ("LossQ", "train/critic_loss"),
+                    ("LossAlpha", "train/ent_coef_loss"),
+                ):
                     if key in losses:
                         run.logger.store(**{column: losses[key]})
                 if self.locals["dones"][0]:
@@ -237,5 +302,3 @@ class PeerRun:
                 ret, length, success = ret + float(reward), length + 1, success or bool(info.get("success"))
                 done = terminated or truncated
             self.logger.store(TestEpRet=ret, TestEpLen=length, TestSuccessRate=float(success))
-
-

@@ -20,6 +20,7 @@ Differences from the original (which used numpy floats and let divisions by zero
     bounds ("no bound"), never actions. A NaN L becomes -1 (as the original); a NaN U fails the walk check (as
     the original's comparison did). Actions are always finite and inside [-1, 1].
 """
+
 import math
 from collections.abc import Callable
 
@@ -92,8 +93,9 @@ class PolyRL:
         self.L = -1.0
         self.U = 1.0
 
-    def select_action(self, state: np.ndarray, prev_action: np.ndarray,
-                      target_action_fn: Callable[[], np.ndarray]) -> np.ndarray:
+    def select_action(
+        self, state: np.ndarray, prev_action: np.ndarray, target_action_fn: Callable[[], np.ndarray]
+    ) -> np.ndarray:
         """The exploration action (A,) in [-1, 1].
 
         state: (D,) current observation (part of the trainer's contract; the decision itself only uses the
@@ -172,8 +174,11 @@ class PolyRL:
     def state_dict(self) -> dict:
         """Everything needed to continue the walk exactly, including the random generator's state, as plain
         Python values (loadable by torch.load(weights_only=True))."""
-        walk = {key: value.tolist() if isinstance(value, np.ndarray) else value
-                for key, value in vars(self).items() if key != "rng"}
+        walk = {
+            key: value.tolist() if isinstance(value, np.ndarray) else value
+            for key, value in vars(self).items()
+            if key != "rng"
+        }
         return {**walk, "rng": self.rng.bit_generator.state}
 
     def load_state_dict(self, state: dict) -> None:

@@ -23,8 +23,9 @@ Importance weights w_i = (N P_i)^-beta / max_j w_j, where the maximum is over AL
 smallest probability), so w_i = (p_i / p_min)^-beta <= 1.
 beta anneals linearly from per_beta to 1 as `progress` goes from 0 to 1.
 """
+
 import json
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 import scipy.signal
@@ -43,11 +44,28 @@ def discounted_return_to_go(rewards: np.ndarray, gamma: float) -> np.ndarray:
 
 
 class ReplayBuffer:
-    def __init__(self, obs_shape, goal_dim: int, act_dim: int, window_dim: int, size: int, gamma: float,
-                 n_step: int, her: bool, replay_k: float, reward_fn: RewardFn | None, clip_rew: bool,
-                 reward_range=(0.0, 1.0), prioritize: bool = False, per_alpha: float = 0.6,
-                 per_beta: float = 0.4, per_epsilon: float = 1e-5, device="cpu", seed: int = 0,
-                 image_obs: bool = False):
+    def __init__(
+        self,
+        obs_shape,
+        goal_dim: int,
+        act_dim: int,
+        window_dim: int,
+        size: int,
+        gamma: float,
+        n_step: int,
+        her: bool,
+        replay_k: float,
+        reward_fn: RewardFn | None,
+        clip_rew: bool,
+        reward_range=(0.0, 1.0),
+        prioritize: bool = False,
+        per_alpha: float = 0.6,
+        per_beta: float = 0.4,
+        per_epsilon: float = 1e-5,
+        device="cpu",
+        seed: int = 0,
+        image_obs: bool = False,
+    ):
         if size < 1 or n_step < 1:
             raise ValueError(f"replay size ({size}) and n_step ({n_step}) must be at least 1")
         if her and (goal_dim == 0 or reward_fn is None):
@@ -66,8 +84,9 @@ class ReplayBuffer:
         try:
             self._rows, self._finals = self._allocate()
         except MemoryError:
-            raise UserError(f"a replay buffer of {size} transitions does not fit in memory: lower --replay_size") \
-                from None
+            raise UserError(
+                f"a replay buffer of {size} transitions does not fit in memory: lower --replay_size"
+            ) from None
         self._oldest = 0  # first row of the oldest stored episode
         self._count = 0  # stored transitions
         self._filled = 0  # rows ever written (high-water mark, <= size)
@@ -121,9 +140,10 @@ class ReplayBuffer:
         self._count += length
         self._filled = min(self.size, self._filled + length)
         if self.prioritize:
-            new_leaf = self._max_priority ** self.per_alpha
-            self._tree.update(np.concatenate([evicted, rows]),
-                              np.concatenate([np.zeros(len(evicted)), np.full(length, new_leaf)]))
+            new_leaf = self._max_priority**self.per_alpha
+            self._tree.update(
+                np.concatenate([evicted, rows]), np.concatenate([np.zeros(len(evicted)), np.full(length, new_leaf)])
+            )
 
     def _check_episode(self, episode: dict) -> int:
         """Length L of a well-formed episode; ValueError naming the first inconsistent array."""
@@ -131,10 +151,17 @@ class ReplayBuffer:
         if length < 1:
             raise ValueError("cannot store an empty episode")
         if length > self.size:
-            raise UserError(f"an episode of {length} steps does not fit a replay buffer of {self.size} "
-                            f"transitions: raise --replay_size to at least {length}")
-        expected = {"observation": (length + 1, *self.obs_shape), "act": (length, self.act_dim),
-                    "rew": (length,), "terminal": (length,), "window": (length + 1, self.window_dim)}
+            raise UserError(
+                f"an episode of {length} steps does not fit a replay buffer of {self.size} "
+                f"transitions: raise --replay_size to at least {length}"
+            )
+        expected = {
+            "observation": (length + 1, *self.obs_shape),
+            "act": (length, self.act_dim),
+            "rew": (length,),
+            "terminal": (length,),
+            "window": (length + 1, self.window_dim),
+        }
         if self.goal_dim:
             expected["achieved_goal"] = expected["desired_goal"] = (length + 1, self.goal_dim)
         for key, shape in expected.items():
@@ -177,8 +204,9 @@ class ReplayBuffer:
             weights = np.ones(batch_size, np.float32)
         batch = self._assemble(rows)
         batch["weights"] = weights
-        return {key: torch.as_tensor(np.asarray(value, np.float32), device=self.device)
-                for key, value in batch.items()}, rows.astype(np.int64)
+        return {
+            key: torch.as_tensor(np.asarray(value, np.float32), device=self.device) for key, value in batch.items()
+        }, rows.astype(np.int64)
 
     def per_beta_at(self, progress: float) -> float:
         """PER's importance exponent: per_beta at progress 0, rising linearly to 1 at progress 1."""
@@ -204,7 +232,7 @@ class ReplayBuffer:
         steps = counted.sum(axis=1)
         goal = self._goals(rows, position, length, start) if self.goal_dim else None
         step_rewards = self._step_rewards(step_rows, goal)
-        rew = (step_rewards * self.gamma ** offsets * counted).sum(axis=1)
+        rew = (step_rewards * self.gamma**offsets * counted).sum(axis=1)
         if self.clip_rew:
             rew = np.clip(rew, *self.reward_range)
         position2 = position + steps
@@ -213,9 +241,14 @@ class ReplayBuffer:
         if goal is not None:
             obs, obs2 = np.concatenate([obs, goal], axis=1), np.concatenate([obs2, goal], axis=1)
         return {
-            "obs": obs, "obs2": obs2, "act": self._rows["act"][rows], "rew": rew,
-            "done": (terminal & counted).any(axis=1), "discount": self.gamma ** steps,
-            "window": self._rows["window"][rows], "window2": self._state_at("window", start, position2, length),
+            "obs": obs,
+            "obs2": obs2,
+            "act": self._rows["act"][rows],
+            "rew": rew,
+            "done": (terminal & counted).any(axis=1),
+            "discount": self.gamma**steps,
+            "window": self._rows["window"][rows],
+            "window2": self._state_at("window", start, position2, length),
             "ret": self._rows["ret"][rows],
         }
 
@@ -264,15 +297,21 @@ class ReplayBuffer:
         priorities = priorities[stored] + self.per_epsilon
         if priorities.size:
             self._max_priority = max(self._max_priority, float(priorities.max()))
-        self._tree.update(idx[stored], priorities ** self.per_alpha)
+        self._tree.update(idx[stored], priorities**self.per_alpha)
 
     # ------------------------------------------------------------- checkpoints
     def state_dict(self) -> dict:
         """Everything needed to resume bit-exactly: the written rows, final states, priorities and the RNG state
         (a JSON string). Only numpy arrays, numbers and strings: `np.savez(path, **state)` stores it without pickle."""
         filled = self._filled
-        state = {"size": self.size, "oldest": self._oldest, "count": self._count, "filled": filled,
-                 "max_priority": self._max_priority, "rng_state": json.dumps(self._rng.bit_generator.state)}
+        state = {
+            "size": self.size,
+            "oldest": self._oldest,
+            "count": self._count,
+            "filled": filled,
+            "max_priority": self._max_priority,
+            "rng_state": json.dumps(self._rng.bit_generator.state),
+        }
         for key, array in self._rows.items():
             state[key] = array[:filled].copy()
         stored = (self._oldest + np.arange(self._count)) % self.size
@@ -292,8 +331,9 @@ class ReplayBuffer:
         filled = int(state["filled"])
         for key, array in self._rows.items():
             if state[key].shape != (filled, *array.shape[1:]):
-                raise ValueError(f"replay state {key!r} has shape {state[key].shape}, expected "
-                                 f"{(filled, *array.shape[1:])}")
+                raise ValueError(
+                    f"replay state {key!r} has shape {state[key].shape}, expected {(filled, *array.shape[1:])}"
+                )
             array[:filled] = state[key]
         for key in FINAL_STATE_KEYS:
             self._finals[key][state["final_rows"]] = state[f"final_{key}"]

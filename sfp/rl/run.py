@@ -7,6 +7,7 @@ checkpoint) removes the directory it made, so the corrected command is not refus
 from the start (sfp.rl.trainer.deferred_interrupt): the run saves a checkpoint at the next step and returns with
 `trainer.exit_status` 130/143.
 """
+
 from tqdm import tqdm
 
 from sfp import paths
@@ -38,8 +39,9 @@ def run(params, notes: list[str]) -> Trainer:
         if metaworld_class:
             notes.append(f"{params.env} runs the Meta-World class {metaworld_class}")
         with hold_run_lock(directory, start_up_file):
-            return _run_locked(params, notes, experiment, claim_run_dir(directory, params, params.resume), threads,
-                               interrupt)
+            return _run_locked(
+                params, notes, experiment, claim_run_dir(directory, params, params.resume), threads, interrupt
+            )
 
 
 def start_up_file(name: str) -> bool:
@@ -51,8 +53,10 @@ def _run_locked(params, notes, experiment, directory, threads, interrupt) -> Tra
     """The run in its claimed, locked directory."""
     resume = params.resume and (directory / CHECKPOINT_FILE).exists()
     if params.resume and not resume:
-        notes.append(f"no checkpoint in {directory} yet (it stopped before its first save): the run starts again "
-                     f"from its beginning, with the same results")
+        notes.append(
+            f"no checkpoint in {directory} yet (it stopped before its first save): the run starts again "
+            f"from its beginning, with the same results"
+        )
     logger = EpochLogger(directory, sinks=tracking_sinks(params, directory))
     logger.save_config(params)
     write_provenance(directory, experiment.files)

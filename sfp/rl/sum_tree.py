@@ -6,6 +6,7 @@ holds the sum of its leaves and, alongside, the smallest POSITIVE leaf below it 
 never count as the minimum). Updates and prefix-sum searches take whole batches and walk the tree level by level
 with array operations.
 """
+
 import numpy as np
 
 

@@ -10,6 +10,7 @@ Use:
     require_tracking(params)                                   # before any work: is wandb installed?
     logger = EpochLogger(directory, sinks=tracking_sinks(params, directory))   # logger.log_epoch -> sink.log_row
 """
+
 import json
 from pathlib import Path
 
@@ -28,8 +29,10 @@ def require_tracking(params) -> None:
     try:
         import wandb  # noqa: F401
     except ImportError:
-        raise UserError('--track True needs Weights & Biases: pip install "sfp[track]" '
-                        '(or pip install -r requirements-track.txt), or drop --track') from None
+        raise UserError(
+            '--track True needs Weights & Biases: pip install "sfp[track]" '
+            "(or pip install -r requirements-track.txt), or drop --track"
+        ) from None
 
 
 def tracking_sinks(params, directory: Path) -> list:
@@ -52,13 +55,21 @@ class WandbTracker:
         config = json.loads(json.dumps(vars(params), default=str))
         try:
             self.run = wandb.init(
-                project=params.wandb_project, entity=params.wandb_entity or None, group=params.wandb_group or None,
-                name=self.directory.name, dir=str(self.directory), config=config, id=state.get("id"),
-                resume="allow", job_type="train")
+                project=params.wandb_project,
+                entity=params.wandb_entity or None,
+                group=params.wandb_group or None,
+                name=self.directory.name,
+                dir=str(self.directory),
+                config=config,
+                id=state.get("id"),
+                resume="allow",
+                job_type="train",
+            )
         except wandb.errors.Error as err:
             message = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-            raise UserError(f"W&B did not start ({message}): run `wandb login`, set WANDB_MODE=offline, or drop "
-                            f"--track") from None
+            raise UserError(
+                f"W&B did not start ({message}): run `wandb login`, set WANDB_MODE=offline, or drop --track"
+            ) from None
         self.run.define_metric(STEP)
         self.run.define_metric("*", step_metric=STEP)
         self._save_state()

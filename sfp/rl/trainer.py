@@ -9,6 +9,7 @@ always follows the schedule. Ctrl-C (SIGINT) or SIGTERM finishes the current ste
 (exit status 128 + signal: 130, 143); `--resume True` continues from it with the same results as an uninterrupted
 run.
 """
+
 import math
 import random
 import signal
@@ -20,11 +21,12 @@ from tqdm import tqdm
 
 from sfp.errors import UserError
 from sfp.rl.action_noise import episode_noise_from_params
-from sfp.rl.action_windows import push
+from sfp.rl.action_windows import InitialWindows, push
 from sfp.rl.build import Experiment, flat_observation
 from sfp.rl.checkpoint import load_checkpoint, save_checkpoint
 from sfp.rl.env_snapshot import replay_episode, restore_rng, rng_snapshot
 from sfp.rl.evaluation import record_test_video
+from sfp.rl.rollout import run_episode
 from sfp.rl.visitation import VISITATION_FILE, Visitation
 
 
@@ -66,8 +68,9 @@ class Episode:
         self.actions, self.env_actions, self.rewards, self.terminals = [], [], [], []
         self.ret, self.success = 0.0, False
 
-    def add(self, env_action, stored_action, obs2, reward: float, terminated: bool, success: bool,
-            window: np.ndarray) -> None:
+    def add(
+        self, env_action, stored_action, obs2, reward: float, terminated: bool, success: bool, window: np.ndarray
+    ) -> None:
         self.env_actions.append(np.asarray(env_action))
         self.actions.append(np.asarray(stored_action, np.float32))
         self.observations.append(obs2)
@@ -82,8 +85,12 @@ class Episode:
 
     def as_replay_episode(self) -> dict:
         """The episode contract of sfp.rl.replay."""
-        episode = {"act": np.stack(self.actions), "rew": np.asarray(self.rewards, np.float32),
-                   "terminal": np.asarray(self.terminals, bool), "window": np.stack(self.windows)}
+        episode = {
+            "act": np.stack(self.actions),
+            "rew": np.asarray(self.rewards, np.float32),
+            "terminal": np.asarray(self.terminals, bool),
+            "window": np.stack(self.windows),
+        }
         if isinstance(self.observations[0], dict):
             for key in ("observation", "achieved_goal", "desired_goal"):
                 episode[key] = np.stack([obs[key] for obs in self.observations])
@@ -106,6 +113,8 @@ class Trainer:
         episode_budget = min(experiment.env.get_wrapper_attr("max_steps"), p.max_ep_len)
         self.noise = episode_noise_from_params(p, experiment.env.action_space.shape[0], episode_budget)
         self.visits = Visitation.for_env(experiment.env, p.epochs, p.steps_per_epoch)  # point mazes only
+        # test episodes start from an all-zero window, drawing nothing (a deterministic policy never reads it)
+        self.test_windows = InitialWindows(None, p.prior_n_step, experiment.env.action_space.shape[0], False, p.seed)
 
     # ------------------------------------------------------------------------------------------------ set-up
     def start(self) -> None:
@@ -176,8 +185,9 @@ class Trainer:
         obs2, reward, terminated, truncated, env_info = x.env.step(action)
         stored = env_info.get("executed_action", action)
         self.window = push(self.window, stored)
-        self.episode.add(action, stored, obs2, float(reward), bool(terminated), bool(env_info.get("success")),
-                         self.window)
+        self.episode.add(
+            action, stored, obs2, float(reward), bool(terminated), bool(env_info.get("success")), self.window
+        )
         if x.polyrl is not None:
             x.polyrl.post_step(flat, flat_observation(obs2))
         self.obs = obs2
@@ -191,8 +201,10 @@ class Trainer:
             self.owed_rounds += 1
         if self.owed_rounds and len(x.buffer) > 0:
             if self.owed_rounds > 1:
-                tqdm.write(f"note: {self.owed_rounds - 1} update rounds fell due before the first episode was stored; "
-                           f"running them now, at step {self.t}")
+                tqdm.write(
+                    f"note: {self.owed_rounds - 1} update rounds fell due before the first episode was stored; "
+                    f"running them now, at step {self.t}"
+                )
             for _ in range(self.owed_rounds):
                 self._update()
             self.owed_rounds = 0
@@ -225,8 +237,10 @@ class Trainer:
     def _check_finite(self, info: dict) -> None:
         bad = [key for key, value in info.items() if not math.isfinite(value)]
         if bad:
-            raise NonFiniteLoss(f"{', '.join(bad)} became non-finite at step {self.t}; training stopped and the last "
-                                f"checkpoint in {self.run_dir} was kept (try a lower lr or clip_gradients=True)")
+            raise NonFiniteLoss(
+                f"{', '.join(bad)} became non-finite at step {self.t}; training stopped and the last "
+                f"checkpoint in {self.run_dir} was kept (try a lower lr or clip_gradients=True)"
+            )
 
     # ------------------------------------------------------------------------------------------------ epochs
     def _end_epoch(self, bar) -> None:
@@ -244,33 +258,45 @@ class Trainer:
             self.save()
 
     def _test(self) -> None:
-        env, agent = self.x.test_env, self.x.agent
+        """num_test_episodes deterministic episodes on the test env (its first reset seeded with seed + 10,000)."""
         for _ in range(self.params.num_test_episodes):
-            obs, _ = env.reset(seed=None if self.test_seeded else self.params.seed + 10_000)
+            seed = None if self.test_seeded else self.params.seed + 10_000
             self.test_seeded = True
-            ret, length, success, done = 0.0, 0, False, False
-            window = np.zeros(self.window.size, np.float32)
-            while not done:
-                action, _ = agent.act(flat_observation(obs), window, deterministic=True)
-                obs, reward, terminated, truncated, info = env.step(action)
-                ret, length, success = ret + float(reward), length + 1, success or bool(info.get("success"))
-                done = terminated or truncated or length >= self.params.max_ep_len
-            self.logger.store(TestEpRet=ret, TestEpLen=length, TestSuccessRate=float(success))
+            result = run_episode(
+                self.x.test_env, self.x.agent, "deterministic", seed, self.params.max_ep_len, self.test_windows
+            )
+            self.logger.store(TestEpRet=result.ret, TestEpLen=result.length, TestSuccessRate=float(result.success))
 
     # ------------------------------------------------------------------------------------------------ saving
     def save(self):
         x, ep = self.x, self.episode
         state = {
-            "t": self.t, "updates": self.updates, "last_update": self.last_update, "owed_rounds": self.owed_rounds,
+            "t": self.t,
+            "updates": self.updates,
+            "last_update": self.last_update,
+            "owed_rounds": self.owed_rounds,
             "episodes": self.episodes,
-            "test_seeded": self.test_seeded, "window": self.window, "agent": x.agent.state_dict(),
-            "buffer": x.buffer.state_dict(), "windows": x.windows.state_dict(), "logger": self.logger.state_dict(),
+            "test_seeded": self.test_seeded,
+            "window": self.window,
+            "agent": x.agent.state_dict(),
+            "buffer": x.buffer.state_dict(),
+            "windows": x.windows.state_dict(),
+            "logger": self.logger.state_dict(),
             "polyrl": x.polyrl.state_dict() if x.polyrl is not None else None,
             "action_noise": self.noise.state_dict() if self.noise is not None else None,
             "visitation": self.visits.state_dict() if self.visits is not None else None,
-            "episode": {"reset_seed": ep.reset_seed, "rng_state": ep.rng_state, "env_actions": ep.env_actions,
-                        "actions": ep.actions, "observations": ep.observations, "rewards": ep.rewards,
-                        "terminals": ep.terminals, "windows": ep.windows, "ret": ep.ret, "success": ep.success},
+            "episode": {
+                "reset_seed": ep.reset_seed,
+                "rng_state": ep.rng_state,
+                "env_actions": ep.env_actions,
+                "actions": ep.actions,
+                "observations": ep.observations,
+                "rewards": ep.rewards,
+                "terminals": ep.terminals,
+                "windows": ep.windows,
+                "ret": ep.ret,
+                "success": ep.success,
+            },
             "test_env_rng": rng_snapshot(x.test_env),
             "rng": {"python": random.getstate(), "numpy": np.random.get_state(), "torch": torch.get_rng_state()},
         }
@@ -303,8 +329,10 @@ class Trainer:
         """Rebuild the simulator state of the episode in progress by replaying its actions."""
         replayed = replay_episode(self.x.env, saved["reset_seed"], saved["rng_state"], saved["env_actions"])
         if not _same_observations(replayed, saved["observations"]):
-            raise UserError(f"the environment did not replay the saved episode identically (library versions "
-                            f"changed?); {self.run_dir} cannot be resumed exactly")
+            raise UserError(
+                f"the environment did not replay the saved episode identically (library versions "
+                f"changed?); {self.run_dir} cannot be resumed exactly"
+            )
         episode = Episode(saved["observations"][0], np.zeros(0), saved["reset_seed"], saved["rng_state"])
         for key in ("env_actions", "actions", "observations", "rewards", "terminals", "windows", "ret", "success"):
             setattr(episode, key, saved[key])

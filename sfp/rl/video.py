@@ -9,6 +9,7 @@ red until the episode has succeeded and green from then on. The file's suffix pi
 .gif imageio's Pillow writer (an animated GIF, looping). The file is written under a temporary name and renamed when
 complete.
 """
+
 from pathlib import Path
 
 import gymnasium
@@ -25,8 +26,18 @@ STRIP = 16  # status strip height in pixels; every frame size stays a multiple o
 DIGIT_SCALE = 2
 SUCCESS_COLOUR, PENDING_COLOUR = (0, 200, 0), (120, 0, 0)
 # 3x5 bitmaps of the digits 0-9, one string of 15 pixels per digit, row by row
-DIGITS = ("111101101101111", "010110010010111", "111001111100111", "111001111001111", "101101111001001",
-          "111100111001111", "111100111101111", "111001001001001", "111101111101111", "111101111001111")
+DIGITS = (
+    "111101101101111",
+    "010110010010111",
+    "111001111100111",
+    "111001111001111",
+    "101101111001001",
+    "111100111001111",
+    "111100111101111",
+    "111001001001001",
+    "111101111101111",
+    "111101111001111",
+)
 GLYPHS = np.array([[int(c) for c in bits] for bits in DIGITS], bool).reshape(10, 5, 3)
 
 
@@ -41,8 +52,9 @@ class FrameRenderer:
             from sfp.envs.rendering import OffscreenRenderer
             from sfp.envs.sawyer import CAMERA
 
-            self._renderer = OffscreenRenderer(self.base.metaworld_env.model, CAMERA, SAWYER_SIZE, SAWYER_SIZE,
-                                               flip_vertical=True)
+            self._renderer = OffscreenRenderer(
+                self.base.metaworld_env.model, CAMERA, SAWYER_SIZE, SAWYER_SIZE, flip_vertical=True
+            )
         elif family == "locomotion":  # gymnasium's renderer and default camera, without the costly effects
             from sfp.envs.rendering import without_costly_effects
 
@@ -69,15 +81,15 @@ def draw_number(strip: np.ndarray, number: int, left: int = 4, top: int = 3) -> 
     for position, character in enumerate(str(int(number))):
         glyph = np.kron(GLYPHS[int(character)], np.ones((DIGIT_SCALE, DIGIT_SCALE), bool))
         col = left + position * 4 * DIGIT_SCALE
-        region = strip[top:top + glyph.shape[0], col:col + glyph.shape[1]]
-        region[glyph[:region.shape[0], :region.shape[1]]] = 255
+        region = strip[top : top + glyph.shape[0], col : col + glyph.shape[1]]
+        region[glyph[: region.shape[0], : region.shape[1]]] = 255
 
 
 def with_status(image: np.ndarray, step: int, success: bool) -> np.ndarray:
     """(H, W, 3) -> (H + STRIP, W, 3): the status strip (step digits, success square) stacked on top."""
     strip = np.zeros((STRIP, image.shape[1], 3), np.uint8)
     draw_number(strip, step)
-    strip[2:STRIP - 2, -STRIP + 2:-2] = SUCCESS_COLOUR if success else PENDING_COLOUR
+    strip[2 : STRIP - 2, -STRIP + 2 : -2] = SUCCESS_COLOUR if success else PENDING_COLOUR
     return np.concatenate([strip, image], axis=0)
 
 
@@ -102,8 +114,15 @@ class VideoFile:
         if suffix == ".gif":
             self._writer = imageio.get_writer(self._tmp, format="GIF", mode="I", duration=1000 / fps, loop=0)
         else:
-            self._writer = imageio.get_writer(self._tmp, format="FFMPEG", mode="I", fps=fps, codec="libx264",
-                                              macro_block_size=STRIP, output_params=["-f", "mp4"])
+            self._writer = imageio.get_writer(
+                self._tmp,
+                format="FFMPEG",
+                mode="I",
+                fps=fps,
+                codec="libx264",
+                macro_block_size=STRIP,
+                output_params=["-f", "mp4"],
+            )
         self.frames = 0
 
     def capture(self, step: int, success: bool) -> None:

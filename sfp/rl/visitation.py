@@ -11,6 +11,7 @@ atomically at each epoch end and holds
 The counts of the epoch in progress travel in the run's checkpoint (state_dict), so a resumed run counts exactly as
 an uninterrupted one. Non-maze environments have no visitation (`for_env` returns None).
 """
+
 import numpy as np
 
 from sfp.paths import atomic_output
@@ -52,8 +53,14 @@ class Visitation:
     def write(self, path, epochs_done: int) -> None:
         """Write the counts of the first `epochs_done` epochs to `path` atomically (see the module docstring)."""
         with atomic_output(path) as tmp, open(tmp, "wb") as handle:
-            np.savez(handle, counts=self.counts[:epochs_done], cells=self.cells, origin=self.origin,
-                     steps_per_epoch=np.int64(self.steps_per_epoch), env=np.array(self.env_name))
+            np.savez(
+                handle,
+                counts=self.counts[:epochs_done],
+                cells=self.cells,
+                origin=self.origin,
+                steps_per_epoch=np.int64(self.steps_per_epoch),
+                env=np.array(self.env_name),
+            )
 
     def state_dict(self) -> dict:
         return {"counts": self.counts.copy()}
@@ -64,4 +71,4 @@ class Visitation:
         if saved.shape[1:] != self.shape:
             raise ValueError(f"visitation counts of shape {saved.shape[1:]} do not fit this maze {self.shape}")
         self.counts[:] = 0
-        self.counts[:len(saved)] = saved[:len(self.counts)]
+        self.counts[: len(saved)] = saved[: len(self.counts)]

@@ -13,6 +13,7 @@ Flow checkpoints are $SFP_FLOW_DIR/<name>_primitive_flow_<cond>_<n>[_<ratio>|_on
 data name of the env's short name and --expert), honouring --data_ratio and --one_step. Every wrapper keeps
 compute_reward, short_name and max_steps reachable.
 """
+
 import gymnasium
 
 from sfp import paths
@@ -29,8 +30,17 @@ from sfp.rl.wrappers.repeat import (
     NStepWrapper,
 )
 
-__all__ = ["wrap_action_prior", "load_flow_prior", "TaskWrapper", "ParrotWrapper", "EzGreedyWrapper",
-           "NStepWrapper", "ActionRepeatWrapper", "DenseActionRepeatWrapper", "FlowLatentWrapper"]
+__all__ = [
+    "wrap_action_prior",
+    "load_flow_prior",
+    "TaskWrapper",
+    "ParrotWrapper",
+    "EzGreedyWrapper",
+    "NStepWrapper",
+    "ActionRepeatWrapper",
+    "DenseActionRepeatWrapper",
+    "FlowLatentWrapper",
+]
 
 
 def load_flow_prior(name: str, cond: str, n_step: int, data_ratio: float, one_step: bool, device="cpu"):
@@ -49,11 +59,15 @@ def data_name(env: gymnasium.Env, params) -> str:
 def check_prior_dims(prior, cond: str, action_dim: int, cond_dim: int | None) -> None:
     """The prior must model this env's actions and (unless unconditional or image) take a cond_dim condition."""
     if prior.action_dim != action_dim:
-        raise UserError(f"the {cond} prior models {prior.action_dim}-dim actions but the environment has "
-                        f"{action_dim}; train the prior on this environment's suite")
+        raise UserError(
+            f"the {cond} prior models {prior.action_dim}-dim actions but the environment has "
+            f"{action_dim}; train the prior on this environment's suite"
+        )
     if cond_dim is not None and not prior.one_step and prior.cond_dim != cond_dim:
-        raise UserError(f"the {cond} prior takes a {prior.cond_dim}-dim condition but this run gives {cond_dim}; "
-                        f"train it with the matching --mode and --n_step")
+        raise UserError(
+            f"the {cond} prior takes a {prior.cond_dim}-dim condition but this run gives {cond_dim}; "
+            f"train it with the matching --mode and --n_step"
+        )
 
 
 def _initial_windows(env: gymnasium.Env, params, n: int) -> InitialWindows:
@@ -61,8 +75,10 @@ def _initial_windows(env: gymnasium.Env, params, n: int) -> InitialWindows:
     data = dataset.load_dataset(data_name(env, params))
     action_dim = env.action_space.shape[0]
     if data.actions.shape[1] != action_dim:
-        raise UserError(f"the dataset {data.path} has {data.actions.shape[1]}-dim actions, the environment "
-                        f"{action_dim}: it belongs to another suite")
+        raise UserError(
+            f"the dataset {data.path} has {data.actions.shape[1]}-dim actions, the environment "
+            f"{action_dim}: it belongs to another suite"
+        )
     return InitialWindows(data, n, action_dim, params.rand_init_cond, params.seed)
 
 

@@ -1,4 +1,5 @@
 """The common base of the action wrappers: the task interface of the inner env stays reachable."""
+
 import gymnasium
 
 

@@ -5,6 +5,7 @@ repeated for zipf(mu) - 1 further steps (so the whole run lasts zipf(mu) steps).
 reported in info["executed_action"]; the trainer stores it (the original stored the proposed action).
 Randomness: a generator seeded from `seed` (params.seed), re-seeded by reset(seed=...).
 """
+
 import gymnasium
 import numpy as np
 

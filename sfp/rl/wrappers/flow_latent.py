@@ -7,6 +7,7 @@ starts at every reset as n consecutive dataset actions (sfp.rl.action_windows, h
 after each decoded action. A one_step prior is
 decoded without a condition. The n env actions run as one macro step (see sfp.rl.wrappers.repeat.MultiStepWrapper).
 """
+
 import gymnasium
 import numpy as np
 

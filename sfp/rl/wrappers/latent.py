@@ -4,6 +4,7 @@ The agent acts in the inner env's Box [low, high]. PARROT maps it to a latent of
     u = m + (1 - 2m) (a - low) / (high - low) in [m, 1 - m],   z = Phi^-1(u)  (m = 0.05, so |z| <= 1.645)
 and the flow maps the latent to an action: Prior.transform(z (B,A), cond) -> (B,A), clipped to the env's bounds.
 """
+
 import numpy as np
 import torch
 from scipy.special import ndtri
@@ -19,8 +20,14 @@ def uniform_to_gaussian(action: np.ndarray, low: np.ndarray, high: np.ndarray, m
     return ndtri(uniform).astype(np.float32)
 
 
-def decode_latent(prior, latent: np.ndarray, condition: np.ndarray | None, low: np.ndarray, high: np.ndarray,
-                  device: str | torch.device = "cpu") -> np.ndarray:
+def decode_latent(
+    prior,
+    latent: np.ndarray,
+    condition: np.ndarray | None,
+    low: np.ndarray,
+    high: np.ndarray,
+    device: str | torch.device = "cpu",
+) -> np.ndarray:
     """(A,) latent and one condition ((C,), (3,64,64) or None) -> (A,) float32 env action in [low, high]
     (NaN becomes 0 before the clip, +-inf the bound)."""
     z = torch.as_tensor(latent, dtype=torch.float32, device=device).reshape(1, -1)

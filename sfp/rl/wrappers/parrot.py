@@ -10,6 +10,7 @@ Conditions (each trained with flows/train.py under the same mode):
 The agent's action space stays the inner Box and the replay stores the agent's (latent-side) action; the
 executed env action is reported in info["env_action"].
 """
+
 import gymnasium
 import numpy as np
 

@@ -9,6 +9,7 @@ The multi-step wrappers stop early when the episode ends, return the summed (und
 number of env steps taken in info["env_steps"], scale compute_reward by n (the relabelled reward of a macro step is
 approximated as n times the reward at its final state, as in the original) and count max_steps in agent steps.
 """
+
 import math
 
 import gymnasium
@@ -55,8 +56,13 @@ class MultiStepWrapper(TaskWrapper):
             total += float(reward)
             if terminated or truncated:
                 break
-        return observation, total, terminated, truncated, {**info, "env_steps": len(executed),
-                                                            "env_actions": np.stack(executed)}
+        return (
+            observation,
+            total,
+            terminated,
+            truncated,
+            {**info, "env_steps": len(executed), "env_actions": np.stack(executed)},
+        )
 
 
 class NStepWrapper(MultiStepWrapper):
