@@ -97,7 +97,7 @@ def test_pink_runs_keep_uniform_start_steps_then_act_with_correlated_noise():
     white = _run(TINY + ["--exp_name", "white"])
     pink = _run(PINK + ["--exp_name", "pink"])
     assert pink.noise.process.time_steps == 100  # the episode budget (max_ep_len 100)
-    white_actions, pink_actions = (trainer.x.buffer.state_dict()["act"] for trainer in (white, pink))
+    white_actions, pink_actions = (trainer.experiment.buffer.state_dict()["act"] for trainer in (white, pink))
     start = 60  # --start_steps
     np.testing.assert_array_equal(white_actions[:start], pink_actions[:start])  # uniform, the same draws
     assert not np.allclose(white_actions[start:], pink_actions[start:])

@@ -36,7 +36,7 @@ from sfp.rl.build import (
 from sfp.rl.checkpoint import CHECKPOINT_FILE
 from sfp.rl.logger import CONFIG_FILE
 from sfp.rl.params import load_rl_params
-from sfp.rl.rollout import run_episode
+from sfp.rl.rollout import run_episode, schedule_at
 from sfp.rl.video import VideoFile
 from sfp.rl.wrappers import wrap_action_prior
 from sfp.runtime import seed_everything, set_threads
@@ -168,11 +168,6 @@ def load_run(directory: str | Path, checkpoint: str | Path | None = None) -> Run
 def episode_seeds(seed: int, episodes: int) -> list[int]:
     """The reset seed of each episode: the first `episodes` words of SeedSequence(seed) (prefix-stable)."""
     return [int(word) for word in np.random.SeedSequence(seed).generate_state(episodes)]
-
-
-def schedule_at(params, env_steps: int) -> float:
-    """The prior schedule's weight after `env_steps` training steps (1 without prior_schedule)."""
-    return 1.0 if params.prior_schedule == 0 else min(1.0, env_steps / params.prior_schedule)
 
 
 def behaviour_noise(params, policy: str, act_dim: int, episode_seed: int) -> EpisodeNoise | None:

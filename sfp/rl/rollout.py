@@ -59,3 +59,9 @@ def run_episode(
         if video is not None:
             video.capture(length, success)
     return EpisodeResult(seed, ret, length, success, prior_actions)
+
+
+def schedule_at(params, env_steps: int) -> float:
+    """The prior schedule's weight after `env_steps` training steps (1 without prior_schedule): the one place that
+    computes it, for training's behaviour policy and for evaluating a checkpoint."""
+    return 1.0 if params.prior_schedule == 0 else min(1.0, env_steps / params.prior_schedule)

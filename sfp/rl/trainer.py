@@ -26,7 +26,7 @@ from sfp.rl.build import Experiment, flat_observation
 from sfp.rl.checkpoint import load_checkpoint, save_checkpoint
 from sfp.rl.env_snapshot import replay_episode, restore_rng, rng_snapshot
 from sfp.rl.evaluation import record_test_video
-from sfp.rl.rollout import run_episode
+from sfp.rl.rollout import run_episode, schedule_at
 from sfp.rl.visitation import VISITATION_FILE, Visitation
 
 
@@ -101,51 +101,55 @@ class Episode:
 
 class Trainer:
     def __init__(self, experiment: Experiment, logger, run_dir):
-        self.x, self.logger, self.run_dir = experiment, logger, run_dir
-        self.params = p = experiment.params
-        self.total_steps = p.epochs * p.steps_per_epoch
+        self.experiment, self.logger, self.run_dir = experiment, logger, run_dir
+        self.params = params = experiment.params
+        self.total_steps = params.epochs * params.steps_per_epoch
         self.t, self.updates, self.last_update, self.episodes = 0, 0, 0, 0
         self.owed_rounds = 0  # update rounds due while the replay buffer was still empty
         self.stop_signal = None  # the signal that stopped train() early (after saving), if one did
         self.test_seeded = False
         self.window = self.episode = self.obs = None
         self.finished = False
-        episode_budget = min(experiment.env.get_wrapper_attr("max_steps"), p.max_ep_len)
-        self.noise = episode_noise_from_params(p, experiment.env.action_space.shape[0], episode_budget)
-        self.visits = Visitation.for_env(experiment.env, p.epochs, p.steps_per_epoch)  # point mazes only
+        episode_budget = min(experiment.env.get_wrapper_attr("max_steps"), params.max_ep_len)
+        self.noise = episode_noise_from_params(params, experiment.env.action_space.shape[0], episode_budget)
+        self.visits = Visitation.for_env(experiment.env, params.epochs, params.steps_per_epoch)  # point mazes only
         # test episodes start from an all-zero window, drawing nothing (a deterministic policy never reads it)
-        self.test_windows = InitialWindows(None, p.prior_n_step, experiment.env.action_space.shape[0], False, p.seed)
+        self.test_windows = InitialWindows(
+            None, params.prior_n_step, experiment.env.action_space.shape[0], False, params.seed
+        )
 
     # ------------------------------------------------------------------------------------------------ set-up
     def start(self) -> None:
         """A fresh run (seeded by sfp.rl.run before anything was built): first reset, optional behaviour cloning."""
-        p = self.params
-        self._new_episode(reset_seed=p.seed)
-        if p.bc_epochs > 0:
+        params = self.params
+        self._new_episode(reset_seed=params.seed)
+        if params.bc_epochs > 0:
             from sfp.rl.bc_data import expert_batches
 
-            batches = expert_batches(self.x.dataset, p.goal_cond, p.batch_size, self.x.device)
-            tqdm.write(f"behaviour cloning: {self.x.agent.behaviour_clone(batches, p.bc_epochs)}")
+            batches = expert_batches(
+                self.experiment.dataset, params.goal_cond, params.batch_size, self.experiment.device
+            )
+            tqdm.write(f"behaviour cloning: {self.experiment.agent.behaviour_clone(batches, params.bc_epochs)}")
 
     def _new_episode(self, reset_seed: int | None = None) -> None:
-        rng_state = rng_snapshot(self.x.env)
-        self.obs, _ = self.x.env.reset(seed=reset_seed)
-        self.window = self.x.windows.sample()
+        rng_state = rng_snapshot(self.experiment.env)
+        self.obs, _ = self.experiment.env.reset(seed=reset_seed)
+        self.window = self.experiment.windows.sample()
         self.episode = Episode(self.obs, self.window, reset_seed, rng_state)
-        if self.x.polyrl is not None:
-            self.x.polyrl.pre_episode(self.episodes)
+        if self.experiment.polyrl is not None:
+            self.experiment.polyrl.pre_episode(self.episodes)
         if self.noise is not None:
             self.noise.reset()
 
     # ------------------------------------------------------------------------------------------------ the loop
     def train(self, interrupt: dict) -> None:
         """Run to the end, or until interrupt["signal"] is set (see deferred_interrupt): then save and stop."""
-        p = self.params
-        bar = tqdm(total=self.total_steps, initial=self.t, unit="step", desc=p.exp_name, dynamic_ncols=True)
+        params = self.params
+        bar = tqdm(total=self.total_steps, initial=self.t, unit="step", desc=params.exp_name, dynamic_ncols=True)
         while interrupt["signal"] is None and self.t < self.total_steps:
             self._step()
             bar.update(1)
-            if (self.t % p.steps_per_epoch) == 0:
+            if (self.t % params.steps_per_epoch) == 0:
                 self._end_epoch(bar)
         bar.close()
         if self.t < self.total_steps:
@@ -161,45 +165,45 @@ class Trainer:
         return 0 if self.stop_signal is None else 128 + self.stop_signal
 
     def _schedule(self) -> float:
-        return 1.0 if self.params.prior_schedule == 0 else min(1.0, self.t / self.params.prior_schedule)
+        return schedule_at(self.params, self.t)
 
     def _act(self, flat: np.ndarray) -> tuple[np.ndarray, dict]:
-        agent, window = self.x.agent, self.window.ravel()
+        agent, window = self.experiment.agent, self.window.ravel()
         # colored noise: step k of an episode always uses element k of its sequences, so one is drawn every step;
         # it is discarded during start_steps (uniform, prior or PolyRL actions, as the pink-noise paper's SAC) and
         # when the prior acts (SFP's mixture: only the policy's part is colored)
         noise = self.noise.sample() if self.noise is not None else None
         if self.t >= self.params.start_steps:
             return agent.act(flat, window, schedule=self._schedule(), noise=noise)
-        if self.x.polyrl is not None:
+        if self.experiment.polyrl is not None:
             policy_sample = lambda: agent.act(flat, window, schedule=0.0)[0]  # noqa: E731  (the SAC policy alone)
-            action = self.x.polyrl.select_action(flat, self.window[-1], policy_sample)
+            action = self.experiment.polyrl.select_action(flat, self.window[-1], policy_sample)
             return action.astype(np.float32), {"prior_used": 0.0, "mixing_weight": 0.0}
         return agent.explore(flat, window)
 
     def _step(self) -> None:
-        p, x = self.params, self.x
+        params, experiment = self.params, self.experiment
         flat = flat_observation(self.obs)
         action, info = self._act(flat)
         self.logger.store(PriorP=info["prior_used"], MixingWeight=info["mixing_weight"])
-        obs2, reward, terminated, truncated, env_info = x.env.step(action)
+        obs2, reward, terminated, truncated, env_info = experiment.env.step(action)
         stored = env_info.get("executed_action", action)
         self.window = push(self.window, stored)
         self.episode.add(
             action, stored, obs2, float(reward), bool(terminated), bool(env_info.get("success")), self.window
         )
-        if x.polyrl is not None:
-            x.polyrl.post_step(flat, flat_observation(obs2))
+        if experiment.polyrl is not None:
+            experiment.polyrl.post_step(flat, flat_observation(obs2))
         self.obs = obs2
         if self.visits is not None:
-            self.visits.record(self.t, *x.env.unwrapped.xy)
+            self.visits.record(self.t, *experiment.env.unwrapped.xy)
         self.t += 1
-        if terminated or truncated or len(self.episode) >= p.max_ep_len:
+        if terminated or truncated or len(self.episode) >= params.max_ep_len:
             self._finish_episode()
-        if self.t > p.update_after and self.t - self.last_update >= p.update_every:
+        if self.t > params.update_after and self.t - self.last_update >= params.update_every:
             self.last_update = self.t
             self.owed_rounds += 1
-        if self.owed_rounds and len(x.buffer) > 0:
+        if self.owed_rounds and len(experiment.buffer) > 0:
             if self.owed_rounds > 1:
                 tqdm.write(
                     f"note: {self.owed_rounds - 1} update rounds fell due before the first episode was stored; "
@@ -211,28 +215,28 @@ class Trainer:
 
     def _finish_episode(self) -> None:
         episode = self.episode
-        self.x.buffer.store_episode(episode.as_replay_episode())
+        self.experiment.buffer.store_episode(episode.as_replay_episode())
         self.logger.store(EpRet=episode.ret, EpLen=len(episode), SuccessRate=float(episode.success))
         self.episodes += 1
         self._new_episode()
 
     def _update(self) -> None:
-        p, x = self.params, self.x
+        params, experiment = self.params, self.experiment
         progress = self.t / self.total_steps
-        for _ in range(p.update_every):
-            batch, idx = x.buffer.sample(p.batch_size, progress, force_uniform=p.sil)
-            info, priorities = x.agent.update(batch)
+        for _ in range(params.update_every):
+            batch, idx = experiment.buffer.sample(params.batch_size, progress, force_uniform=params.sil)
+            info, priorities = experiment.agent.update(batch)
             self._check_finite(info)
             self.logger.store(**info, Weights=batch["weights"], Priorities=priorities)
-            if p.prioritize and not p.sil:
-                x.buffer.update_priorities(idx, priorities)
-        for _ in range(p.update_every * p.sil_m if p.sil else 0):
-            batch, idx = x.buffer.sample(p.sil_bs, progress)
-            info, priorities = x.agent.imitate(batch)
+            if params.prioritize and not params.sil:
+                experiment.buffer.update_priorities(idx, priorities)
+        for _ in range(params.update_every * params.sil_m if params.sil else 0):
+            batch, idx = experiment.buffer.sample(params.sil_bs, progress)
+            info, priorities = experiment.agent.imitate(batch)
             self._check_finite(info)
-            if p.prioritize:
-                x.buffer.update_priorities(idx, priorities)
-        self.updates += p.update_every
+            if params.prioritize:
+                experiment.buffer.update_priorities(idx, priorities)
+        self.updates += params.update_every
 
     def _check_finite(self, info: dict) -> None:
         bad = [key for key, value in info.items() if not math.isfinite(value)]
@@ -244,17 +248,19 @@ class Trainer:
 
     # ------------------------------------------------------------------------------------------------ epochs
     def _end_epoch(self, bar) -> None:
-        p = self.params
-        epoch = self.t // p.steps_per_epoch
+        params = self.params
+        epoch = self.t // params.steps_per_epoch
         self._test()
-        if p.video_freq > 0 and epoch % p.video_freq == 0:  # the first test episode's seed, on an env of its own
-            record_test_video(self.x, self.run_dir / "videos" / f"epoch_{epoch}.mp4", p.seed + 10_000)
+        if (
+            params.video_freq > 0 and epoch % params.video_freq == 0
+        ):  # the first test episode's seed, on an env of its own
+            record_test_video(self.experiment, self.run_dir / "videos" / f"epoch_{epoch}.mp4", params.seed + 10_000)
         if self.visits is not None:
             self.visits.write(self.run_dir / VISITATION_FILE, epoch)
         row = self.logger.log_epoch(epoch, self.t, self.updates)
         bar.set_postfix(epoch=epoch, test_success=f"{row['AverageTestSuccessRate']:.2f}")
         last = self.t >= self.total_steps
-        if last or (p.save_freq > 0 and epoch % p.save_freq == 0):
+        if last or (params.save_freq > 0 and epoch % params.save_freq == 0):
             self.save()
 
     def _test(self) -> None:
@@ -263,13 +269,18 @@ class Trainer:
             seed = None if self.test_seeded else self.params.seed + 10_000
             self.test_seeded = True
             result = run_episode(
-                self.x.test_env, self.x.agent, "deterministic", seed, self.params.max_ep_len, self.test_windows
+                self.experiment.test_env,
+                self.experiment.agent,
+                "deterministic",
+                seed,
+                self.params.max_ep_len,
+                self.test_windows,
             )
             self.logger.store(TestEpRet=result.ret, TestEpLen=result.length, TestSuccessRate=float(result.success))
 
     # ------------------------------------------------------------------------------------------------ saving
     def save(self):
-        x, ep = self.x, self.episode
+        experiment, ep = self.experiment, self.episode
         state = {
             "t": self.t,
             "updates": self.updates,
@@ -278,11 +289,11 @@ class Trainer:
             "episodes": self.episodes,
             "test_seeded": self.test_seeded,
             "window": self.window,
-            "agent": x.agent.state_dict(),
-            "buffer": x.buffer.state_dict(),
-            "windows": x.windows.state_dict(),
+            "agent": experiment.agent.state_dict(),
+            "buffer": experiment.buffer.state_dict(),
+            "windows": experiment.windows.state_dict(),
             "logger": self.logger.state_dict(),
-            "polyrl": x.polyrl.state_dict() if x.polyrl is not None else None,
+            "polyrl": experiment.polyrl.state_dict() if experiment.polyrl is not None else None,
             "action_noise": self.noise.state_dict() if self.noise is not None else None,
             "visitation": self.visits.state_dict() if self.visits is not None else None,
             "episode": {
@@ -297,7 +308,7 @@ class Trainer:
                 "ret": ep.ret,
                 "success": ep.success,
             },
-            "test_env_rng": rng_snapshot(x.test_env),
+            "test_env_rng": rng_snapshot(experiment.test_env),
             "rng": {"python": random.getstate(), "numpy": np.random.get_state(), "torch": torch.get_rng_state()},
         }
         return save_checkpoint(self.run_dir, state)
@@ -305,21 +316,21 @@ class Trainer:
     def restore(self) -> None:
         """Continue from the run directory's checkpoint."""
         state = load_checkpoint(self.run_dir)
-        x = self.x
+        experiment = self.experiment
         for key in ("t", "updates", "last_update", "episodes", "test_seeded", "window"):
             setattr(self, key, state[key])
         self.owed_rounds = state.get("owed_rounds", 0)  # checkpoints of older versions never owed a round
-        x.agent.load_state_dict(state["agent"])
-        x.buffer.load_state_dict(state["buffer"])
-        x.windows.load_state_dict(state["windows"])
+        experiment.agent.load_state_dict(state["agent"])
+        experiment.buffer.load_state_dict(state["buffer"])
+        experiment.windows.load_state_dict(state["windows"])
         self.logger.load_state_dict(state["logger"])
-        if x.polyrl is not None:
-            x.polyrl.load_state_dict(state["polyrl"])
+        if experiment.polyrl is not None:
+            experiment.polyrl.load_state_dict(state["polyrl"])
         if self.noise is not None:
             self.noise.load_state_dict(state["action_noise"])
         if self.visits is not None and state.get("visitation") is not None:
             self.visits.load_state_dict(state["visitation"])
-        restore_rng(x.test_env, state["test_env_rng"])
+        restore_rng(experiment.test_env, state["test_env_rng"])
         self._restore_episode(state["episode"])
         random.setstate(state["rng"]["python"])
         np.random.set_state(state["rng"]["numpy"])
@@ -327,7 +338,7 @@ class Trainer:
 
     def _restore_episode(self, saved: dict) -> None:
         """Rebuild the simulator state of the episode in progress by replaying its actions."""
-        replayed = replay_episode(self.x.env, saved["reset_seed"], saved["rng_state"], saved["env_actions"])
+        replayed = replay_episode(self.experiment.env, saved["reset_seed"], saved["rng_state"], saved["env_actions"])
         if not _same_observations(replayed, saved["observations"]):
             raise UserError(
                 f"the environment did not replay the saved episode identically (library versions "
