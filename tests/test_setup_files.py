@@ -53,3 +53,15 @@ def test_the_parameters_page_documents_every_parameter_with_its_default():
             assert f"| `{key}` | `{json.dumps(default)}` |" in readme, (
                 f"{path.name}: {key} missing or stale in docs/parameters.md"
             )
+
+
+def test_the_readme_is_a_short_map_whose_links_all_resolve():
+    """README under 300 lines; every relative link of README, docs/ and results/ names a file that exists."""
+    assert len((ROOT / "README.md").read_text().splitlines()) < 300
+    pages = [ROOT / "README.md", *(ROOT / "docs").glob("*.md"), *(ROOT / "results").rglob("README.md")]
+    missing = []
+    for page in pages:
+        for link in re.findall(r"\]\(([^)#\s]+)(?:#[^)]*)?\)", page.read_text()):
+            if "://" not in link and not (page.parent / link).exists():
+                missing.append(f"{page.relative_to(ROOT)}: {link}")
+    assert not missing
