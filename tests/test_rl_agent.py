@@ -14,6 +14,7 @@ from sfp.rl.agent import AgentConfig, SACAgent
 from sfp.rl.bc_data import expert_batches
 from sfp.rl.mixture import MixturePrior, mixture_prior_from_params
 from sfp.rl.params import load_rl_params
+from sfp.rl.replay import ReplayBatch
 
 torch.set_num_threads(1)
 S, G, A = 3, 2, 2
@@ -60,18 +61,20 @@ def make_agent(prior_offset=0.0, prior=None, cond="action", **overrides):
 
 def make_batch(batch_size=16, seed=0, obs_shape=(D,)):
     gen = torch.Generator().manual_seed(seed)
-    return {
-        "obs": torch.rand(batch_size, *obs_shape, generator=gen),
-        "obs2": torch.rand(batch_size, *obs_shape, generator=gen),
-        "act": torch.rand(batch_size, A, generator=gen) * 2 - 1,
-        "rew": torch.rand(batch_size, generator=gen),
-        "done": (torch.rand(batch_size, generator=gen) < 0.3).float(),
-        "discount": torch.full((batch_size,), 0.99**3),
-        "window": torch.rand(batch_size, A, generator=gen) * 2 - 1,
-        "window2": torch.rand(batch_size, A, generator=gen) * 2 - 1,
-        "weights": torch.rand(batch_size, generator=gen) + 0.5,
-        "ret": torch.rand(batch_size, generator=gen) * 5,
-    }
+    return ReplayBatch(
+        **{
+            "obs": torch.rand(batch_size, *obs_shape, generator=gen),
+            "obs2": torch.rand(batch_size, *obs_shape, generator=gen),
+            "act": torch.rand(batch_size, A, generator=gen) * 2 - 1,
+            "rew": torch.rand(batch_size, generator=gen),
+            "done": (torch.rand(batch_size, generator=gen) < 0.3).float(),
+            "discount": torch.full((batch_size,), 0.99**3),
+            "window": torch.rand(batch_size, A, generator=gen) * 2 - 1,
+            "window2": torch.rand(batch_size, A, generator=gen) * 2 - 1,
+            "weights": torch.rand(batch_size, generator=gen) + 0.5,
+            "ret": torch.rand(batch_size, generator=gen) * 5,
+        }
+    )
 
 
 def force_lambda(agent, value: float):
@@ -93,11 +96,11 @@ def test_critic_target_uses_prior_action_when_lambda_is_one_and_policy_when_zero
 
     torch.manual_seed(7)  # replay the same random draws: the policy sample at obs2 comes first
     with torch.no_grad():
-        policy_action, logp, _, _ = agent.ac.actor.sample(batch["obs2"])
-        expected_prior = (agent.prior.prior.map(batch["window2"]) + 0.4).clamp(-0.99, 0.99)
+        policy_action, logp, _, _ = agent.ac.actor.sample(batch.obs2)
+        expected_prior = (agent.prior.prior.map(batch.window2) + 0.4).clamp(-0.99, 0.99)
         next_action = expected_prior if lam == 1 else policy_action
-        q_next = torch.min(*agent.target["critics"](batch["obs2"], next_action))
-        expected = batch["rew"] + batch["discount"] * (1 - batch["done"]) * (q_next - agent.config.alpha * logp)
+        q_next = torch.min(*agent.target["critics"](batch.obs2, next_action))
+        expected = batch.rew + batch.discount * (1 - batch.done) * (q_next - agent.config.alpha * logp)
     assert torch.allclose(prior_action, expected_prior)
     assert torch.allclose(target, expected, atol=1e-6)
 
@@ -116,14 +119,14 @@ def test_kl_regularised_target_uses_the_standard_gaussian_kl():
     target, prior_action, _ = agent.critic_target(batch)
     torch.manual_seed(3)
     with torch.no_grad():
-        action, _, mu, log_std = agent.ac.actor.sample(batch["obs2"])
-        mu_p = agent.prior.prior.map(batch["window2"])
+        action, _, mu, log_std = agent.ac.actor.sample(batch.obs2)
+        mu_p = agent.prior.prior.map(batch.window2)
         kl = torch.distributions.kl_divergence(
             torch.distributions.Normal(mu, log_std.exp()),
             torch.distributions.Normal(mu_p, torch.full_like(mu_p, -0.5).exp()),
         )
-        q_next = torch.min(*agent.target["critics"](batch["obs2"], action))
-        expected = batch["rew"] + batch["discount"] * (1 - batch["done"]) * (q_next - 0.5 * kl.sum(-1))
+        q_next = torch.min(*agent.target["critics"](batch.obs2, action))
+        expected = batch.rew + batch.discount * (1 - batch.done) * (q_next - 0.5 * kl.sum(-1))
     assert prior_action is None
     assert torch.allclose(target, expected, atol=1e-5)
     agent.update(batch)
@@ -196,17 +199,19 @@ def test_bandit_critic_and_actor_find_the_rewarding_action():
     obs = torch.zeros(64, D)
     for _ in range(400):
         act = torch.rand(64, A) * 2 - 1
-        batch = {
-            "obs": obs,
-            "obs2": obs,
-            "act": act,
-            "rew": 1 - (act - 0.5).pow(2).mean(-1),
-            "done": torch.ones(64),
-            "discount": torch.ones(64),
-            "window": act,
-            "window2": act,
-            "weights": torch.ones(64),
-        }
+        batch = ReplayBatch(
+            **{
+                "obs": obs,
+                "obs2": obs,
+                "act": act,
+                "rew": 1 - (act - 0.5).pow(2).mean(-1),
+                "done": torch.ones(64),
+                "discount": torch.ones(64),
+                "window": act,
+                "window2": act,
+                "weights": torch.ones(64),
+            }
+        )
         agent.update(batch)
     action, _ = agent.act(np.zeros(D, np.float32), np.zeros(A, np.float32), deterministic=True)
     assert np.allclose(action, 0.5, atol=0.15)
@@ -219,13 +224,13 @@ def test_sil_raises_q_towards_higher_returns_and_returns_advantages():
     torch.manual_seed(0)
     agent = make_agent(use_prior=False, sil_value_weight=1.0, lr=1e-2)
     batch = make_batch()
-    batch["ret"] = torch.full((16,), 5.0)
+    batch = batch._replace(ret=torch.full((16,), 5.0))
     with torch.no_grad():
-        q_before = torch.min(*agent.ac.critics(batch["obs"], batch["act"])).mean()
+        q_before = torch.min(*agent.ac.critics(batch.obs, batch.act)).mean()
     for _ in range(20):
         info, priorities = agent.imitate(batch)
     with torch.no_grad():
-        q_after = torch.min(*agent.ac.critics(batch["obs"], batch["act"])).mean()
+        q_after = torch.min(*agent.ac.critics(batch.obs, batch.act)).mean()
     assert q_after > q_before + 1.0
     assert priorities.shape == (16,) and np.all(priorities >= 0) and set(info) == {"LossQSIL", "LossPiSIL"}
 
@@ -316,8 +321,8 @@ def test_visual_agent_updates_and_acts_with_the_encoder_trained_by_the_critic_on
     assert any(not torch.equal(encoder_before[k], v) for k, v in agent.ac.encoder.state_dict().items())
     # the actor and λ steps alone leave the encoder untouched
     encoder_after_update = copy.deepcopy(agent.ac.encoder.state_dict())
-    features = agent.ac.encoder(batch["obs"]).detach()
-    agent._actor_step(features, batch["obs"], batch["window"], batch["weights"])
+    features = agent.ac.encoder(batch.obs).detach()
+    agent._actor_step(features, batch.obs, batch.window, batch.weights)
     agent._lambda_step(features, torch.zeros(4, A))
     assert all(torch.equal(encoder_after_update[k], v) for k, v in agent.ac.encoder.state_dict().items())
     action, _ = agent.act(np.random.rand(3, 64, 64).astype(np.float32), np.zeros(A, np.float32))

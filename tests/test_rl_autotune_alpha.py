@@ -12,6 +12,7 @@ from sfp.errors import UserError
 from sfp.rl import losses
 from sfp.rl.agent import AgentConfig, SACAgent
 from sfp.rl.params import load_rl_params, target_entropy_value
+from sfp.rl.replay import ReplayBatch
 from sfp.rl.run import run
 
 
@@ -44,17 +45,17 @@ def _bandit_agent(alpha0: float) -> tuple[SACAgent, float]:
         obs = torch.rand(batch_size, 2) * 2 - 1
         act = torch.rand(batch_size, 1) * 2 - 1
         agent.update(
-            {
-                "obs": obs,
-                "obs2": obs,
-                "act": act,
-                "rew": -act.pow(2).sum(-1),
-                "done": torch.ones(batch_size),
-                "discount": torch.full((batch_size,), 0.99),
-                "window": torch.zeros(batch_size, 0),
-                "window2": torch.zeros(batch_size, 0),
-                "weights": torch.ones(batch_size),
-            }
+            ReplayBatch(
+                obs=obs,
+                obs2=obs,
+                act=act,
+                rew=-act.pow(2).sum(-1),
+                done=torch.ones(batch_size),
+                discount=torch.full((batch_size,), 0.99),
+                window=torch.zeros(batch_size, 0),
+                window2=torch.zeros(batch_size, 0),
+                weights=torch.ones(batch_size),
+            )
         )
     return agent, 2.0 * math.exp(2.0 * agent.target_entropy) / (2.0 * math.pi * math.e)
 

@@ -55,14 +55,14 @@ def buffer(goal_dim=0, size=100, n_step=3, gamma=0.5, her=False, clip_rew=False,
 
 def numpy_batch(buf, batch_size, progress=0.0):
     batch, idx = buf.sample(batch_size, progress)
-    return {key: value.numpy() for key, value in batch.items()}, idx
+    return batch._replace(**{key: value.numpy() for key, value in batch._asdict().items()}), idx
 
 
 def test_batch_contract_shapes_and_dtypes():
     buf = buffer(goal_dim=1, her=True)
     buf.store_episode(episode(6, goal=100.0))
     batch, idx = buf.sample(7, 0.3)
-    shapes = {key: tuple(value.shape) for key, value in batch.items()}
+    shapes = {key: tuple(value.shape) for key, value in batch._asdict().items()}
     assert shapes == {
         "obs": (7, 2),
         "obs2": (7, 2),
@@ -75,7 +75,7 @@ def test_batch_contract_shapes_and_dtypes():
         "weights": (7,),
         "ret": (7,),
     }
-    assert all(str(value.dtype) == "torch.float32" for value in batch.values())
+    assert all(str(value.dtype) == "torch.float32" for value in batch if value is not None)
     assert idx.dtype == np.int64 and idx.shape == (7,)
     assert len(buf) == 6
 
@@ -92,14 +92,14 @@ def test_n_step_sums_discounts_windows_by_hand():
     assert set(idx) == set(range(5))  # one episode stored from row 0: row == step t
     for row, t in enumerate(idx):
         k = expected_k[t]
-        assert batch["rew"][row] == pytest.approx(expected_rew[t])
-        assert batch["discount"][row] == pytest.approx(0.5**k)
-        assert batch["done"][row] == expected_done[t]
-        assert batch["ret"][row] == pytest.approx(expected_ret[t])
-        assert batch["obs"][row, 0] == t and batch["obs2"][row, 0] == t + k
-        assert batch["act"][row, 0] == t
-        np.testing.assert_array_equal(batch["window"][row], [t, -t])
-        np.testing.assert_array_equal(batch["window2"][row], [t + k, -(t + k)])
+        assert batch.rew[row] == pytest.approx(expected_rew[t])
+        assert batch.discount[row] == pytest.approx(0.5**k)
+        assert batch.done[row] == expected_done[t]
+        assert batch.ret[row] == pytest.approx(expected_ret[t])
+        assert batch.obs[row, 0] == t and batch.obs2[row, 0] == t + k
+        assert batch.act[row, 0] == t
+        np.testing.assert_array_equal(batch.window[row], [t, -t])
+        np.testing.assert_array_equal(batch.window2[row], [t + k, -(t + k)])
 
 
 def test_terminal_inside_the_window_stops_the_sum():
@@ -108,10 +108,10 @@ def test_terminal_inside_the_window_stops_the_sum():
     batch, idx = numpy_batch(buf, 300)
     first = idx == 0
     assert first.any()
-    assert np.allclose(batch["rew"][first], 1.5) and np.allclose(batch["discount"][first], 0.25)
-    assert np.all(batch["done"][first] == 1) and np.all(batch["obs2"][first, 0] == 2)
+    assert np.allclose(batch.rew[first], 1.5) and np.allclose(batch.discount[first], 0.25)
+    assert np.all(batch.done[first] == 1) and np.all(batch.obs2[first, 0] == 2)
     later = idx == 2  # steps 2..4 lie after the terminal and reach the episode end without one
-    assert np.allclose(batch["rew"][later], 1.75) and np.all(batch["done"][later] == 0)
+    assert np.allclose(batch.rew[later], 1.75) and np.all(batch.done[later] == 0)
 
 
 def test_her_relabels_both_goals_inside_the_episode_and_recomputes_rewards():
@@ -121,8 +121,8 @@ def test_her_relabels_both_goals_inside_the_episode_and_recomputes_rewards():
     for episode_id, length in enumerate(lengths):  # stored rewards 5 are wrong on purpose: HER recomputes them
         buf.store_episode(episode(length, episode_id, goal=-50.0, rew=np.full(length, 5.0)))
     batch, _ = numpy_batch(buf, 4000)
-    observation, goal = batch["obs"][:, 0], batch["obs"][:, 1]
-    np.testing.assert_array_equal(batch["obs2"][:, 1], goal)
+    observation, goal = batch.obs[:, 0], batch.obs[:, 1]
+    np.testing.assert_array_equal(batch.obs2[:, 1], goal)
     relabelled = goal != -50.0
     assert abs(relabelled.mean() - 0.8) < 0.03  # replay_k 4; 4.7 standard deviations
     episode_id, t = np.divmod(observation, 1000.0)
@@ -130,13 +130,13 @@ def test_her_relabels_both_goals_inside_the_episode_and_recomputes_rewards():
     np.testing.assert_array_equal(future_id, episode_id[relabelled])
     assert np.all(future > t[relabelled]) and np.all(future <= np.take(lengths, episode_id[relabelled].astype(int)))
     assert set(np.unique(future - t[relabelled])) == set(range(1, 10))
-    steps = np.rint(np.log(batch["discount"]) / np.log(gamma)).astype(int)
-    np.testing.assert_array_equal(batch["obs2"][:, 0], observation + steps)
+    steps = np.rint(np.log(batch.discount) / np.log(gamma)).astype(int)
+    np.testing.assert_array_equal(batch.obs2[:, 0], observation + steps)
     achieved_next = observation[:, None] + 1 + np.arange(n_step)  # ag_{t+m+1}
     step_rewards = near(achieved_next.reshape(-1, 1), np.repeat(goal, n_step)[:, None]).reshape(-1, n_step)
     expected = (step_rewards * gamma ** np.arange(n_step) * (np.arange(n_step) < steps[:, None])).sum(1)
-    np.testing.assert_allclose(batch["rew"], expected, rtol=1e-6)
-    assert np.all(batch["rew"][~relabelled] == 0) and batch["rew"][relabelled].max() > 0
+    np.testing.assert_allclose(batch.rew, expected, rtol=1e-6)
+    assert np.all(batch.rew[~relabelled] == 0) and batch.rew[relabelled].max() > 0
 
 
 @pytest.mark.parametrize("prioritize", [False, True])
@@ -154,14 +154,12 @@ def test_variable_lengths_and_wraparound_never_mix_episodes(prioritize):
             total += lengths[other]
         assert len(buf) == total
         batch, idx = numpy_batch(buf, 500)
-        episode_of = batch["obs"][:, 0] // 1000
+        episode_of = batch.obs[:, 0] // 1000
         assert set(episode_of.astype(int)) == set(survivors)
-        np.testing.assert_array_equal(batch["obs2"][:, 0] // 1000, episode_of)
-        np.testing.assert_array_equal(
-            batch["window2"][:, 0] - batch["window"][:, 0], batch["obs2"][:, 0] - batch["obs"][:, 0]
-        )
-        relabelled = batch["obs"][:, 1] != -50.0
-        np.testing.assert_array_equal(batch["obs"][relabelled, 1] // 1000, episode_of[relabelled])
+        np.testing.assert_array_equal(batch.obs2[:, 0] // 1000, episode_of)
+        np.testing.assert_array_equal(batch.window2[:, 0] - batch.window[:, 0], batch.obs2[:, 0] - batch.obs[:, 0])
+        relabelled = batch.obs[:, 1] != -50.0
+        np.testing.assert_array_equal(batch.obs[relabelled, 1] // 1000, episode_of[relabelled])
         assert np.all(idx < size)
 
 
@@ -188,8 +186,8 @@ def test_clip_rew_clips_every_path_to_the_reward_range(goal_dim, her, reward_ran
     clipped_batch, idx = numpy_batch(clipped, 50)
     raw_batch, raw_idx = numpy_batch(raw, 50)
     full_window = idx < 18
-    assert np.all(clipped_batch["rew"][full_window] == expected)
-    assert np.allclose(raw_batch["rew"][raw_idx < 18], 2.71 * expected)
+    assert np.all(clipped_batch.rew[full_window] == expected)
+    assert np.allclose(raw_batch.rew[raw_idx < 18], 2.71 * expected)
 
 
 def test_sum_tree_prefix_search_matches_cumulative_sums():
@@ -229,12 +227,12 @@ def test_per_weights_beta_annealing_and_new_transitions_get_max_priority():
     for progress, beta in ((0.0, 0.4), (0.5, 0.7), (1.0, 1.0)):
         batch, idx = buf.sample(200, progress)
         # w_i = (N P_i)^-beta / max_j w_j = (p_i^alpha / p_min^alpha)^-beta with p_min = 1
-        np.testing.assert_allclose(batch["weights"].numpy(), (idx + 1.0) ** (-0.5 * beta), rtol=1e-6)
+        np.testing.assert_allclose(batch.weights.numpy(), (idx + 1.0) ** (-0.5 * beta), rtol=1e-6)
     buf.store_episode(episode(4, episode_id=1))  # rows 4..7 enter with the largest priority so far, 4
     batch, idx = buf.sample(400, 0.0)
     new = idx >= 4
     assert new.any()
-    np.testing.assert_allclose(batch["weights"].numpy()[new], 4.0 ** (-0.5 * 0.4), rtol=1e-6)
+    np.testing.assert_allclose(batch.weights.numpy()[new], 4.0 ** (-0.5 * 0.4), rtol=1e-6)
     for bad in ([-1.0], [np.nan]):
         with pytest.raises(ValueError):
             buf.update_priorities(np.array([0]), bad)
@@ -266,8 +264,8 @@ def test_state_dict_round_trip_gives_identical_samples(tmp_path):
     for step in range(3):
         (batch_a, idx_a), (batch_b, idx_b) = original.sample(32, 0.5), restored.sample(32, 0.5)
         np.testing.assert_array_equal(idx_a, idx_b)
-        for key in batch_a:
-            np.testing.assert_array_equal(batch_a[key].numpy(), batch_b[key].numpy())
+        for a, b in zip(batch_a, batch_b):
+            np.testing.assert_array_equal(a.numpy(), b.numpy())
         for buf in (original, restored):
             buf.update_priorities(idx_a, np.arange(32) / 8.0)
             buf.store_episode(episode(3, 10 + step, goal=-50.0))
@@ -290,8 +288,8 @@ def test_images_are_stored_as_uint8_and_come_back_exactly():
     assert buf.state_dict()["observation"].dtype == np.uint8
     batch, idx = numpy_batch(buf, 50)
     steps = np.minimum(2, 5 - idx)
-    np.testing.assert_array_equal(batch["obs"], frames[idx])
-    np.testing.assert_array_equal(batch["obs2"], frames[idx + steps])
+    np.testing.assert_array_equal(batch.obs, frames[idx])
+    np.testing.assert_array_equal(batch.obs2, frames[idx + steps])
 
 
 def test_impossible_sizes_are_user_errors():

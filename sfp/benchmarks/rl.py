@@ -26,7 +26,7 @@ from sfp.priors.loading import load_prior
 from sfp.rl.agent import AgentConfig, SACAgent
 from sfp.rl.mixture import MixturePrior
 from sfp.rl.params import load_rl_params
-from sfp.rl.replay import ReplayBuffer
+from sfp.rl.replay import ReplayBatch, ReplayBuffer
 from sfp.rl.run import run
 
 TASK = "window-close-v2"
@@ -67,14 +67,14 @@ def _flow_prior(act_dim: int, directory: Path):
     return load_prior(save_checkpoint(directory / "bench_prior.pt", build_model(config), config))
 
 
-def bare_update(agent: SACAgent, batch: dict, alpha: float) -> None:
+def bare_update(agent: SACAgent, batch: ReplayBatch, alpha: float) -> None:
     """The minimal SAC step on the agent's own networks: critic, actor, Polyak. No prior, no extras."""
-    ac, obs, obs2 = agent.ac, batch["obs"], batch["obs2"]
+    ac, obs, obs2 = agent.ac, batch.obs, batch.obs2
     with torch.no_grad():
         action2, logp2, *_ = ac.actor.sample(obs2)
         q_next = torch.min(*agent.target["critics"](obs2, action2))
-        target = batch["rew"] + batch["discount"] * (1 - batch["done"]) * (q_next - alpha * logp2)
-    q1, q2 = ac.critics(obs, batch["act"])
+        target = batch.rew + batch.discount * (1 - batch.done) * (q_next - alpha * logp2)
+    q1, q2 = ac.critics(obs, batch.act)
     loss_q = ((q1 - target) ** 2).mean() + ((q2 - target) ** 2).mean()
     agent.q_optimizer.zero_grad()
     loss_q.backward()
@@ -103,7 +103,7 @@ def update_times(updates: int = 300, batch_size: int = 100, n_step: int = 10) ->
     start = time.perf_counter()
     batches = [buffer.sample(batch_size, 0.5)[0] for _ in range(updates)]
     sample_time = (time.perf_counter() - start) / updates
-    obs_dim, act_dim = batches[0]["obs"].shape[1], batches[0]["act"].shape[1]
+    obs_dim, act_dim = batches[0].obs.shape[1], batches[0].act.shape[1]
     with tempfile.TemporaryDirectory() as tmp:
         prior = MixturePrior(_flow_prior(act_dim, Path(tmp)), "action", obs_dim, 0, act_dim, act_dim)
         sac = SACAgent(AgentConfig(), obs_dim, act_dim)

@@ -26,6 +26,7 @@ from sfp.rl import losses
 from sfp.rl.mixture import MixturePrior, choose_prior_rows, mix_actions
 from sfp.rl.networks import HALF_LOG_TWO_PI, ActorCritic, squashed_action_log_prob
 from sfp.rl.params import target_entropy_value
+from sfp.rl.replay import ReplayBatch
 
 
 @dataclass
@@ -171,12 +172,12 @@ class SACAgent:
 
     @torch.no_grad()
     def critic_target(
-        self, batch: dict, features2: torch.Tensor | None = None, lam2: torch.Tensor | None = None
+        self, batch: ReplayBatch, features2: torch.Tensor | None = None, lam2: torch.Tensor | None = None
     ) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor]:
         """y (B,), the one prior sample at obs2 (B,A) (None without the mixture) and the policy's sample at obs2
         before mixing (B,A); the λ step reuses both. features2 (B,F) and lam2 (B,): the encoder's features and λ
         at obs2 when the caller has them."""
-        obs2, window2 = batch["obs2"], batch["window2"]
+        obs2, window2 = batch.obs2, batch.window2
         features2 = self.ac.encoder(obs2) if features2 is None else features2
         policy_action, logp, mu, log_std = self.ac.actor.sample(features2)
         next_action, prior_action = policy_action, None
@@ -186,12 +187,12 @@ class SACAgent:
             next_action = mix_actions(choose_prior_rows(lam2), prior_action, policy_action)
         q_next = torch.min(*self.target["critics"](self.target["encoder"](obs2), next_action))
         regulariser = self._regulariser(logp, mu, log_std, obs2, window2)
-        target = losses.critic_target(batch["rew"], batch["discount"], batch["done"], q_next, regulariser)
+        target = losses.critic_target(batch.rew, batch.discount, batch.done, q_next, regulariser)
         return target, prior_action, policy_action
 
-    def _critic_step(self, batch: dict, target: torch.Tensor):
-        q1, q2 = self.ac.critics(self.ac.encoder(batch["obs"]), batch["act"])
-        loss = losses.critic_loss(q1, q2, target, batch["weights"])
+    def _critic_step(self, batch: ReplayBatch, target: torch.Tensor):
+        q1, q2 = self.ac.critics(self.ac.encoder(batch.obs), batch.act)
+        loss = losses.critic_loss(q1, q2, target, batch.weights)
         self._step(self.q_optimizer, loss, self._critic_params, clip=self.config.clip_gradients)
         return loss.detach(), q1.detach(), q2.detach()
 
@@ -248,18 +249,18 @@ class SACAgent:
         torch._foreach_lerp_(self._target_params, self._online_for_target, 1.0 - self.config.polyak)
 
     # ----------------------------------------------------------------------------------------------- updates
-    def update(self, batch: dict) -> tuple[dict, np.ndarray]:
+    def update(self, batch: ReplayBatch) -> tuple[dict, np.ndarray]:
         """One SAC(+prior) update on a replay batch: critic step, actor step (critics untouched), λ step
         (use_prior and learn_lambda), Polyak. -> (info of float scalars, PER priorities (B,)).
         λ(s') is evaluated once: it picks the target's rows and, with its graph, is λ's loss input."""
         with torch.no_grad():
-            features2 = self.ac.encoder(batch["obs2"])
+            features2 = self.ac.encoder(batch.obs2)
         lam2 = self._lambda_at(features2)
         target, prior_action, policy_action2 = self.critic_target(batch, features2, lam2)
         loss_q, q1, q2 = self._critic_step(batch, target)
         with torch.no_grad():
-            features = self.ac.encoder(batch["obs"])
-        loss_pi, logp, log_std = self._actor_step(features, batch["obs"], batch["window"], batch["weights"])
+            features = self.ac.encoder(batch.obs)
+        loss_pi, logp, log_std = self._actor_step(features, batch.obs, batch.window, batch.weights)
         values = {
             "LossQ": loss_q,
             "Q1Vals": q1.mean(),
@@ -279,10 +280,10 @@ class SACAgent:
         priorities = losses.td_priorities(q1, q2, target)
         return _floats(values), priorities.cpu().numpy()
 
-    def imitate(self, batch: dict) -> tuple[dict, np.ndarray]:
+    def imitate(self, batch: ReplayBatch) -> tuple[dict, np.ndarray]:
         """One self-imitation update (SIL) from batch ret (Monte-Carlo return) and weights: value step, policy step,
         Polyak. -> (info, priorities = the clipped advantages (B,))."""
-        obs, act, ret, weights = batch["obs"], batch["act"], batch["ret"], batch["weights"]
+        obs, act, ret, weights = batch.obs, batch.act, batch.ret, batch.weights
         q1, q2 = self.ac.critics(self.ac.encoder(obs), act)
         scale = self.config.sil_weight * self.config.sil_value_weight
         loss_value = losses.sil_value_loss(q1, q2, ret, weights) * scale

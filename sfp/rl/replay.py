@@ -26,6 +26,7 @@ beta anneals linearly from per_beta to 1 as `progress` goes from 0 to 1.
 
 import json
 from collections.abc import Callable
+from typing import NamedTuple
 
 import numpy as np
 import scipy.signal
@@ -35,6 +36,24 @@ from sfp.errors import UserError
 from sfp.rl.sum_tree import SumTree
 
 RewardFn = Callable[[np.ndarray, np.ndarray], np.ndarray]
+
+
+class ReplayBatch(NamedTuple):
+    """A sampled batch: float32 tensors on the buffer's device. B batch, D the agent's input width (observation and
+    goal; images (3, 64, 64)), A action width, W window width (n*A); k <= n_step the steps summed."""
+
+    obs: torch.Tensor  # (B, D) s_t (with the possibly relabelled goal)
+    obs2: torch.Tensor  # (B, D) s_{t+k}, the state the k-step target bootstraps from (same goal)
+    act: torch.Tensor  # (B, A) a_t
+    rew: torch.Tensor  # (B,) sum_m gamma^m r_{t+m}, clipped to the reward range with clip_rew
+    done: torch.Tensor  # (B,) 1 when a true terminal ends the k steps
+    discount: torch.Tensor  # (B,) gamma^k
+    window: torch.Tensor  # (B, W) the prior's action window at s_t
+    window2: torch.Tensor  # (B, W) the window at s_{t+k}
+    weights: torch.Tensor  # (B,) PER importance weights (ones without PER)
+    ret: torch.Tensor | None = None  # (B,) the discounted return-to-go from t (SIL)
+
+
 FINAL_STATE_KEYS = ("observation", "window")
 
 
@@ -193,7 +212,7 @@ class ReplayBuffer:
 
     # ----------------------------------------------------------------- sampling
     def sample(self, batch_size: int, progress: float = 0.0, force_uniform: bool = False):
-        """A batch of the batch contract (dict of float32 tensors on `device`) and its rows idx (B,) int64.
+        """A ReplayBatch and its rows idx (B,) int64.
         `progress` in [0, 1] anneals PER's beta; `force_uniform` samples uniformly even with PER (SIL)."""
         if self._count == 0:
             raise ValueError("cannot sample from an empty replay buffer")
@@ -202,11 +221,11 @@ class ReplayBuffer:
         else:
             rows = (self._oldest + self._rng.integers(0, self._count, batch_size)) % self.size
             weights = np.ones(batch_size, np.float32)
-        batch = self._assemble(rows)
-        batch["weights"] = weights
-        return {
+        batch = {**self._assemble(rows), "weights": weights}
+        tensors = {
             key: torch.as_tensor(np.asarray(value, np.float32), device=self.device) for key, value in batch.items()
-        }, rows.astype(np.int64)
+        }
+        return ReplayBatch(**tensors), rows.astype(np.int64)
 
     def per_beta_at(self, progress: float) -> float:
         """PER's importance exponent: per_beta at progress 0, rising linearly to 1 at progress 1."""

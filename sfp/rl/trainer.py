@@ -227,7 +227,7 @@ class Trainer:
             batch, idx = experiment.buffer.sample(params.batch_size, progress, force_uniform=params.sil)
             info, priorities = experiment.agent.update(batch)
             self._check_finite(info)
-            self.logger.store(**info, Weights=batch["weights"], Priorities=priorities)
+            self.logger.store(**info, Weights=batch.weights, Priorities=priorities)
             if params.prioritize and not params.sil:
                 experiment.buffer.update_priorities(idx, priorities)
         for _ in range(params.update_every * params.sil_m if params.sil else 0):
