@@ -8,7 +8,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 EXTRAS_STAMP := $(VENV)/.installed-extras
 
-.PHONY: setup run test test-fast lint bench figures clean-venv
+.PHONY: setup run test test-fast lint params bench figures clean-venv
 
 $(STAMP): requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -36,6 +36,11 @@ test-fast: $(EXTRAS_STAMP)
 lint: $(EXTRAS_STAMP)
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
+
+# default_params.json, flows/default_params.json and the tables of docs/parameters.md, from the schemas
+# (RLParams, PriorParams) after a declaration changed.
+params: $(STAMP)
+	$(PY) -m sfp.commands.params_files
 
 clean-venv:
 	rm -rf $(VENV)

@@ -1,10 +1,11 @@
-"""Parameters: a `default_params.json` file turned into a command line.
+"""Parameters: a stage's schema (sfp.schema) turned into a command line, with the defaults of its parameter file.
 
-The file maps each key to `[default, "help"]`. Every key becomes `--key value`; the type of the default sets
-the parser (booleans accept True/False/1/0/yes/no, or a bare `--key` for True). A number must be finite (inf is
-accepted only by a key whose help mentions inf; nan never), an integer within int64. Unknown keys, wrong types and
-values outside a key's `Rule` fail with one clear line (a `UserError`) before any work starts. A word after a flag
-is its value even when it begins with '-' (`--target_entropy -2`, `--exp_name -x`), at every entry point.
+The file (`default_params.json`, the one users edit) maps each flag to `[default, "help"]`; a flag it leaves out
+keeps the schema's default. Every declared parameter becomes `--flag value`; booleans accept True/False/1/0/yes/no,
+or a bare `--flag` for True. A number must be finite (inf only where the schema allows it; nan never), an integer
+within int64. Unknown keys, wrong types and values outside a parameter's `Rule` fail with one clear line (a
+`UserError`) before any work starts. A word after a flag is its value even when it begins with '-'
+(`--target_entropy -2`, `--exp_name -x`), at every entry point.
 """
 
 import argparse
@@ -15,45 +16,18 @@ import math
 import os
 import re
 import sys
-from dataclasses import dataclass
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from sfp.errors import UserError
-from sfp.paths import check_name
+from sfp.schema import Spec, specs
 
 TRUE_WORDS = {"true", "t", "yes", "y", "1", "on"}
 FALSE_WORDS = {"false", "f", "no", "n", "0", "off"}
-INF_IN_HELP = re.compile(r"\binf\b", re.IGNORECASE)  # a float key whose help says so accepts inf
 LONG_FLAG = re.compile(r"--[A-Za-z]")  # a word like --name is a flag; any other word beginning with '-' can be a value
 INT64_MAX = 2**63 - 1
-SEED_MAX = 2**32 - 1  # numpy's seeds
-
-
-@dataclass(frozen=True)
-class Rule:
-    """Allowed values of one parameter: an inclusive range and/or a set of choices; `name`: the value becomes a
-    directory name (no path: see sfp.paths.check_name), `optional`: the empty string is allowed (a default)."""
-
-    min: float | None = None
-    max: float | None = None
-    choices: tuple | None = None
-    name: bool = False
-    optional: bool = False
-
-    def check(self, key: str, value: Any) -> None:
-        if self.choices is not None and value not in self.choices:
-            raise UserError(f"--{key} {value!r} is not one of {', '.join(map(str, self.choices))}")
-        if self.name and (value or not self.optional):
-            check_name(value, f"--{key}")
-        if (self.min is not None or self.max is not None) and (
-            isinstance(value, bool) or not isinstance(value, (int, float))
-        ):
-            raise UserError(f"--{key} {value!r} must be a number (is its default in the parameter file a number?)")
-        if self.min is not None and value < self.min:
-            raise UserError(f"--{key} {value} is below its minimum {self.min}")
-        if self.max is not None and value > self.max:
-            raise UserError(f"--{key} {value} is above its maximum {self.max}")
+Schema = TypeVar("Schema")
 
 
 def parse_bool(text: str) -> bool:
@@ -71,12 +45,12 @@ def parse_int(text: str) -> int:
         value = int(text)
     except ValueError:
         try:
-            value = float(text)
+            number = float(text)
         except ValueError:
             raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
-        if not value.is_integer():
+        if not number.is_integer():
             raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
-        value = int(value)
+        value = int(number)
     if abs(value) > INT64_MAX:
         raise argparse.ArgumentTypeError(f"expected an integer of at most 2**63-1, got {text!r}")
     return value
@@ -95,10 +69,6 @@ def parse_float(text: str, allow_inf: bool = False) -> float:
 
 def _allowed(value: float, allow_inf: bool) -> bool:
     return not math.isnan(value) and (allow_inf or not math.isinf(value))
-
-
-def _accepts_inf(help_text: str) -> bool:
-    return INF_IN_HELP.search(help_text) is not None
 
 
 def physical_memory() -> int:
@@ -132,8 +102,10 @@ def restore_hint(path: Path) -> str:
     return f"restore {path.resolve()} (e.g. git checkout -- {path.resolve()})"
 
 
-def load_defaults(path: str | Path) -> dict[str, tuple[Any, str]]:
-    """Read a parameter file: {key: [default, help]} -> {key: (default, help)}."""
+def load_defaults(path: str | Path, schema: type) -> dict[str, tuple[Any, str]]:
+    """The defaults of a parameter file {flag: [default, help]} (the one users edit) for `schema`:
+    {flag: (default, help)}, the file's default where it has one and the schema's otherwise, the schema's help.
+    An unknown key or a default of the wrong type is one UserError line."""
     path = Path(path)
     try:
         raw = json.loads(path.read_text())
@@ -143,15 +115,32 @@ def load_defaults(path: str | Path) -> dict[str, tuple[Any, str]]:
         raise UserError(f"{path} is not valid JSON ({err}); fix it or {restore_hint(path)}") from None
     if not isinstance(raw, dict):
         raise UserError(f'{path} must be a JSON object {{"key": [default, "help"]}}; {restore_hint(path)}')
-    defaults = {}
+    declared = {spec.flag: spec for spec in specs(schema)}
+    defaults = {flag: (spec.default, spec.help) for flag, spec in declared.items()}
     for key, entry in raw.items():
+        if key not in declared:
+            close = difflib.get_close_matches(key, declared, n=1)
+            hint = f"did you mean {close[0]!r}? " if close else ""
+            raise UserError(f"{path}: unknown parameter {key!r}; {hint}{restore_hint(path)}")
         if not (isinstance(entry, list) and len(entry) == 2 and isinstance(entry[1], str)):
             raise UserError(f'{path}: entry {key!r} must be [default, "help"]')
-        default, help_text = entry
-        if isinstance(default, float) and not _allowed(default, _accepts_inf(help_text)):
-            raise UserError(f"{path}: the default of {key!r} is {default}; a number must be finite")
-        defaults[key] = (default, help_text)
+        spec = declared[key]
+        defaults[key] = (_file_default(path, spec, entry[0]), spec.help)
     return defaults
+
+
+def _file_default(path: Path, spec: Spec, value: Any) -> Any:
+    """A default from a parameter file, checked against the declared type (a whole float is an integer)."""
+    kind = spec.kind
+    if isinstance(value, bool) != (kind is bool) or not isinstance(value, JSON_TYPES[kind]):
+        raise UserError(f"{path}: the default of {spec.flag!r} must be {TYPE_WORDS[kind]}, got {json.dumps(value)}")
+    if kind is int and isinstance(value, float):
+        if not value.is_integer():
+            raise UserError(f"{path}: the default of {spec.flag!r} must be an integer, got {value}")
+        return int(value)
+    if kind is float and not _allowed(float(value), spec.allow_inf):
+        raise UserError(f"{path}: the default of {spec.flag!r} is {value}; a number must be finite")
+    return float(value) if kind is float else value
 
 
 class ArgumentParser(argparse.ArgumentParser):
@@ -173,20 +162,23 @@ class ArgumentParser(argparse.ArgumentParser):
         return super()._parse_optional(arg_string)
 
 
-def build_parser(defaults: dict[str, tuple[Any, str]], description: str) -> argparse.ArgumentParser:
+def build_parser(schema: type, defaults: dict[str, tuple[Any, str]], description: str) -> argparse.ArgumentParser:
+    """One --flag per declared parameter, its type from the schema and its default from `defaults`."""
     parser = ArgumentParser(
         description=description, allow_abbrev=False, formatter_class=argparse.ArgumentDefaultsHelpFormatter
     )
-    for key, (default, help_text) in defaults.items():
-        if isinstance(default, bool):
-            parser.add_argument(f"--{key}", type=parse_bool, nargs="?", const=True, default=default, help=help_text)
-        elif isinstance(default, int):
-            parser.add_argument(f"--{key}", type=parse_int, default=default, help=help_text)
-        elif isinstance(default, float):
-            kind = functools.partial(parse_float, allow_inf=_accepts_inf(help_text))
-            parser.add_argument(f"--{key}", type=kind, default=default, help=help_text)
+    for spec in specs(schema):
+        default, help_text = defaults[spec.flag]
+        option = f"--{spec.flag}"
+        if spec.kind is bool:
+            parser.add_argument(option, type=parse_bool, nargs="?", const=True, default=default, help=help_text)
+        elif spec.kind is int:
+            parser.add_argument(option, type=parse_int, default=default, help=help_text)
+        elif spec.kind is float:
+            kind = functools.partial(parse_float, allow_inf=spec.allow_inf)
+            parser.add_argument(option, type=kind, default=default, help=help_text)
         else:
-            parser.add_argument(f"--{key}", type=str, default=default, help=help_text)
+            parser.add_argument(option, type=str, default=default, help=help_text)
     return parser
 
 
@@ -236,7 +228,7 @@ def apply_config_file(parser: argparse.ArgumentParser, argv: list[str]) -> list[
         ):
             raise UserError(f"{path}: {key!r} must be {TYPE_WORDS.get(kind, kind.__name__)}, got {json.dumps(value)}")
         try:
-            overrides[key] = action.type(str(value)) if kind is not str else value
+            overrides[key] = cast(Callable[[str], Any], action.type)(str(value)) if kind is not str else value
         except argparse.ArgumentTypeError as err:
             raise UserError(f"{path}: {key!r}: {err}") from None
     parser.set_defaults(**overrides)
@@ -244,14 +236,15 @@ def apply_config_file(parser: argparse.ArgumentParser, argv: list[str]) -> list[
 
 
 def parse_params(
+    schema: type[Schema],
     defaults_path: str | Path,
     argv: list[str] | None = None,
-    rules: dict[str, Rule] | None = None,
     description: str = "",
-) -> argparse.Namespace:
-    """Parse `argv` against the parameter file; check every rule. Raises UserError on any bad input."""
-    defaults = load_defaults(defaults_path)
-    parser = build_parser(defaults, description)
+) -> Schema:
+    """Parse `argv` against the schema, with the defaults of its parameter file; check every declared rule.
+    Returns a schema instance. Raises UserError on any bad input."""
+    defaults = load_defaults(defaults_path, schema)
+    parser = build_parser(schema, defaults, description)
     argv = apply_config_file(parser, sys.argv[1:] if argv is None else list(argv))
     args, unknown = parser.parse_known_args(argv)
     flags = [word for word in unknown if LONG_FLAG.match(word)]
@@ -265,8 +258,6 @@ def parse_params(
         if unknown[0].startswith("-") and name in defaults:
             raise UserError(f"unexpected argument {unknown[0]!r}: write --{name}, with two dashes")
         raise UserError(f"unexpected argument {unknown[0]!r}: parameters are given as --key value")
-    for key, rule in (rules or {}).items():
-        if not hasattr(args, key):
-            raise UserError(f"{defaults_path} lacks the parameter {key!r}; {restore_hint(Path(defaults_path))}")
-        rule.check(key, getattr(args, key))
-    return args
+    for spec in specs(schema):
+        spec.rule.check(spec.flag, getattr(args, spec.flag))
+    return schema(**{spec.attribute: getattr(args, spec.flag) for spec in specs(schema)})

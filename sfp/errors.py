@@ -13,7 +13,7 @@ class UserError(Exception):
     exit_code = USER_ERROR_STATUS
 
 
-def one_line(text: str) -> str:
+def one_line(text: object) -> str:
     """`text` with its lines joined by spaces: an error is always one line."""
     return " ".join(part.strip() for part in str(text).splitlines() if part.strip())
 

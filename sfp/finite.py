@@ -1,5 +1,7 @@
 """Finiteness checks of arrays and of nested checkpoint contents, described for a one-line error."""
 
+from collections.abc import Iterable
+
 import numpy as np
 import torch
 
@@ -30,6 +32,7 @@ def non_finite(values: np.ndarray, unit: str = "row") -> str | None:
 def first_non_finite(content, where: str = "") -> str | None:
     """ "'<key path>' holds <non_finite description>" of the first floating tensor or array in the nested dicts,
     lists and tuples of `content` with a value that is not finite; None when all are finite."""
+    items: Iterable[tuple[object, object]]
     if isinstance(content, dict):
         items = content.items()
     elif isinstance(content, (list, tuple)):

@@ -39,7 +39,7 @@ def git_state(source_dir: str | Path = SOURCE_DIR) -> dict | None:
 
 def library_versions() -> dict[str, str | None]:
     """Installed versions (read from package metadata, so nothing heavy is imported)."""
-    versions = {"python": platform.python_version()}
+    versions: dict[str, str | None] = {"python": platform.python_version()}
     for name in LIBRARIES:
         try:
             versions[name] = metadata.version(name)

@@ -13,7 +13,7 @@ from sfp.config import load_defaults
 from sfp.experiments import plots
 from sfp.experiments.analysis import code_and_compute, group, read_run
 from sfp.rl.logger import EpochLogger, column_names, format_table
-from sfp.rl.params import PARAMS_FILE
+from sfp.rl.params import PARAMS_FILE, RLParams
 
 TINY = [
     "--env",
@@ -92,7 +92,7 @@ def write_run(root, name: str, config: dict, seed: int = 0):
     return directory
 
 
-DEFAULTS = {key: value for key, (value, _) in load_defaults(PARAMS_FILE).items()}
+DEFAULTS = {key: value for key, (value, _) in load_defaults(PARAMS_FILE, RLParams).items()}
 
 
 @pytest.mark.parametrize(

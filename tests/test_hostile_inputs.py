@@ -28,8 +28,7 @@ from sfp.commands import (
     train_prior,
 )
 from sfp.data.dataset import write_dataset
-from sfp.errors import UserError
-from sfp.rl.params import PARAMS_FILE, load_rl_params
+from sfp.rl.params import PARAMS_FILE, RLParams, load_rl_params
 
 ROOT = Path(__file__).resolve().parents[1]
 COMMANDS = {
@@ -141,10 +140,6 @@ def nothing(tmp_path, monkeypatch):
     pass
 
 
-def _without(raw: dict, key: str) -> dict:
-    return {k: v for k, v in raw.items() if k != key}
-
-
 # --- the table: (entry point, setup, argv with {tmp} for the sandbox, fragment of the one line) --------------------
 
 ROWS = [
@@ -203,15 +198,15 @@ ROWS = [
     ("main", damaged_params(lambda raw: list(raw)), ["--params_file", "{tmp}/params.json"], "must be a JSON object"),
     (
         "main",
-        damaged_params(lambda raw: _without(raw, "gamma")),
+        damaged_params(lambda raw: {**raw, "gama": [0.9, "typo"]}),
         ["--params_file", "{tmp}/params.json"],
-        "lacks the parameter 'gamma'",
+        "unknown parameter 'gama'; did you mean 'gamma'?",
     ),
     (
         "main",
         damaged_params(lambda raw: {**raw, "epochs": ["many", "number of epochs"]}),
         ["--params_file", "{tmp}/params.json"],
-        "must be a number",
+        "the default of 'epochs' must be an integer",
     ),
     # item 5: the launcher refuses specs that cannot run, before anything starts (also with --prepare_only)
     ("grid", spec_file(SPEC), ["{tmp}/spec.yaml", "--parallel", "0"], "--parallel 0"),
@@ -380,16 +375,13 @@ def test_goal_cond_false_alone_turns_her_off_with_a_note():
     assert params.her and not any("her" in note for note in notes)
 
 
-def test_inf_is_accepted_where_a_help_says_so(tmp_path):
-    """The finite rule follows the help text: a key documented to take inf accepts it, nan never."""
+def test_a_parameter_left_out_of_the_file_keeps_its_declared_default(tmp_path):
     raw = json.loads(PARAMS_FILE.read_text())
-    raw["polyak"] = [0.995, "polyak rate"]
-    raw["sparsity"] = [14.0, "reward threshold (inf: never rewarded)"]
+    del raw["gamma"]
+    raw["epochs"] = [7, "edited by a user"]
     (tmp_path / "params.json").write_text(json.dumps(raw))
-    params, _ = load_rl_params(["--sparsity", "inf", "--env", "hopper-sparse"], tmp_path / "params.json")
-    assert params.sparsity == float("inf")
-    with pytest.raises(UserError, match=FINITE):
-        load_rl_params(["--sparsity", "nan", "--env", "hopper-sparse"], tmp_path / "params.json")
+    params, _ = load_rl_params(["--env", "room-v1"], tmp_path / "params.json")
+    assert (params.gamma, params.epochs) == (RLParams().gamma, 7)
 
 
 def test_a_valid_spec_still_prepares(tmp_path, capsys):

@@ -10,7 +10,8 @@ from sfp.data.synthetic import persistent_action_arrays
 from sfp.priors.diagnostics import action_prior_report, action_statistics
 from sfp.priors.factory import build_model
 from sfp.priors.lscde import LSCDE, fit_lscde
-from sfp.priors.trainer import TrainingSettings, train_model
+from sfp.priors.params import PriorParams
+from sfp.priors.trainer import train_model
 from sfp.priors.windows import SampleSet, build_samples, split_trajectories
 
 pytestmark = pytest.mark.slow  # priors that must learn their data (make test-fast skips them)
@@ -39,7 +40,7 @@ def trained(model_name, persistent, epochs=6, **architecture):
     config = {"model": model_name, "action_dim": 2, "cond_dim": 2, "cond_shape": [2], "num_hidden": 64, **architecture}
     torch.manual_seed(0)
     model = build_model(config)
-    settings = TrainingSettings(epochs=epochs, lr=3e-3, batch_size=200)
+    settings = PriorParams(epochs=epochs, lr=3e-3, batch_size=200)
     result = train_model(model, train_set, val_set, settings, torch.Generator().manual_seed(0), SilentLog())
     return model.eval(), result
 
@@ -92,7 +93,7 @@ def test_gaussian_prior_is_fitted_to_the_target_action():
         model,
         train_set,
         val_set,
-        TrainingSettings(epochs=15, lr=3e-3, batch_size=200),
+        PriorParams(epochs=15, lr=3e-3, batch_size=200),
         torch.Generator().manual_seed(0),
         SilentLog(),
     )

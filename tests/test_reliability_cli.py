@@ -19,7 +19,7 @@ from sfp.config import load_defaults
 from sfp.errors import UserError
 from sfp.priors.params import PARAMS_FILE as PRIOR_PARAMS_FILE
 from sfp.priors.params import parse_train_params
-from sfp.rl.params import PARAMS_FILE, load_rl_params
+from sfp.rl.params import PARAMS_FILE, RLParams, load_rl_params
 from sfp.rl.peer_sac import PEER_COMMAND
 from tests.test_hostile_inputs import COMMANDS, ROOT, SCRIPTS, SPEC, _check_line, config_file, nothing, spec_file
 
@@ -296,13 +296,13 @@ def test_valid_negative_values_are_accepted(argv, key, value):
             load_rl_params(argv)
         return
     params, _ = load_rl_params(argv)
-    assert getattr(params, key) == value
+    assert params.value(key) == value
 
 
 def test_a_config_file_with_negative_values_is_accepted(tmp_path):
     (tmp_path / "run.json").write_text(json.dumps({"target_entropy": "-2", "autotune_alpha": True, "beta": -0.25}))
     params, _ = load_rl_params(["--config", str(tmp_path / "run.json")])
-    assert (params.target_entropy, params.beta) == ("-2", -0.25)
+    assert (params.target_entropy, params.lambda_bonus) == ("-2", -0.25)
     assert parse_train_params(["--env", "point-maze", "--seed", "4294967295"]).seed == 4294967295
 
 
@@ -406,10 +406,10 @@ def test_a_broken_parameter_file_names_the_real_file(tmp_path):
     link = tmp_path / "default_params.json"
     link.symlink_to(target)
     with pytest.raises(UserError, match=f"restore {target}"):
-        load_defaults(link)
+        load_defaults(link, RLParams)
     target.write_text("[]")
     with pytest.raises(UserError, match=f"restore {target}"):
-        load_defaults(link)
+        load_defaults(link, RLParams)
 
 
 def test_the_shipped_parameter_files_are_named_by_their_real_path():

@@ -11,8 +11,8 @@ from test_rl_trainer import TINY, _progress
 
 from sfp.errors import UserError
 from sfp.rl.action_noise import EpisodeNoise
-from sfp.rl.agent import AgentConfig, SACAgent
-from sfp.rl.params import load_rl_params
+from sfp.rl.agent import SACAgent
+from sfp.rl.params import RLParams, load_rl_params
 from sfp.rl.run import run
 
 LENGTH, EPISODES, DIMS = 512, 200, 3
@@ -75,7 +75,7 @@ def test_each_reset_draws_new_sequences_and_the_state_restores_them():
 
 def test_the_policy_acts_with_the_given_noise():
     torch.manual_seed(0)
-    agent = SACAgent(AgentConfig(hid=8), obs_dim=3, act_dim=2)
+    agent = SACAgent(RLParams(hidden_units=8), obs_dim=3, act_dim=2)
     obs, eps = np.array([0.1, -0.2, 0.3], np.float32), np.array([1.5, -0.5], np.float32)
     action, _ = agent.act(obs, np.zeros(2, np.float32), noise=eps)
     with torch.no_grad():

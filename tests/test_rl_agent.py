@@ -10,10 +10,10 @@ from torch import nn
 
 from sfp.data.dataset import ExpertData
 from sfp.errors import UserError
-from sfp.rl.agent import AgentConfig, SACAgent
+from sfp.rl.agent import SACAgent
 from sfp.rl.bc_data import expert_batches
 from sfp.rl.mixture import MixturePrior, mixture_prior_from_params
-from sfp.rl.params import load_rl_params
+from sfp.rl.params import RLParams, load_rl_params
 from sfp.rl.replay import ReplayBatch
 
 torch.set_num_threads(1)
@@ -50,13 +50,13 @@ class FakePrior(nn.Module):
 
 
 def make_agent(prior_offset=0.0, prior=None, cond="action", **overrides):
-    settings = dict(hid=32, l=2, use_prior=True)
+    settings = dict(hidden_units=32, hidden_layers=2, use_prior=True)
     settings.update(overrides)
-    config = AgentConfig(**settings)
-    if prior is None and (config.use_prior or config.kl_reg):
-        prior = FakePrior(A, model="gaussian" if config.kl_reg else "flow", offset=prior_offset)
+    params = RLParams(**settings)
+    if prior is None and (params.use_prior or params.kl_reg):
+        prior = FakePrior(A, model="gaussian" if params.kl_reg else "flow", offset=prior_offset)
     mixture = MixturePrior(prior, cond, S, G, A, A) if prior is not None else None
-    return SACAgent(config, D, A, mixture)
+    return SACAgent(params, D, A, mixture)
 
 
 def make_batch(batch_size=16, seed=0, obs_shape=(D,)):
@@ -100,7 +100,7 @@ def test_critic_target_uses_prior_action_when_lambda_is_one_and_policy_when_zero
         expected_prior = (agent.prior.prior.map(batch.window2) + 0.4).clamp(-0.99, 0.99)
         next_action = expected_prior if lam == 1 else policy_action
         q_next = torch.min(*agent.target["critics"](batch.obs2, next_action))
-        expected = batch.rew + batch.discount * (1 - batch.done) * (q_next - agent.config.alpha * logp)
+        expected = batch.rew + batch.discount * (1 - batch.done) * (q_next - agent.params.alpha * logp)
     assert torch.allclose(prior_action, expected_prior)
     assert torch.allclose(target, expected, atol=1e-6)
 
@@ -162,7 +162,7 @@ class SignCritics(nn.Module):
 
 def test_lambda_rises_where_prior_is_better_and_falls_where_worse():
     torch.manual_seed(0)
-    agent = make_agent(lambda_init=0.5, epsilon=1.0, lr=1e-2)
+    agent = make_agent(lambda_init=0.5, lambda_loss_scale=1.0, lr=1e-2)
     agent.ac.critics = SignCritics()
     states = torch.zeros(64, D)
     states[:32, 0], states[32:, 0] = 1.0, -1.0
@@ -175,7 +175,7 @@ def test_lambda_rises_where_prior_is_better_and_falls_where_worse():
 
 
 def test_learn_lambda_false_never_changes_lambda():
-    agent = make_agent(learn_lambda=False, epsilon=1.0)
+    agent = make_agent(learn_lambda=False, lambda_loss_scale=1.0)
     before = copy.deepcopy(agent.ac.lam.state_dict())
     info, _ = agent.update(make_batch())
     assert "LossLambda" not in info
@@ -183,7 +183,7 @@ def test_learn_lambda_false_never_changes_lambda():
 
 
 def test_lambda_param_is_a_saved_scalar_and_learns():
-    agent = make_agent(lambda_param=True, lambda_init=0.95, epsilon=1.0)
+    agent = make_agent(lambda_param=True, lambda_init=0.95, lambda_loss_scale=1.0)
     assert "lam.logit" in agent.ac.state_dict()
     assert agent.ac.lam(torch.zeros(4, D)).tolist() == pytest.approx([0.95] * 4)
     before = agent.ac.lam.logit.item()
@@ -251,8 +251,7 @@ def test_behaviour_cloning_fits_expert_actions(goal_cond):
         timeouts=np.zeros(n, bool),
         path=Path("synthetic.hdf5"),
     )
-    config = AgentConfig(hid=32, l=2, lr=3e-3)
-    agent = SACAgent(config, D if goal_cond else S, A)
+    agent = SACAgent(RLParams(hidden_units=32, hidden_layers=2, lr=3e-3), D if goal_cond else S, A)
     info = agent.behaviour_clone(expert_batches(data, goal_cond, batch_size=64), epochs=20)
     assert np.isfinite(info["LossBC"])
     obs = np.concatenate([observations, data.goals], 1) if goal_cond else observations
@@ -313,7 +312,9 @@ def test_state_dict_round_trip_reproduces_the_next_update():
 def test_visual_agent_updates_and_acts_with_the_encoder_trained_by_the_critic_only():
     torch.manual_seed(0)
     mixture = MixturePrior(FakePrior(A), "action", None, 0, A, A)
-    agent = SACAgent(AgentConfig(hid=16, l=1, use_prior=True, epsilon=1.0), None, A, mixture)
+    agent = SACAgent(
+        RLParams(hidden_units=16, hidden_layers=1, use_prior=True, lambda_loss_scale=1.0), None, A, mixture
+    )
     batch = make_batch(batch_size=4, obs_shape=(3, 64, 64))
     encoder_before = copy.deepcopy(agent.ac.encoder.state_dict())
     info, priorities = agent.update(batch)
@@ -374,7 +375,8 @@ def test_agent_and_prior_are_configured_from_the_rl_parameters():
     params, _ = load_rl_params(
         ["--env", "room-v1", "--use_prior", "True", "--hid", "16", "--prior_n_step", "2", "--prior_smoothing", "0.1"]
     )
-    config = AgentConfig.from_params(params)
-    assert (config.alpha, config.hid, config.use_prior, config.lambda_batch_mean) == (0.2, 16, True, False)
+    agent = SACAgent(params, D, A, MixturePrior(FakePrior(A), "action", S, G, A, A))
+    assert (agent.alpha, agent.params.hidden_units, agent.mixing, params.lambda_batch_mean) == (0.2, 16, True, False)
+    assert agent.ac.actor.trunk[0].out_features == 16
     mixture = mixture_prior_from_params(FakePrior(2 * A), params, S, G, A)
     assert mixture.smoothing == 0.1 and mixture.condition(torch.zeros(1, D), torch.ones(1, 2 * A)).shape == (1, 4)

@@ -10,8 +10,8 @@ from test_rl_trainer import TINY, _progress
 
 from sfp.errors import UserError
 from sfp.rl import losses
-from sfp.rl.agent import AgentConfig, SACAgent
-from sfp.rl.params import load_rl_params, target_entropy_value
+from sfp.rl.agent import SACAgent
+from sfp.rl.params import RLParams, load_rl_params, target_entropy_value
 from sfp.rl.replay import ReplayBatch
 from sfp.rl.run import run
 
@@ -38,8 +38,8 @@ def _bandit_agent(alpha0: float) -> tuple[SACAgent, float]:
     is π*(a) ∝ exp(Q(a)/α) = N(0, α/2) (tanh is close to the identity there), of entropy ½ log(2πe α/2): the
     entropy equals the target H at α* = 2 exp(2H) / (2πe)."""
     torch.manual_seed(0)
-    config = AgentConfig(autotune_alpha=True, alpha=alpha0, target_entropy="auto", hid=16, lr=1e-2)
-    agent = SACAgent(config, obs_dim=2, act_dim=1)
+    params = RLParams(autotune_alpha=True, alpha=alpha0, target_entropy="auto", hidden_units=16, lr=1e-2)
+    agent = SACAgent(params, obs_dim=2, act_dim=1)
     batch_size = 64
     for _ in range(1000):
         obs = torch.rand(batch_size, 2) * 2 - 1

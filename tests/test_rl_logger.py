@@ -2,7 +2,6 @@
 
 import json
 import math
-from argparse import Namespace
 
 import numpy as np
 import pytest
@@ -89,7 +88,7 @@ def test_progress_rows_missing_keys_and_tensorboard(tmp_path):
 
 def test_config_is_plain_and_sorted(tmp_path):
     logger = EpochLogger(tmp_path / "run", tensorboard=False, echo=False)
-    path = logger.save_config(Namespace(seed=1, alpha=0.2, env="corridor-v1"))
+    path = logger.save_config({"seed": 1, "alpha": 0.2, "env": "corridor-v1"})
     assert json.loads(path.read_text()) == {"alpha": 0.2, "env": "corridor-v1", "seed": 1}
     assert list(json.loads(path.read_text())) == ["alpha", "env", "seed"]
 
@@ -148,14 +147,14 @@ def test_resume_of_an_intact_file_writes_no_note_and_other_columns_are_refused(t
 
 
 def test_run_directory_guard(tmp_path):
-    params = Namespace(env="corridor-v1", seed=0, epochs=5, resume=False)
+    params = {"env": "corridor-v1", "seed": 0, "epochs": 5, "resume": False}
     directory = claim_run_dir(tmp_path / "run", params, resume=False)
     EpochLogger(directory, tensorboard=False, echo=False).save_config(params)
     with pytest.raises(UserError, match="--resume"):
         claim_run_dir(directory, params, resume=False)
-    longer = Namespace(env="corridor-v1", seed=0, epochs=10, resume=True)
+    longer = {"env": "corridor-v1", "seed": 0, "epochs": 10, "resume": True}
     assert claim_run_dir(directory, longer, resume=True) == directory
-    other = Namespace(env="room-v1", seed=0, epochs=5, resume=True)
+    other = {"env": "room-v1", "seed": 0, "epochs": 5, "resume": True}
     with pytest.raises(UserError, match="exp_name"):
         claim_run_dir(directory, other, resume=True)
     with pytest.raises(UserError, match="nothing to resume"):

@@ -57,14 +57,14 @@ def test_batch_mean_variants_equal_the_original_broadcast():
 def test_lambda_loss_by_hand():
     lam, q_prior, q_pi = t(0.2, 0.8), t(3.0, 1.0), t(1.0, 2.0)
     # advantage = 0.5 + (2, -1) = (2.5, -0.5); per state: mean(-2*0.2*2.5, -2*0.8*-0.5) = mean(-1, 0.8) = -0.1
-    assert losses.lambda_loss(lam, q_prior, q_pi, beta=0.5, epsilon=2.0).item() == pytest.approx(-0.1)
+    assert losses.lambda_loss(lam, q_prior, q_pi, bonus=0.5, scale=2.0).item() == pytest.approx(-0.1)
     # batch mean: -2 * 0.5 * 1.0
     assert losses.lambda_loss(lam, q_prior, q_pi, 0.5, 2.0, batch_mean=True).item() == pytest.approx(-1.0)
 
 
 def test_lambda_loss_gradient_raises_lambda_where_prior_is_better():
     lam = t(0.5, 0.5).requires_grad_()
-    losses.lambda_loss(lam, q_prior=t(2.0, 0.0), q_policy=t(1.0, 1.0), beta=0.0, epsilon=1.0).backward()
+    losses.lambda_loss(lam, q_prior=t(2.0, 0.0), q_policy=t(1.0, 1.0), bonus=0.0, scale=1.0).backward()
     assert lam.grad[0] < 0 < lam.grad[1]  # gradient descent raises λ_0, lowers λ_1
 
 

@@ -5,7 +5,7 @@ import pytest
 from scipy import stats
 
 from sfp.errors import UserError
-from sfp.rl.replay import ReplayBuffer
+from sfp.rl.replay import ReplayBuffer, ReplayEpisode
 from sfp.rl.sum_tree import SumTree
 
 ACT_DIM = 1
@@ -21,19 +21,18 @@ def episode(length, episode_id=0, goal=None, rew=None, terminal_at=None, obs_sha
     window_j = [j, -j], act_j = j. `goal` makes it goal-conditioned with a constant desired goal."""
     positions = np.arange(length + 1, dtype=np.float32)
     marker = 1000.0 * episode_id + positions
-    ep = {
-        "observation": np.broadcast_to(marker.reshape(-1, *[1] * len(obs_shape)), (length + 1, *obs_shape)).copy(),
-        "act": positions[:length, None].copy(),
-        "rew": np.zeros(length, np.float32) if rew is None else np.asarray(rew, np.float32),
-        "terminal": np.zeros(length, bool),
-        "window": np.stack([positions, -positions], axis=1),
-    }
+    terminal = np.zeros(length, bool)
     if terminal_at is not None:
-        ep["terminal"][terminal_at] = True
-    if goal is not None:
-        ep["achieved_goal"] = marker[:, None].copy()
-        ep["desired_goal"] = np.full((length + 1, 1), goal, np.float32)
-    return ep
+        terminal[terminal_at] = True
+    return ReplayEpisode(
+        observation=np.broadcast_to(marker.reshape(-1, *[1] * len(obs_shape)), (length + 1, *obs_shape)).copy(),
+        act=positions[:length, None].copy(),
+        rew=np.zeros(length, np.float32) if rew is None else np.asarray(rew, np.float32),
+        terminal=terminal,
+        window=np.stack([positions, -positions], axis=1),
+        achieved_goal=None if goal is None else marker[:, None].copy(),
+        desired_goal=None if goal is None else np.full((length + 1, 1), goal, np.float32),
+    )
 
 
 def buffer(goal_dim=0, size=100, n_step=3, gamma=0.5, her=False, clip_rew=False, **kwargs):
@@ -181,7 +180,7 @@ def test_clip_rew_clips_every_path_to_the_reward_range(goal_dim, her, reward_ran
     for buf in (clipped, raw):
         ep = episode(20, episode_id=1, goal=goal, rew=np.full(20, stored))
         if her:
-            ep["achieved_goal"][:] = 1000.0
+            ep.achieved_goal[:] = 1000.0
         buf.store_episode(ep)
     clipped_batch, idx = numpy_batch(clipped, 50)
     raw_batch, raw_idx = numpy_batch(raw, 50)
@@ -282,14 +281,23 @@ def test_images_are_stored_as_uint8_and_come_back_exactly():
     rng = np.random.default_rng(0)
     frames = rng.integers(0, 256, (6, 3, 4, 4)).astype(np.float32) / 255.0
     buf = buffer(obs_shape=(3, 4, 4), image_obs=True, n_step=2)
-    ep = episode(5, obs_shape=(3, 4, 4))
-    ep["observation"] = frames
+    ep = episode(5, obs_shape=(3, 4, 4))._replace(observation=frames)
     buf.store_episode(ep)
     assert buf.state_dict()["observation"].dtype == np.uint8
     batch, idx = numpy_batch(buf, 50)
     steps = np.minimum(2, 5 - idx)
     np.testing.assert_array_equal(batch.obs, frames[idx])
     np.testing.assert_array_equal(batch.obs2, frames[idx + steps])
+
+
+def test_malformed_episodes_are_rejected():
+    with pytest.raises(ValueError, match="lacks achieved_goal and desired_goal"):
+        buffer(goal_dim=1).store_episode(episode(3))
+    with pytest.raises(ValueError, match=r"episode\.window has shape \(4, 3\), expected \(4, 2\)"):
+        buffer().store_episode(episode(3)._replace(window=np.zeros((4, 3), np.float32)))
+    with pytest.raises(TypeError, match="ReplayEpisode"):
+        buffer().store_episode(episode(3)._asdict())
+    buffer().store_episode(episode(3, goal=1.0))  # goals are ignored by a buffer without goals
 
 
 def test_impossible_sizes_are_user_errors():

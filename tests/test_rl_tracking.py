@@ -4,7 +4,6 @@ import json
 import math
 import struct
 import sys
-from argparse import Namespace
 
 import imageio.v2 as imageio
 import numpy as np
@@ -13,6 +12,7 @@ import pytest
 import main
 from sfp import paths
 from sfp.experiments.grid import grid
+from sfp.rl.params import RLParams
 from sfp.rl.tracking import STATE_FILE, WandbTracker
 
 wandb = pytest.importorskip("wandb")
@@ -154,7 +154,7 @@ def test_resume_continues_the_same_wandb_run_without_logging_an_epoch_twice(offl
 def test_a_new_video_in_the_run_directory_is_logged_with_the_next_row(offline, tmp_path):
     directory = tmp_path / "run_s0"
     directory.mkdir()
-    params = Namespace(track=True, wandb_project="sfp", wandb_entity="", wandb_group="", env="corridor-v1")
+    params = RLParams(track=True, env="corridor-v1")
     tracker = WandbTracker(params, directory)
     tracker.log_row({"Epoch": 1.0, "AverageTestEpRet": 0.5}, 100)
     (directory / "videos").mkdir()

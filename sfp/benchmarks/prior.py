@@ -13,6 +13,7 @@ from sfp.priors.batchnorm_stats import recompute_batchnorm
 from sfp.priors.checkpoint import save_checkpoint
 from sfp.priors.factory import build_model
 from sfp.priors.loading import load_prior
+from sfp.priors.realnvp import ConditionalRealNVP
 from sfp.priors.windows import SampleSet
 
 
@@ -68,6 +69,7 @@ def training_throughput(config: dict, samples: SampleSet, batch_size: int, steps
 
 def batchnorm_seconds(config: dict, samples: SampleSet) -> float:
     model = build_model(config)
+    assert isinstance(model, ConditionalRealNVP)  # a flow config: the only model with BatchNorm layers
     started = time.perf_counter()
     recompute_batchnorm(model, samples)
     return time.perf_counter() - started

@@ -20,6 +20,7 @@ import signal
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any, cast
 
 import numpy as np
 from tqdm import tqdm
@@ -118,7 +119,8 @@ def write_atomically(path: Path, write) -> None:
 def write_piece(path: Path, piece: dict[str, np.ndarray]) -> None:
     """An .npz, compressed only when it holds images (small vector pieces are faster to write plain)."""
     save = np.savez_compressed if "images" in piece else np.savez
-    write_atomically(path, lambda handle: save(handle, **piece))
+    # typed as Any: mypy would match **piece (arrays by name) against savez's allow_pickle: bool
+    write_atomically(path, lambda handle: save(handle, **cast(dict[str, Any], piece)))
 
 
 def pid_alive(pid: int) -> bool:
@@ -201,6 +203,7 @@ def check_manifest(folder: Path, settings: CollectionSettings, num_trajs: int) -
                 f"{folder} holds pieces made with {settings_recorded or recorded} but this run asks for {wanted}; "
                 f"rerun with the recorded options, or move that folder away to start a new collection"
             )
+        assert recorded is not None  # else settings_recorded == {} != wanted raised above
         if recorded.get("num_trajs") == num_trajs:
             return
     content = json.dumps({**wanted, "num_trajs": num_trajs}, indent=1).encode()
@@ -281,6 +284,7 @@ def _start_worker(settings: CollectionSettings, folder: Path) -> None:
 
 
 def _make_in_worker(index: int) -> tuple[int, bool, int, float]:
+    assert _WORKER is not None  # set by the pool initializer _start_worker
     return _WORKER.make(index)
 
 

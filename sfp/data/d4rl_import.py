@@ -89,7 +89,9 @@ def check_against_env(path: Path, body: str, obs_dim: int, action_dim: int) -> s
     from sfp.envs.locomotion import LocomotionEnv
 
     env = LocomotionEnv(body)
-    env_obs, env_act = env.observation_space.shape[0], env.action_space.shape[0]
+    obs_shape, act_shape = env.observation_space.shape, env.action_space.shape
+    assert obs_shape is not None and act_shape is not None  # Box spaces
+    env_obs, env_act = obs_shape[0], act_shape[0]
     env.close()
     if action_dim != env_act:
         raise UserError(

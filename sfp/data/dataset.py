@@ -22,6 +22,7 @@ bad file stops with one line naming it before any training.
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 import h5py
 import numpy as np
@@ -165,7 +166,7 @@ def read_dataset(
     except UserError:
         handle.close()
         raise
-    arrays = {key: raw[key].astype(DTYPES[key], copy=False) for key in VECTOR_KEYS}
+    arrays: dict[str, np.ndarray] = {key: raw[key].astype(DTYPES[key], copy=False) for key in VECTOR_KEYS}
     expert = recorded_expert(handle.attrs)
     images = handle[IMAGE_KEY] if with_images and IMAGE_KEY in handle else None
     if with_images and images is None:
@@ -238,8 +239,16 @@ def load_dataset(name: str, with_images: bool = False) -> ExpertData:
     raise UserError(f"no dataset {name!r} in {paths.dataset_dir()}; make it with: {collect_command(name)}")
 
 
+class RowRanges(Protocol):
+    """An array-like of frames with a length, sliced by row ranges into arrays (an array, an h5py dataset, ...)."""
+
+    def __len__(self) -> int: ...
+
+    def __getitem__(self, rows: slice, /) -> np.ndarray: ...
+
+
 def write_dataset(
-    path: str | Path, arrays: dict[str, np.ndarray], images: np.ndarray | None = None, attrs: dict | None = None
+    path: str | Path, arrays: dict[str, np.ndarray], images: RowRanges | None = None, attrs: dict | None = None
 ) -> Path:
     """Write a distilled dataset atomically (temporary file, then rename). `images` may be any array-like
     indexable by row ranges (it is copied in chunks). The arrays must pass check_arrays (callers check their

@@ -232,8 +232,8 @@ def distill(
 ) -> DistillSummary:
     """Verify every piece of `suite`'s `expert` and merge them into the dataset file (see the module docstring).
     A collection with fewer pieces than it asked for is refused unless `allow_partial`."""
-    expert = expert_for(suite, expert)
-    name = expert.data_name
+    maker = expert_for(suite, expert)
+    name = maker.data_name
     folder = Path(folder) if folder is not None else paths.pieces_dir(name)
     output = Path(output) if output is not None else paths.dataset_file(name)
     pieces, ignored = list_pieces(folder, name)
@@ -248,14 +248,15 @@ def distill(
             f"{collect_command(manifest, name)}, then distill again; or pass --allow_partial to "
             f"distill the {len(pieces)} present"
         )
-    digest = pieces_hash(pieces, expert)
+    digest = pieces_hash(pieces, maker)
     old_hash, old_description = existing_hash(output)
     if old_hash == digest:
         return DistillSummary(output, "unchanged", len(pieces), 0, missing=missing, ignored=ignored)
 
-    arrays, reference = None, None
+    arrays: dict[str, np.ndarray] = {}  # made when the first piece is read
+    reference: tuple[Path, dict] | None = None
     for number, (index, path) in enumerate(tqdm(pieces, desc="verifying pieces", unit="piece", disable=not progress)):
-        piece = read_piece(path, index, expert)
+        piece = read_piece(path, index, maker)
         properties = piece["properties"]
         if reference is None:
             reference = (path, properties)
@@ -270,18 +271,19 @@ def distill(
                     path,
                     f"has {key} = {properties[key]} but {reference[0].name} has "
                     f"{reference[1][key]}: pieces of one collection must agree",
-                    expert,
+                    maker,
                 )
         for key in dataset.VECTOR_KEYS:
             arrays[key][number * rows : (number + 1) * rows] = piece[key]
 
+    assert reference is not None  # list_pieces found at least one piece
     shared = reference[1]
     images = PieceImages([path for _, path in pieces], rows) if shared["images"] else None
     attrs = {
         "suite": suite,
-        "short": expert.short,
-        "data_name": expert.data_name,
-        "expert": expert.name,
+        "short": maker.short,
+        "data_name": maker.data_name,
+        "expert": maker.name,
         "env": shared["env"],
         "num_trajectories": len(pieces),
         "traj_len": rows,

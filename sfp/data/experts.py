@@ -186,7 +186,7 @@ class SawyerExpert:
         command = np.empty(4)
         for k in range(traj_len):
             observations[k] = obs[:36]
-            if images:
+            if frames is not None:  # images
                 frames[k] = env.frame()
             np.multiply(self.gain, targets[current] - obs[:3], out=command[:3])
             command[3] = grippers[k]

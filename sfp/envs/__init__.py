@@ -5,6 +5,8 @@ Families (every environment is a `gymnasium.Env`):
   Meta-World    the 17 tasks of SAWYER_TASKS, `-v2` or `-v3`       metaworld 3     (sfp.envs.sawyer)
   locomotion    <body>[-sparse][-biased][-noisy], body in          gymnasium -v5   (sfp.envs.locomotion)
                 swimmer, hopper, walker, ant, halfcheetah
+  gym           any other Gymnasium id, `module:Id` to import the  gymnasium       (sfp.envs.gym_task)
+                module that registers it (gymnasium_robotics:PointMaze_Medium-v3), with --env_kwargs
 `import sfp` registers each with gymnasium as `sfp/<name>` (e.g. `gymnasium.make("sfp:sfp/corridor-v1")`).
 Families import their simulator lazily, so a maze never imports MuJoCo.
 """
@@ -55,18 +57,25 @@ def locomotion_body(name: str) -> str | None:
 
 
 def env_family(name: str) -> str:
-    """'maze', 'sawyer' or 'locomotion'; a UserError listing the valid names otherwise."""
+    """'maze', 'sawyer', 'locomotion', or 'gym' for a registered Gymnasium id (`module:Id` imports the module
+    first); a UserError listing the valid names otherwise."""
     if name in MAZE_LAYOUTS:
         return "maze"
     if sawyer_task(name):
         return "sawyer"
     if locomotion_body(name):
         return "locomotion"
-    raise UserError(
-        f"unknown environment {name!r}: use a maze ({', '.join(MAZE_LAYOUTS)}), a Meta-World task "
-        f"({', '.join(SAWYER_TASKS)}; -v3 also accepted) or a locomotion task such as hopper-sparse "
-        f"(bodies {', '.join(LOCOMOTION_BODIES)}; variants {', '.join(LOCOMOTION_VARIANTS)})"
-    )
+    from sfp.envs.gym_task import gym_spec, split_id
+
+    if split_id(name)[0] is None and split_id(name)[1] not in gymnasium.registry:
+        raise UserError(
+            f"unknown environment {name!r}: use a maze ({', '.join(MAZE_LAYOUTS)}), a Meta-World task "
+            f"({', '.join(SAWYER_TASKS)}; -v3 also accepted), a locomotion task such as hopper-sparse "
+            f"(bodies {', '.join(LOCOMOTION_BODIES)}; variants {', '.join(LOCOMOTION_VARIANTS)}) or a Gymnasium "
+            f"id (module:Id imports its module first, e.g. gymnasium_robotics:PointMaze_Medium-v3)"
+        )
+    gym_spec(name)  # imports the module; one line when it cannot, or when it does not register the id
+    return "gym"
 
 
 def make_env(
@@ -80,10 +89,15 @@ def make_env(
     sparsity: float = 14.0,
     bias: float = 0.1,
     permute_action: bool = False,
+    env_kwargs: dict | None = None,
     render_mode: str | None = None,
 ) -> gymnasium.Env:
-    """Build the environment `name` with the options that apply to its family."""
+    """Build the environment `name` with the options that apply to its family (`env_kwargs`: a Gymnasium id's)."""
     family = env_family(name)
+    if family == "gym":
+        from sfp.envs.gym_task import make_gym_task
+
+        return make_gym_task(name, env_kwargs, render_mode)
     if family == "maze":
         from sfp.envs.maze import MazeEnv
 
@@ -98,8 +112,10 @@ def make_env(
     if family == "sawyer":
         from sfp.envs.sawyer import SawyerEnv
 
+        task = sawyer_task(name)
+        assert task is not None  # env_family found it
         return SawyerEnv(
-            sawyer_task(name),
+            task,
             goal_cond=goal_cond,
             visual=visual,
             neg_rew=neg_rew,
@@ -113,7 +129,9 @@ def make_env(
 
 
 def make_env_from_params(params) -> gymnasium.Env:
-    """`make_env` from the RL parameters (a namespace with the keys of default_params.json)."""
+    """`make_env` from the RL parameters (sfp.rl.params.RLParams)."""
+    from sfp.envs.gym_task import parse_env_kwargs
+
     return make_env(
         params.env,
         goal_cond=params.goal_cond,
@@ -124,6 +142,7 @@ def make_env_from_params(params) -> gymnasium.Env:
         sparsity=params.sparsity,
         bias=params.bias,
         permute_action=params.permute_action,
+        env_kwargs=parse_env_kwargs(params.env_kwargs),
     )
 
 
@@ -133,7 +152,7 @@ EPISODE_STEPS = {"maze": 500, "sawyer": 500, "locomotion": 1000}
 def registered_names() -> tuple[str, ...]:
     """Every name `make_env` accepts, in one spelling each: the mazes, the Meta-World tasks as -v2 and -v3, and each
     locomotion body with every combination of its variants (in the order sparse, biased, noisy)."""
-    combos = [()]
+    combos: list[tuple[str, ...]] = [()]
     for variant in LOCOMOTION_VARIANTS:
         combos += [combo + (variant,) for combo in combos]
     locomotion = tuple("-".join((body, *combo)) for body in LOCOMOTION_BODIES for combo in combos)

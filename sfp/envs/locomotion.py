@@ -9,12 +9,17 @@ Variants combine (e.g. hopper-sparse-biased-noisy). Episodes are truncated after
 gymnasium. Observations are flat float32 vectors: these tasks are not goal-conditioned.
 """
 
+from typing import TYPE_CHECKING, cast
+
 import gymnasium
 import numpy as np
 
 import sfp.envs.rendering  # noqa: F401  (selects MUJOCO_GL before gymnasium's MuJoCo envs load mujoco)
 from sfp.envs import locomotion_body
 from sfp.errors import UserError
+
+if TYPE_CHECKING:
+    from gymnasium.envs.mujoco.mujoco_env import MujocoEnv
 
 GYMNASIUM_IDS = {
     "swimmer": "Swimmer-v5",
@@ -80,7 +85,7 @@ class LocomotionEnv(gymnasium.Env):
     @property
     def x_position(self) -> float:
         """The body's x coordinate (qpos[0] for every body)."""
-        return float(self.sim.unwrapped.data.qpos[0])
+        return float(cast("MujocoEnv", self.sim.unwrapped).data.qpos[0])
 
     def _process(self, obs: np.ndarray) -> np.ndarray:
         """(S,) simulator observation -> (S,) float32 with the name's bias and noise applied."""

@@ -29,7 +29,8 @@ def build_metaworld_env(task: str, fix_env_seed: bool):
     from its own seeded generator (or always the same one with fix_env_seed)."""
     from metaworld.env_dict import ALL_V3_ENVIRONMENTS_GOAL_OBSERVABLE
 
-    env = ALL_V3_ENVIRONMENTS_GOAL_OBSERVABLE[f"{task[:-3]}-v3-goal-observable"](seed=CONSTRUCTION_SEED)
+    # metaworld types the goal-observable classes as type[SawyerXYZEnv], but they replace __init__ by one with `seed`
+    env = ALL_V3_ENVIRONMENTS_GOAL_OBSERVABLE[f"{task[:-3]}-v3-goal-observable"](seed=CONSTRUCTION_SEED)  # type: ignore[call-arg]
     env.seeded_rand_vec = True
     env._freeze_rand_vec = fix_env_seed
     return env

@@ -20,6 +20,7 @@ import json
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol, TypeVar
 
 import numpy as np
 from rliable import library, metrics
@@ -27,8 +28,8 @@ from rliable import library, metrics
 from sfp.config import load_defaults
 from sfp.errors import UserError
 from sfp.provenance import PROVENANCE_FILE
-from sfp.rl.methods import METHODS
-from sfp.rl.params import PARAMS_FILE
+from sfp.rl.methods import PRESET_KEYS, matching_preset
+from sfp.rl.params import PARAMS_FILE, RLParams
 
 REPS = 2000  # bootstrap resamples per interval
 SEED = 0  # of numpy's global generator, which rliable's bootstrap draws from; restored afterwards
@@ -104,15 +105,12 @@ def run_family(config: dict) -> str:
 
 
 def _matching_preset(config: dict, ignored: tuple[str, ...] = ()) -> str | None:
-    defaults = {key: value for key, (value, _) in load_defaults(PARAMS_FILE).items()}
-    keys = {key for method in METHODS.values() for key in method.overrides} - set(ignored)
-    for name, method in METHODS.items():
-        if method.command != METHODS["sac"].command:  # a peer's config names its method
-            continue
-        expected = {**defaults, **method.overrides}
-        if all(config.get(key, defaults[key]) == expected[key] for key in keys):
-            return name
-    return None
+    """The preset of sfp/rl/methods.py the config agrees with on every parameter any preset sets (the preset's
+    value where it sets one, the default elsewhere), `ignored` aside; None when there is none."""
+    defaults = {key: value for key, (value, _) in load_defaults(PARAMS_FILE, RLParams).items()}
+    changed = {key: value for key, value in config.items() if key in defaults and value != defaults[key]}
+    preset, rest = matching_preset(changed, ignored=ignored)
+    return None if PRESET_KEYS & set(rest) else preset
 
 
 def counted(count: int, noun: str) -> str:
@@ -168,10 +166,24 @@ def read_runs(directories: list[Path]) -> list[RunLog]:
     return runs
 
 
-def group(runs: list[RunLog]) -> dict[tuple[str, str], list[RunLog]]:
+class SeededRun(Protocol):
+    """What group() reads of a run (RunLog, exploration.RunVisits)."""
+
+    @property
+    def task(self) -> str: ...
+    @property
+    def method(self) -> str: ...
+    @property
+    def seed(self) -> int: ...
+
+
+RunT = TypeVar("RunT", bound=SeededRun)
+
+
+def group(runs: list[RunT]) -> dict[tuple[str, str], list[RunT]]:
     """{(task, method): runs in seed order}, sorted by task and method (so results do not depend on the order of
     the directories given)."""
-    groups: dict[tuple[str, str], list[RunLog]] = {}
+    groups: dict[tuple[str, str], list[RunT]] = {}
     for run in runs:
         groups.setdefault((run.task, run.method), []).append(run)
     return {key: sorted(groups[key], key=lambda run: run.seed) for key in sorted(groups)}
@@ -222,7 +234,8 @@ def mean_band(values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 def seed_mean(values: np.ndarray) -> tuple[float, float, float]:
     """Mean of one task's scores over seeds (seeds,) with its bootstrap interval: (mean, low, high)."""
-    return tuple(float(x) for x in interval(values[:, None], metrics.aggregate_mean))
+    point, low, high = interval(values[:, None], metrics.aggregate_mean)
+    return float(point), float(low), float(high)
 
 
 def aggregates(scores: np.ndarray) -> dict[str, tuple[float, float, float]]:
@@ -233,7 +246,8 @@ def aggregates(scores: np.ndarray) -> dict[str, tuple[float, float, float]]:
 
 def improvement(scores_x: np.ndarray, scores_y: np.ndarray) -> tuple[float, float, float]:
     """P(X > Y) of score matrices (runs_x, tasks) and (runs_y, tasks) of the same tasks, with its interval."""
-    return tuple(float(x) for x in interval([scores_x, scores_y], metrics.probability_of_improvement))
+    point, low, high = interval([scores_x, scores_y], metrics.probability_of_improvement)
+    return float(point), float(low), float(high)
 
 
 def _runs_above(scores: np.ndarray, taus: np.ndarray) -> np.ndarray:

@@ -32,24 +32,22 @@ from pathlib import Path
 import yaml
 
 from sfp import paths
-from sfp.config import SEED_MAX, load_defaults
 from sfp.data.collector import check_options, collect
 from sfp.envs import env_family, locomotion_body
 from sfp.errors import UserError, describe_os_error, one_line
 from sfp.experiments.analysis import read_progress
 from sfp.invocation import command
 from sfp.paths import check_name
-from sfp.priors.params import PARAMS_FILE as PRIOR_PARAMS_FILE
-from sfp.priors.params import parse_train_params
+from sfp.priors.params import PriorParams, parse_train_params
 from sfp.provenance import PROVENANCE_FILE
 from sfp.rl.build import needs_dataset, required_priors
-from sfp.rl.methods import METHODS, Method
-from sfp.rl.params import PARAMS_FILE as RL_PARAMS_FILE
-from sfp.rl.params import load_rl_params
+from sfp.rl.methods import METHODS, Method, as_flags
+from sfp.rl.params import RLParams, load_rl_params
 from sfp.rl.peer_sac import PEER_COMMAND, check_peer_params, require_sb3
 from sfp.rl.tracking import require_tracking
 from sfp.rl.visitation import VISITATION_FILE
 from sfp.run_lock import LOCKED_EXIT
+from sfp.schema import SEED_MAX, flags
 
 SUITE_OF_SHORT = {short: suite for suite, short in paths.SUITES.items()}
 SPEC_KEYS = {"name", "tasks", "methods", "seeds", "params", "variants", "method_params", "data", "prior"}
@@ -161,7 +159,7 @@ def validate_spec(spec, where: str) -> None:
             env_family(task)
         except UserError as err:
             raise UserError(f"{where}: {err}") from None
-    rl_keys = set(load_defaults(RL_PARAMS_FILE)) - set(GRID_RL_KEYS)
+    rl_keys = set(flags(RLParams)) - set(GRID_RL_KEYS)
     variants = _check_variants(_section(spec, "variants", where), rl_keys, where)
     for method in _entries(spec, "methods", str, where):
         if method not in METHODS and method not in variants:
@@ -196,10 +194,10 @@ def validate_spec(spec, where: str) -> None:
         )
     _check_data(_section(spec, "data", where), where)
     prior = _section(spec, "prior", where)
-    _check_keys(prior, set(load_defaults(PRIOR_PARAMS_FILE)) - set(GRID_PRIOR_KEYS), f"{where}: prior", GRID_PRIOR_KEYS)
+    _check_keys(prior, set(flags(PriorParams)) - set(GRID_PRIOR_KEYS), f"{where}: prior", GRID_PRIOR_KEYS)
     for suite in dict.fromkeys(_suite(task) for task in spec["tasks"]):
         try:
-            parse_train_params(["--env", suite, *_flags(prior)])
+            parse_train_params(["--env", suite, *as_flags(prior)])
         except UserError as err:
             raise UserError(f"{where}: prior: {err}") from None
 
@@ -315,10 +313,6 @@ def _data_flags(data: dict) -> list[str]:
     return words
 
 
-def _flags(overrides: dict) -> list[str]:
-    return [word for key, value in overrides.items() for word in (f"--{key}", str(value))]
-
-
 def grid(spec: dict) -> list[Run]:
     """Every run of the spec, checked like main.py would check it, with the extras it needs installed (W&B for
     track, Stable-Baselines3 for sb3_sac): an error names the run."""
@@ -331,7 +325,7 @@ def grid(spec: dict) -> list[Run]:
                 argv = [
                     "--env",
                     task,
-                    *_flags(overrides),
+                    *as_flags(overrides),
                     "--seed",
                     str(seed),
                     "--num_threads",
@@ -360,7 +354,11 @@ def last_epoch(progress: Path) -> int:
 
 def _suite(task: str) -> str:
     family = env_family(task)
-    return locomotion_body(task) if family == "locomotion" else SUITE_OF_SHORT[family]
+    if family == "locomotion":
+        body = locomotion_body(task)
+        assert body is not None  # env_family says locomotion exactly when locomotion_body finds a body
+        return body
+    return SUITE_OF_SHORT[family]
 
 
 @dataclass
@@ -371,7 +369,8 @@ class Preparation:
 
 def preparation_commands(spec: dict, runs: list[Run]) -> list[Preparation]:
     """What makes the missing datasets and priors of the grid, in order."""
-    commands, seen = [], set()
+    commands: list[Preparation] = []
+    seen: set[str | Path] = set()  # data names and prior checkpoints
     data = {**DATA_DEFAULTS, **spec.get("data", {})}
     for run in runs:
         params, _ = load_rl_params(run.argv)
@@ -413,7 +412,7 @@ def preparation_commands(spec: dict, runs: list[Run]) -> list[Preparation]:
                             str(ratio),
                             "--one_step",
                             str(one_step),
-                            *_flags(spec.get("prior", {})),
+                            *as_flags(spec.get("prior", {})),
                         ],
                         checkpoint,
                     )

@@ -22,6 +22,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sfp import paths
 from sfp.errors import UserError, one_line
@@ -35,6 +36,9 @@ from sfp.experiments.grid import (
 )
 from sfp.rl.params import load_rl_params
 from sfp.run_lock import LOCKED_EXIT, RunLocked, hold_run_lock
+
+if TYPE_CHECKING:  # the optional cluster extra, imported when the slurm launcher is used
+    import submitit
 
 SIGNAL_EXITS = {signal.SIGINT: 130, signal.SIGTERM: 143}  # shell convention: 128 + signal number
 CLUSTER_INSTALL = 'pip install "sfp[cluster]" (or pip install -r requirements-cluster.txt)'
@@ -165,7 +169,8 @@ class SubmititRun:
     requeued, it decides again, and finds the checkpoint, so it resumes with --resume True."""
 
     def __init__(self, run: Run, epochs: int):
-        self.run, self.epochs, self.process = run, epochs, None
+        self.run, self.epochs = run, epochs
+        self.process: subprocess.Popen | None = None
 
     def __call__(self) -> Outcome:
         began, argv = begin(self.run, self.epochs)
@@ -259,8 +264,9 @@ def forwarded_env() -> dict[str, str]:
 
 def _check_reachable(address: str | None) -> None:
     """A host:port address must accept a connection (Ray itself would wait for it without end)."""
-    host, _, port = (address or "").rpartition(":")
-    if host and port.isdigit() and "://" not in address:
+    text = address or ""
+    host, _, port = text.rpartition(":")
+    if host and port.isdigit() and "://" not in text:
         try:
             socket.create_connection((host, int(port)), timeout=10).close()
         except OSError as err:
@@ -368,10 +374,10 @@ def slurm_executor(
 class SubmititBackend:
     """One submitit job per run (SubmititRun). Stopping the driver cancels its jobs (the runs save on SIGTERM)."""
 
-    def __init__(self, executor):
+    def __init__(self, executor: "submitit.Executor"):
         self.executor = executor
         self.capacity = sys.maxsize  # the scheduler decides what runs when
-        self.jobs: dict[str, object] = {}
+        self.jobs: dict[str, submitit.Job[Outcome]] = {}
 
     def submit(self, run: Run, epochs: int) -> None:
         job = self.executor.submit(SubmititRun(run, epochs))
@@ -435,7 +441,9 @@ def drive(
 ) -> int:
     """Run the grid on `backend`; returns the exit status (0 all finished, 1 some did not, 130/143 stopped)."""
     by_name = {run.directory.name: run for run in runs}
-    summary, reported, tries = Summary(), {}, {}
+    summary = Summary()
+    reported: dict[str, int] = {}  # run name -> the last epoch reported
+    tries: dict[str, int] = {}  # run name -> attempts ended
     finished = [run for run in runs if run.status(epochs) == "finished"]
     waiting = [(run, 0.0) for run in runs if run not in finished]  # (run, not before this time)
     summary.finished = len(finished)
@@ -490,7 +498,7 @@ def drive(
     return summary.status()
 
 
-def _report_epoch(run: Run, epochs: int, reported: dict) -> None:
+def _report_epoch(run: Run, epochs: int, reported: dict[str, int]) -> None:
     """Print `<run>: epoch e/E, x test success` when the run's last logged epoch changed."""
     try:
         columns = read_progress(run.directory / "progress.txt")

@@ -14,8 +14,11 @@ import torch
 from sfp import paths
 from sfp.errors import UserError
 from sfp.invocation import command
+from sfp.priors.base import PriorModel
 from sfp.priors.frozen_sampler import FrozenRealNVPSampler
 from sfp.priors.frozen_sampler import supports as supports_fused
+from sfp.priors.models import Gaussian
+from sfp.priors.realnvp import ConditionalRealNVP
 
 
 def prior_command(
@@ -53,7 +56,7 @@ def command_for_checkpoint(path: Path) -> str:
 class Prior:
     """A frozen prior. `model` is the model name (flow, deterministic, gaussian, vae, lscde); `network` the module."""
 
-    def __init__(self, network: torch.nn.Module, config: dict, path: Path):
+    def __init__(self, network: PriorModel, config: dict, path: Path):
         self.network, self.config, self.path = network, config, path
         self.model, self.mode = config["model"], config["mode"]
         self.n_step, self.one_step = config["n_step"], config["one_step"]
@@ -62,7 +65,11 @@ class Prior:
 
     def sample(self, cond: torch.Tensor | None, num: int | None = None) -> torch.Tensor:
         """One action per row, (B, A), no gradient, unclamped. One-step priors ignore cond; B = num or len(cond)."""
-        count = num if num is not None else len(cond)
+        if num is not None:
+            count = num
+        else:
+            assert cond is not None, "Prior.sample needs num or cond"
+            count = len(cond)
         cond = None if self.one_step else cond
         if self._fused is not None:
             return self._fused.transform(torch.randn(count, self.action_dim, device=self._fused.device), cond)
@@ -78,6 +85,7 @@ class Prior:
         """(mu (B, A), log_std (B, A)) of the gaussian prior, in tanh pre-activation space."""
         if self.model != "gaussian":
             raise UserError(f"{self.path.name} is a {self.model} prior; the KL baseline needs --prior_model gaussian")
+        assert isinstance(self.network, Gaussian)  # build_model's "gaussian" model
         return self.network.gaussian(cond)
 
     def transform(self, z: torch.Tensor, cond: torch.Tensor | None) -> torch.Tensor:
@@ -85,7 +93,10 @@ class Prior:
         if self.model != "flow":
             raise UserError(f"{self.path.name} is a {self.model} prior; latent actions need a flow prior")
         cond = None if self.one_step else cond
-        return self._fused.transform(z, cond) if self._fused is not None else self.network.transform(z, cond)
+        if self._fused is not None:
+            return self._fused.transform(z, cond)
+        assert isinstance(self.network, ConditionalRealNVP)  # build_model's "flow" model
+        return self.network.transform(z, cond)
 
 
 def load_prior(path: str | Path, device: str = "cpu") -> Prior:

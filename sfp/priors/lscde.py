@@ -8,6 +8,7 @@ with the training statistics; σ and λ are chosen on the validation set. Shapes
 """
 
 import math
+from typing import Any
 
 import torch
 
@@ -23,6 +24,15 @@ CHUNK = 65_536
 
 class LSCDE(PriorModel):
     """The fitted mixture; all parameters are buffers (set by `fit_lscde`)."""
+
+    x_centres: torch.Tensor  # the buffers, registered in __init__
+    y_centres: torch.Tensor
+    log_alpha: torch.Tensor
+    sigma: torch.Tensor
+    x_mean: torch.Tensor
+    x_std: torch.Tensor
+    y_mean: torch.Tensor
+    y_std: torch.Tensor
 
     def __init__(self, action_dim: int, cond_dim: int, num_kernels: int = 500):
         super().__init__()
@@ -100,7 +110,7 @@ def fit_lscde(
     model.x_centres.copy_(u)
     model.y_centres.copy_(v)
     select = torch.randperm(len(val_actions), generator=generator)[:SELECT_ROWS]
-    best = {"val_nll": math.inf}
+    best: dict[str, Any] = {"val_nll": math.inf}
     for sigma in SIGMAS:
         big_h, small_h = _solve(x, y, u, v, sigma)
         identity = torch.eye(len(u), dtype=big_h.dtype, device=big_h.device)

@@ -1,44 +1,86 @@
 """flows/train.py parameters: the file, the value rules, and the combinations refused before any work starts."""
 
-from argparse import Namespace
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 
 from sfp import paths
-from sfp.config import SEED_MAX, Rule, check_memory, load_defaults, parse_params
+from sfp.config import check_memory, load_defaults, parse_params
 from sfp.errors import UserError
 from sfp.paths import EXPERTS
 from sfp.priors.conditioners import ACTIVATIONS
 from sfp.priors.factory import MODELS
 from sfp.priors.windows import MODES
+from sfp.schema import SEED_MAX, Params, param
 
 PARAMS_FILE = Path(__file__).resolve().parent / "default_params.json"
-RULES = {
-    "expert": Rule(choices=EXPERTS),
-    "exp_name": Rule(name=True, optional=True),
-    "mode": Rule(choices=MODES),
-    "model": Rule(choices=MODELS),
-    "n_step": Rule(min=1),
-    "batch_size": Rule(min=1),
-    "test_batch_size": Rule(min=1),
-    "epochs": Rule(min=1),
-    "lr": Rule(min=0),
-    "num_blocks": Rule(min=1),
-    "num_hidden": Rule(min=1),
-    "t_act": Rule(choices=tuple(ACTIVATIONS)),
-    "s_act": Rule(choices=tuple(ACTIVATIONS)),
-    "pre_mlp_units": Rule(min=1),
-    "num_threads": Rule(min=1),
-    "log_interval": Rule(min=1),
-    "data_ratio": Rule(max=1.0),
-    "weight_decay": Rule(min=0),
-    "patience": Rule(min=1),
-    "seed": Rule(min=0, max=SEED_MAX),
-}
 
 
-def resolve_model(params: Namespace) -> str:
+@dataclass
+class PriorParams(Params):
+    """flows/train.py's parameters: its flags, flows/default_params.json and docs/parameters.md come from here."""
+
+    env: str = param("meta-world", "environment suite (meta-world, point-maze, or a locomotion body such as hopper)")
+    expert: str = param(
+        "original",
+        "point-maze only: the dataset of the original expert (the paper's data) or of the fixed one",
+        choices=EXPERTS,
+    )
+    mode: str = param(
+        "action",
+        "conditioning variable (also 'state', 'image', 'action+state' or 'state+goal')",
+        choices=MODES,
+    )
+    n_step: int = param(1, "number of steps to condition upon", min=1)
+    batch_size: int = param(400, "input batch size for training", min=1)
+    test_batch_size: int = param(1000, "input batch size for testing", min=1)
+    epochs: int = param(100, "number of epochs to train for", min=1)
+    lr: float = param(0.0001, "learning rate", min=0)
+    num_blocks: int = param(6, "number of invertible blocks", min=1)
+    num_hidden: int = param(128, "number of hidden units", min=1)
+    t_act: str = param(
+        "relu",
+        "activation of the s/t trunk, the translation network and the pre-MLP",
+        choices=tuple(ACTIVATIONS),
+    )
+    s_act: str = param("relu", "activation of the scale network (only with --shared False)", choices=tuple(ACTIVATIONS))
+    bn: bool = param(True, "batch normalization")
+    shared: bool = param(True, "whether to share parameters in the coupling layers")
+    pre_mlp: bool = param(True, "whether to preprocess actions before pushing through s/t networks")
+    pre_mlp_units: int = param(128, "units for preprocessing conditioning input", min=1)
+    seed: int = param(1, "random seed", min=0, max=SEED_MAX)
+    num_threads: int = param(8, "number of torch threads (clamped to the cores available)", min=1)
+    log_interval: int = param(1000, "how many batches to wait before logging training status", min=1)
+    one_step: bool = param(False, "enables learning single action distributions")
+    debug: bool = param(False, "10 trajectories, logs in the temp folder, never writes the flow directory")
+    device: str = param("cpu", "torch device (cpu or cuda)")
+    deterministic: bool = param(False, "use deterministic actor instead of density model")
+    gaussian: bool = param(False, "learn a gaussian prior")
+    data_ratio: float = param(1.0, "fraction of data to be used for training", max=1.0)
+    model: str = param(
+        "flow",
+        "prior model: flow, deterministic, gaussian, vae or lscde (--deterministic/--gaussian True also select theirs)",
+        choices=MODELS,
+    )
+    weight_decay: float = param(1e-06, "Adam weight decay", min=0)
+    patience: int = param(30, "early stopping: epochs without validation improvement before training stops", min=1)
+    exp_name: str = param(
+        "",
+        "log directory name under $SFP_LOG_DIR (default flows_<short>_<model>_<mode>_<n_step>[_<ratio>|_one_step])",
+        name=True,
+        optional=True,
+    )
+    overwrite: bool = param(False, "replace an existing checkpoint even if it is better or was trained differently")
+    diagnose_only: bool = param(False, "skip training: write the diagnostics of the existing checkpoint")
+    resume: bool = param(
+        False,
+        "require continuing the newest unfinished run of this prior (it is continued anyway when its "
+        "parameters are identical); refused if there is none or its parameters differ",
+    )
+
+
+def resolve_model(params: PriorParams) -> str:
     """The model chosen by --model and the seed's --deterministic / --gaussian switches."""
     switched = [name for name in ("deterministic", "gaussian") if getattr(params, name)]
     if len(switched) > 1 or (switched and params.model not in ("flow", switched[0])):
@@ -46,7 +88,7 @@ def resolve_model(params: Namespace) -> str:
     return switched[0] if switched else params.model
 
 
-def check_combinations(params: Namespace) -> None:
+def check_combinations(params: PriorParams) -> None:
     """UserError for options that cannot work together."""
     paths.short_name(params.env)  # a suite, a body, or the name of an existing (e.g. imported) dataset
     if params.expert != "original" and paths.short_name(params.env) != "maze":
@@ -77,11 +119,11 @@ def check_combinations(params: Namespace) -> None:
         raise UserError(f"--device {params.device} but no CUDA device is available; use --device cpu")
 
 
-def check_sizes(params: Namespace, defaults: dict) -> None:
+def check_sizes(params: PriorParams, defaults: dict) -> None:
     """Networks and batches that cannot fit in this machine's memory: one line naming the flag, before any work."""
 
     def flags(*keys):
-        return {key: (getattr(params, key), defaults[key][0]) for key in keys}
+        return {key: (params.value(key), defaults[key][0]) for key in keys}
 
     blocks = params.num_blocks if params.model == "flow" else 1
     condition = params.n_step * (params.pre_mlp_units if params.pre_mlp else 1)  # at least one unit per action
@@ -97,10 +139,10 @@ def check_sizes(params: Namespace, defaults: dict) -> None:
         )
 
 
-def parse_train_params(argv: list[str] | None = None, params_file: Path = PARAMS_FILE) -> Namespace:
+def parse_train_params(argv: list[str] | None = None, params_file: Path = PARAMS_FILE) -> PriorParams:
     """Parse and check the command line against `params_file`; `model` is resolved from the switches."""
-    params = parse_params(params_file, argv, RULES, description="Train a prior over expert actions.")
+    params = parse_params(PriorParams, params_file, argv, "Train a prior over expert actions.")
     params.model = resolve_model(params)
     check_combinations(params)
-    check_sizes(params, load_defaults(params_file))
+    check_sizes(params, load_defaults(params_file, PriorParams))
     return params

@@ -3,6 +3,7 @@ BatchNorm flow layer. Direct pass: action x -> latent z; inverse pass: z -> x. A
 """
 
 import math
+from typing import cast
 
 import torch
 from torch import nn
@@ -19,6 +20,12 @@ class CouplingLayer(nn.Module):
     `condition`: a network mapping the condition to (B, F) features, None to feed the raw condition (F = C),
     and cond_features = 0 for an unconditional layer.
     """
+
+    mask: torch.Tensor  # buffers, registered in __init__
+    free: torch.Tensor
+    trunk: nn.Sequential | None
+    scale_head: nn.Module  # nn.Linear with a shared trunk, else an MLP
+    shift_head: nn.Module
 
     def __init__(
         self,
@@ -49,6 +56,7 @@ class CouplingLayer(nn.Module):
         """log-scale and shift (B, D), zero on the masked (pass-through) positions."""
         inputs = x * self.mask
         if self.conditional:
+            assert cond is not None  # a conditional layer always gets a condition
             features = cond if self.condition is None else self.condition(cond)
             inputs = torch.cat([inputs, features], dim=-1)
         hidden = inputs if self.trunk is None else self.trunk(inputs)
@@ -69,6 +77,9 @@ class BatchNormFlow(nn.Module):
     running statistics that the trainer sets to the statistics of the whole training set after every epoch
     (sfp.priors.batchnorm_stats). `running_var` includes eps, as the batch variance does."""
 
+    running_mean: torch.Tensor  # buffers, registered in __init__
+    running_var: torch.Tensor
+
     def __init__(self, dim: int, eps: float = 1e-5):
         super().__init__()
         self.eps = eps
@@ -76,7 +87,7 @@ class BatchNormFlow(nn.Module):
         self.beta = nn.Parameter(torch.zeros(dim))
         self.register_buffer("running_mean", torch.zeros(dim))
         self.register_buffer("running_var", torch.ones(dim))
-        self._batch_stats = None
+        self._batch_stats: tuple[torch.Tensor, torch.Tensor] | None = None
 
     def set_statistics(self, mean: torch.Tensor, var: torch.Tensor) -> None:
         """Running statistics from the (biased) variance of this layer's inputs."""
@@ -141,7 +152,7 @@ class ConditionalRealNVP(PriorModel):
     ):
         super().__init__()
         self.action_dim = action_dim
-        layers = []
+        layers: list[nn.Module] = []
         for mask in alternating_masks(action_dim, num_blocks):
             if image:
                 condition, features = image_encoder(pre_mlp_units), pre_mlp_units
@@ -166,7 +177,7 @@ class ConditionalRealNVP(PriorModel):
     def transform(self, z: torch.Tensor, cond: torch.Tensor | None) -> torch.Tensor:
         """Inverse pass: latents (B, A) -> actions (B, A)."""
         for layer in reversed(self.layers):
-            z = layer.inverse(z, cond)
+            z = cast(CouplingLayer | BatchNormFlow, layer).inverse(z, cond)  # torch types ModuleList items Module
         return z
 
     def log_prob(self, action: torch.Tensor, cond: torch.Tensor | None) -> torch.Tensor:
@@ -174,5 +185,5 @@ class ConditionalRealNVP(PriorModel):
         return (-0.5 * z.pow(2) - HALF_LOG_TWO_PI).sum(-1) + log_det
 
     def sample(self, cond: torch.Tensor | None, num: int) -> torch.Tensor:
-        device = self.layers[0].mask.device
+        device = cast(CouplingLayer, self.layers[0]).mask.device
         return self.transform(torch.randn(num, self.action_dim, device=device), cond)

@@ -42,10 +42,10 @@ class RunLog:
         self.progress = directory / "progress.txt"
         self.rows = list(rows or [])
         self.columns: list[str] | None = list(self.rows[0]) if self.rows else None
-        if self.rows:
+        if self.columns is not None:
+            columns = self.columns
             text = "".join(
-                "\t".join(cells) + "\n"
-                for cells in [self.columns] + [format_row(row, self.columns) for row in self.rows]
+                "\t".join(cells) + "\n" for cells in [columns] + [format_row(row, columns) for row in self.rows]
             )
             if not self.progress.exists() or self.progress.read_text() != text:
                 with atomic_output(self.progress) as tmp:

@@ -13,19 +13,10 @@ from tqdm import tqdm
 
 from sfp.priors.base import PriorModel
 from sfp.priors.batchnorm_stats import has_batchnorm, recompute_batchnorm
+from sfp.priors.params import PriorParams
+from sfp.priors.realnvp import ConditionalRealNVP
 from sfp.priors.runlog import RunLog
 from sfp.priors.windows import SampleSet
-
-
-@dataclass
-class TrainingSettings:
-    epochs: int = 100
-    lr: float = 1e-4
-    weight_decay: float = 1e-6
-    batch_size: int = 400
-    test_batch_size: int = 1000
-    patience: int = 30
-    log_interval: int = 1000
 
 
 @dataclass
@@ -61,7 +52,7 @@ def train_epoch(
     model: PriorModel,
     optimizer: torch.optim.Optimizer,
     train_set: SampleSet,
-    settings: TrainingSettings,
+    settings: PriorParams,
     generator: torch.Generator,
     log: RunLog,
     epoch: int,
@@ -92,7 +83,7 @@ def train_epoch(
     return total / rows
 
 
-def adam(model: PriorModel, settings: TrainingSettings) -> torch.optim.Optimizer:
+def adam(model: PriorModel, settings: PriorParams) -> torch.optim.Optimizer:
     return torch.optim.Adam(model.parameters(), lr=settings.lr, weight_decay=settings.weight_decay)
 
 
@@ -100,7 +91,7 @@ def train_model(
     model: PriorModel,
     train_set: SampleSet,
     val_set: SampleSet,
-    settings: TrainingSettings,
+    settings: PriorParams,
     generator: torch.Generator,
     log: RunLog,
     optimizer: torch.optim.Optimizer | None = None,
@@ -119,6 +110,7 @@ def train_model(
         val_loss = math.nan
         if math.isfinite(train_loss):
             if batchnorm:
+                assert isinstance(model, ConditionalRealNVP)  # the only model with BatchNorm layers
                 recompute_batchnorm(model, train_set, generator)
             val_loss = mean_loss(model, val_set, settings.test_batch_size)
         if not math.isfinite(train_loss) or not math.isfinite(val_loss):

@@ -8,9 +8,9 @@ finished epoch is on disk) with status 130/143 and a line saying how to continue
 import math
 import signal
 import time
-from argparse import Namespace
 from contextlib import closing, contextmanager
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -30,8 +30,9 @@ from sfp.priors.diagnostics import action_prior_report
 from sfp.priors.factory import build_model, model_config
 from sfp.priors.loading import load_prior
 from sfp.priors.lscde import LSCDE, fit_lscde
+from sfp.priors.params import PriorParams
 from sfp.priors.runlog import RunLog, fresh_directory
-from sfp.priors.trainer import Progress, TrainingSettings, adam, mean_loss, train_model
+from sfp.priors.trainer import Progress, adam, mean_loss, train_model
 from sfp.priors.training_state import find_resumable, identity, lock, mark_finished, restore, save_state
 from sfp.priors.windows import (
     build_samples,
@@ -43,25 +44,25 @@ from sfp.provenance import git_state
 from sfp.runtime import seed_everything, set_threads
 
 
-def data_name(params: Namespace) -> str:
+def data_name(params: PriorParams) -> str:
     """The data name (sfp.paths.data_name) of the dataset the prior of `params` learns from."""
     return paths.data_name(paths.short_name(params.env), params.expert)
 
 
-def checkpoint_path(params: Namespace) -> Path:
+def checkpoint_path(params: PriorParams) -> Path:
     """Where main.py looks for the prior of these parameters."""
     return paths.prior_checkpoint(
         data_name(params), params.model, params.mode, params.n_step, params.data_ratio, params.one_step
     )
 
 
-def run_name(params: Namespace) -> str:
+def run_name(params: PriorParams) -> str:
     if params.exp_name:
         return params.exp_name
     return "flows_" + checkpoint_path(params).stem.replace("_primitive", "")
 
 
-def load_data(params: Namespace) -> ExpertData:
+def load_data(params: PriorParams) -> ExpertData:
     data = load_dataset(data_name(params), with_images=params.mode == "image" and not params.one_step)
     if not params.one_step:
         check_mode(data, params.mode)
@@ -72,7 +73,7 @@ def diagnose(
     model, config: dict, data: ExpertData, val_trajectories: np.ndarray, val_loss: float, directory: Path
 ) -> dict:
     """Write diagnostics.json (and pairs.png for action priors) to `directory`, print a summary, return it."""
-    report = {"val_nll": val_loss}
+    report: dict[str, Any] = {"val_nll": val_loss}
     if config["mode"] == "action" or config["one_step"]:
         report["rollouts"] = action_prior_report(model, config, data, val_trajectories, directory)
     write_json(directory / "diagnostics.json", report)
@@ -87,7 +88,7 @@ def diagnose(
     return report
 
 
-STOP_SIGNALS = {signal.SIGINT: "Ctrl-C", signal.SIGTERM: "SIGTERM"}
+STOP_SIGNALS: dict[int, str] = {signal.SIGINT: "Ctrl-C", signal.SIGTERM: "SIGTERM"}
 
 
 class Stopped(BaseException):
@@ -124,7 +125,7 @@ def stop_on_signals(directory: Path):
 
 def fit(
     model,
-    params: Namespace,
+    params: PriorParams,
     train_set,
     val_set,
     generator: torch.Generator,
@@ -135,28 +136,27 @@ def fit(
     """Train (or, for LSCDE, solve) the model, from the training state `saved` if given, saving the state in the
     log directory after every epoch; returns (validation loss, best epoch, stop reason)."""
     if isinstance(model, LSCDE):
-        result = fit_lscde(model, train_set.actions, train_set.conds, val_set.actions, val_set.conds, generator)
+        solution = fit_lscde(model, train_set.actions, train_set.conds, val_set.actions, val_set.conds, generator)
         log.row(
             {
                 "epoch": 1,
                 "train_loss": mean_loss(model, train_set, params.test_batch_size),
-                "val_loss": result["val_nll"],
-                "best_val_loss": result["val_nll"],
+                "val_loss": solution["val_nll"],
+                "best_val_loss": solution["val_nll"],
             }
         )
-        return result["val_nll"], 1, f"solved in closed form (sigma {result['sigma']}, ridge {result['ridge']})"
-    settings = TrainingSettings(**{key: getattr(params, key) for key in TrainingSettings.__dataclass_fields__})
-    optimizer = adam(model, settings)
+        return solution["val_nll"], 1, f"solved in closed form (sigma {solution['sigma']}, ridge {solution['ridge']})"
+    optimizer = adam(model, params)
     progress = restore(saved, model, optimizer, generator) if saved else Progress()
 
     def save(progress: Progress) -> None:
         save_state(log.directory, identity_params, model, optimizer, progress, generator, log.rows)
 
-    result = train_model(model, train_set, val_set, settings, generator, log, optimizer, progress, save)
+    result = train_model(model, train_set, val_set, params, generator, log, optimizer, progress, save)
     return result.val_loss, result.best_epoch, result.stop_reason
 
 
-def sample_sets(params: Namespace, data: ExpertData):
+def sample_sets(params: PriorParams, data: ExpertData):
     """Trajectory ids and samples of the train and validation splits: (train_ids, val_ids, train_set, val_set)."""
     train_ids, val_ids, num_train = split_trajectories(data.num_trajectories, params.data_ratio, params.debug)
     options = (params.mode, params.n_step, params.one_step, params.device)
@@ -164,7 +164,7 @@ def sample_sets(params: Namespace, data: ExpertData):
     return train_ids, val_ids, train_set, build_samples(data, val_ids, *options)
 
 
-def publish(model, config: dict, params: Namespace, directory: Path) -> tuple[bool, str]:
+def publish(model, config: dict, params: PriorParams, directory: Path) -> tuple[bool, str]:
     """Save the run's model in its log directory and, by the overwrite policy, to the flow directory."""
     write_json(directory / "config.json", config)
     save_checkpoint(directory / "model.pt", model, config)
@@ -177,7 +177,7 @@ def publish(model, config: dict, params: Namespace, directory: Path) -> tuple[bo
     return written, verdict
 
 
-def train_prior(params: Namespace) -> dict:
+def train_prior(params: PriorParams) -> dict:
     """Train the prior of `params`, save it where main.py reads it (subject to the overwrite policy), write the
     log directory. Returns {"checkpoint", "written", "log_dir", "val_nll", ...}."""
     set_threads(params.num_threads)
@@ -215,7 +215,7 @@ def train_prior(params: Namespace) -> dict:
             write_json(
                 directory / "params.json",
                 {
-                    **vars(params),
+                    **params.flag_values(),
                     "git": git,
                     "dataset": str(data.path),
                     "dataset_md5": config["dataset_md5"],
@@ -257,7 +257,7 @@ def train_prior(params: Namespace) -> dict:
     return {"checkpoint": target, "written": written, "log_dir": directory, "val_nll": val_loss, **report}
 
 
-def diagnose_checkpoint(params: Namespace) -> dict:
+def diagnose_checkpoint(params: PriorParams) -> dict:
     """Diagnostics of the existing checkpoint of `params` on its validation split, in a fresh log directory."""
     set_threads(params.num_threads)
     target = checkpoint_path(params)

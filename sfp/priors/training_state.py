@@ -13,13 +13,13 @@ RunLocked (exit status 75) instead of training it twice.
 
 import json
 import random
-from argparse import Namespace
 from pathlib import Path
 
 import numpy as np
 import torch
 
 from sfp.errors import UserError
+from sfp.priors.params import PriorParams
 from sfp.priors.runlog import numbered_directories
 from sfp.priors.trainer import Progress
 from sfp.run_lock import RunLocked, holder_of, try_lock
@@ -30,14 +30,16 @@ LOCK_FILE = ".training.lock"
 RESUMABLE_KEYS = ("epochs", "num_threads", "resume", "log_interval", "overwrite")  # may change between sessions
 
 
-def identity(params: Namespace, dataset_md5: str) -> dict:
+def identity(params: PriorParams, dataset_md5: str) -> dict:
     """The parameters a resumed run must share with the run it continues (JSON-normalised), plus the dataset md5."""
-    kept = {key: value for key, value in vars(params).items() if key not in RESUMABLE_KEYS}
+    kept = {key: value for key, value in params.flag_values().items() if key not in RESUMABLE_KEYS}
     return json.loads(json.dumps({**kept, "dataset_md5": dataset_md5}, default=str))
 
 
 def rng_states(generator: torch.Generator) -> dict:
-    kind, key, pos, has_gauss, gauss = np.random.get_state()
+    state = np.random.get_state()
+    assert isinstance(state, tuple)  # the global RandomState is an MT19937, whose legacy state is a tuple
+    kind, key, pos, has_gauss, gauss = state
     return {
         "torch": torch.get_rng_state(),
         "generator": generator.get_state(),

@@ -12,6 +12,7 @@ All windows are built with vectorised index arithmetic on the concatenated array
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import torch
@@ -75,7 +76,7 @@ class SampleSet:
     conds: torch.Tensor | None
     epoch_size: int
     image_rows: np.ndarray | None = None
-    images: object = None  # h5py.Dataset of (rows, 3, 64, 64) uint8
+    images: Any = None  # h5py.Dataset of (rows, 3, 64, 64) uint8 (h5py is untyped)
 
     def __len__(self) -> int:
         return len(self.actions)
@@ -84,6 +85,7 @@ class SampleSet:
         """Conditions of the samples `index` (B,): (B, C), (B, 3, 64, 64) or None."""
         if self.images is None:
             return None if self.conds is None else self.conds[index]
+        assert self.image_rows is not None  # set together with images
         rows = self.image_rows[index.cpu().numpy()]
         unique, inverse = np.unique(rows, return_inverse=True)
         frames = torch.from_numpy(self.images[unique][inverse]).to(self.actions.device)

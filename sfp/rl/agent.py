@@ -14,7 +14,7 @@ actor loss, or the KL of the kl_reg baseline.
 
 import copy
 import math
-from dataclasses import dataclass, fields
+from typing import Any
 
 import numpy as np
 import torch
@@ -25,88 +25,64 @@ from sfp.invocation import command
 from sfp.rl import losses
 from sfp.rl.mixture import MixturePrior, choose_prior_rows, mix_actions
 from sfp.rl.networks import HALF_LOG_TWO_PI, ActorCritic, squashed_action_log_prob
-from sfp.rl.params import target_entropy_value
+from sfp.rl.params import RLParams, target_entropy_value
 from sfp.rl.replay import ReplayBatch
 
 
-@dataclass
-class AgentConfig:
-    """The RL parameters the agent reads (names and defaults of default_params.json)."""
-
-    hid: int = 256
-    l: int = 2  # noqa: E741  (the parameter's name on the command line)
-    lr: float = 1e-3
-    alpha: float = 0.2
-    autotune_alpha: bool = False
-    target_entropy: str = "auto"
-    polyak: float = 0.995
-    clip_gradients: bool = False
-    use_prior: bool = False
-    prior_objective: bool = True
-    prior_initial: bool = True
-    learn_lambda: bool = True
-    lambda_param: bool = False
-    lambda_init: float = 0.95
-    lambda_batch_mean: bool = False
-    beta: float = 0.0
-    epsilon: float = 1e-9
-    kl_reg: bool = False
-    sil_weight: float = 1.0
-    sil_value_weight: float = 0.1
-
-    @classmethod
-    def from_params(cls, params) -> "AgentConfig":
-        return cls(**{field.name: getattr(params, field.name) for field in fields(cls)})
-
-
 class SACAgent:
-    """obs_dim: D, or None for (3,64,64) image observations (CNN encoder); prior: a MixturePrior, required when
-    config.use_prior or config.kl_reg (kl_reg needs a gaussian prior model)."""
+    """params: the run's RLParams (the agent reads its network, optimiser, entropy and prior-mixture settings);
+    obs_dim: D, or None for (3,64,64) image observations (CNN encoder); prior: a MixturePrior, required when
+    params.use_prior or params.kl_reg (kl_reg needs a gaussian prior model)."""
 
     def __init__(
         self,
-        config: AgentConfig,
+        params: RLParams,
         obs_dim: int | None,
         act_dim: int,
         prior: MixturePrior | None = None,
         device: str | torch.device = "cpu",
     ):
-        if (config.use_prior or config.kl_reg) and prior is None:
+        if (params.use_prior or params.kl_reg) and prior is None:
             raise UserError(f"use_prior and kl_reg need a prior; train one with {command('sfp-train-prior')}")
-        if config.kl_reg and prior.prior.model != "gaussian":
+        if params.kl_reg and prior is not None and prior.prior.model != "gaussian":
             raise UserError(f"--kl_reg True needs --prior_model gaussian (got {prior.prior.model!r})")
-        self.config = config
+        self.params = params
         self.obs_dim = obs_dim
         self.act_dim = act_dim
         self.prior = prior
         self.device = torch.device(device)
-        self.mixing = config.use_prior
-        self.ac = ActorCritic(obs_dim, act_dim, config.hid, config.l, config.lambda_init, config.lambda_param).to(
-            self.device
-        )
+        self.mixing = params.use_prior
+        self.ac = ActorCritic(
+            obs_dim, act_dim, params.hidden_units, params.hidden_layers, params.lambda_init, params.lambda_param
+        ).to(self.device)
         self.target = copy.deepcopy(torch.nn.ModuleDict({"encoder": self.ac.encoder, "critics": self.ac.critics}))
         self.target.requires_grad_(False)
         self._critic_params = self.ac.critic_parameters()
         self._actor_params = list(self.ac.actor.parameters())
         self._lambda_params = list(self.ac.lam.parameters())
-        self._online_for_target = list(self.ac.encoder.parameters()) + list(self.ac.critics.parameters())
-        self._target_params = list(self.target["encoder"].parameters()) + list(self.target["critics"].parameters())
+        # typed as tensors for torch._foreach_lerp_
+        self._online_for_target: list[torch.Tensor] = [*self.ac.encoder.parameters(), *self.ac.critics.parameters()]
+        self._target_params: list[torch.Tensor] = [
+            *self.target["encoder"].parameters(),
+            *self.target["critics"].parameters(),
+        ]
         # fused Adam: the same algorithm in one kernel per step (2.6x faster than the per-parameter loop on CPU)
-        self.pi_optimizer = torch.optim.Adam(self._actor_params, lr=config.lr, fused=True)
-        self.q_optimizer = torch.optim.Adam(self._critic_params, lr=config.lr, fused=True)
-        self.lambda_optimizer = torch.optim.Adam(self._lambda_params, lr=config.lr, fused=True)
-        self.log_alpha = self.alpha_optimizer = None
-        if config.autotune_alpha:
-            if config.alpha <= 0:
+        self.pi_optimizer = torch.optim.Adam(self._actor_params, lr=params.lr, fused=True)
+        self.q_optimizer = torch.optim.Adam(self._critic_params, lr=params.lr, fused=True)
+        self.lambda_optimizer = torch.optim.Adam(self._lambda_params, lr=params.lr, fused=True)
+        self.log_alpha: torch.nn.Parameter | None = None
+        self.alpha_optimizer: torch.optim.Adam | None = None
+        if params.autotune_alpha:
+            if params.alpha <= 0:
                 raise UserError("--autotune_alpha True starts from --alpha, which must be positive (e.g. 0.2)")
-            self.target_entropy = target_entropy_value(config.target_entropy, act_dim)
-            self.log_alpha = torch.nn.Parameter(torch.tensor(math.log(config.alpha), device=self.device))
-            self.alpha_optimizer = torch.optim.Adam([self.log_alpha], lr=config.lr)
+            self.target_entropy = target_entropy_value(params.target_entropy, act_dim)
+            self.log_alpha = torch.nn.Parameter(torch.tensor(math.log(params.alpha), device=self.device))
+            self.alpha_optimizer = torch.optim.Adam([self.log_alpha], lr=params.lr)
 
     @property
     def alpha(self) -> float | torch.Tensor:
         """The entropy weight: the fixed float, or exp(log α) detached (a scalar tensor) when tuned."""
-        return self.config.alpha if self.log_alpha is None else self.log_alpha.detach().exp()
+        return self.params.alpha if self.log_alpha is None else self.log_alpha.detach().exp()
 
     # ----------------------------------------------------------------------------------------------- acting
     def _as_batch(self, array: np.ndarray) -> torch.Tensor:
@@ -136,17 +112,18 @@ class SACAgent:
             if self.mixing:
                 weight = self.ac.lam(features).item() * schedule
                 if torch.rand(()).item() < weight:
+                    assert self.prior is not None  # __init__ refuses use_prior without a prior
                     action = self.prior.sample(obs_t, self._as_batch(window))
                     return action[0].cpu().numpy(), {"prior_used": 1.0, "mixing_weight": weight}
-            if noise is not None:
-                noise = self._as_batch(noise)
-            action = self.ac.actor.sample(features, noise)[0]
+            noise_t = None if noise is None else self._as_batch(noise)
+            action = self.ac.actor.sample(features, noise_t)[0]
             return action[0].cpu().numpy(), {"prior_used": 0.0, "mixing_weight": weight}
 
     def explore(self, obs: np.ndarray, window: np.ndarray) -> tuple[np.ndarray, dict]:
         """Initial exploration (t <= start_steps): the prior's sample if use_prior and prior_initial, else uniform
         in [-1,1]^A. -> (action (A,), {prior_used, mixing_weight})."""
-        if self.mixing and self.config.prior_initial:
+        if self.mixing and self.params.prior_initial:
+            assert self.prior is not None  # __init__ refuses use_prior without a prior
             with torch.inference_mode():
                 action = self.prior.sample(self._as_batch(obs), self._as_batch(window))
             return action[0].cpu().numpy(), {"prior_used": 1.0, "mixing_weight": 1.0}
@@ -156,7 +133,8 @@ class SACAgent:
     # ----------------------------------------------------------------------------------------------- losses
     def _regulariser(self, logp, mu, log_std, obs, window) -> torch.Tensor:
         """alpha * logp, or alpha * KL(pi || prior) at the same state with kl_reg: -> (B,)."""
-        if self.config.kl_reg:
+        if self.params.kl_reg:
+            assert self.prior is not None  # __init__ refuses kl_reg without a prior
             return self.alpha * losses.gaussian_kl(mu, log_std, *self.prior.gaussian(obs, window))
         return self.alpha * logp
 
@@ -167,7 +145,7 @@ class SACAgent:
         """λ at the given features (B,), with its graph when λ learns; None without the mixture."""
         if not self.mixing:
             return None
-        with torch.set_grad_enabled(self.config.learn_lambda):
+        with torch.set_grad_enabled(self.params.learn_lambda):
             return self.ac.lam(features)
 
     @torch.no_grad()
@@ -182,6 +160,7 @@ class SACAgent:
         policy_action, logp, mu, log_std = self.ac.actor.sample(features2)
         next_action, prior_action = policy_action, None
         if self.mixing:
+            assert self.prior is not None  # __init__ refuses use_prior without a prior
             prior_action = self.prior.sample(obs2, window2)
             lam2 = self.ac.lam(features2) if lam2 is None else lam2
             next_action = mix_actions(choose_prior_rows(lam2), prior_action, policy_action)
@@ -193,19 +172,19 @@ class SACAgent:
     def _critic_step(self, batch: ReplayBatch, target: torch.Tensor):
         q1, q2 = self.ac.critics(self.ac.encoder(batch.obs), batch.act)
         loss = losses.critic_loss(q1, q2, target, batch.weights)
-        self._step(self.q_optimizer, loss, self._critic_params, clip=self.config.clip_gradients)
+        self._step(self.q_optimizer, loss, self._critic_params, clip=self.params.clip_gradients)
         return loss.detach(), q1.detach(), q2.detach()
 
     def _actor_step(self, features: torch.Tensor, obs: torch.Tensor, window: torch.Tensor, weights: torch.Tensor):
         action, logp, mu, log_std = self.ac.actor.sample(features)
         q = self._min_q(features, action)
-        if self.mixing and self.config.prior_objective:
+        if self.mixing and self.params.prior_objective:
             with torch.no_grad():
                 q_scale = 1.0 - self.ac.lam(features)
         else:
             q_scale = torch.ones_like(q)
         regulariser = self._regulariser(logp, mu, log_std, obs, window)
-        loss = losses.actor_loss(regulariser, q, q_scale, weights, self.config.lambda_batch_mean)
+        loss = losses.actor_loss(regulariser, q, q_scale, weights, self.params.lambda_batch_mean)
         self._step(self.pi_optimizer, loss, self._actor_params)
         return loss.detach(), logp.detach(), log_std.detach()
 
@@ -225,13 +204,19 @@ class SACAgent:
             q_prior, q_policy = q.chunk(2)
         lam = torch.nan_to_num(self.ac.lam(features2) if lam2 is None else lam2)
         loss = losses.lambda_loss(
-            lam, q_prior, q_policy, self.config.beta, self.config.epsilon, self.config.lambda_batch_mean
+            lam,
+            q_prior,
+            q_policy,
+            self.params.lambda_bonus,
+            self.params.lambda_loss_scale,
+            self.params.lambda_batch_mean,
         )
         self._step(self.lambda_optimizer, loss, self._lambda_params)
         return loss.detach(), lam.detach()
 
     def _alpha_step(self, logp: torch.Tensor) -> torch.Tensor:
         """One Adam step on log α from the actor step's log π at s (B,). -> the loss, detached."""
+        assert self.log_alpha is not None and self.alpha_optimizer is not None  # called with autotune_alpha only
         loss = losses.alpha_loss(self.log_alpha, logp, self.target_entropy)
         self._step(self.alpha_optimizer, loss, [self.log_alpha])
         return loss.detach()
@@ -246,7 +231,7 @@ class SACAgent:
     @torch.no_grad()
     def polyak_update(self) -> None:
         """target <- polyak * target + (1 - polyak) * online, for the critics (and the visual encoder)."""
-        torch._foreach_lerp_(self._target_params, self._online_for_target, 1.0 - self.config.polyak)
+        torch._foreach_lerp_(self._target_params, self._online_for_target, 1.0 - self.params.polyak)
 
     # ----------------------------------------------------------------------------------------------- updates
     def update(self, batch: ReplayBatch) -> tuple[dict, np.ndarray]:
@@ -270,7 +255,8 @@ class SACAgent:
             "LogStd": log_std.mean(),
             "H": (log_std.sum(-1) + (0.5 + HALF_LOG_TWO_PI) * self.act_dim).mean(),
         }
-        if self.mixing and self.config.learn_lambda:
+        if self.mixing and self.params.learn_lambda:
+            assert prior_action is not None  # critic_target draws it whenever the mixture is on
             values["LossLambda"], lam = self._lambda_step(features2, prior_action, policy_action2, lam2)
             values["Lambda"] = lam.mean()
         values["Alpha"] = torch.as_tensor(self.alpha, dtype=torch.float32, device=self.device)
@@ -284,15 +270,17 @@ class SACAgent:
         """One self-imitation update (SIL) from batch ret (Monte-Carlo return) and weights: value step, policy step,
         Polyak. -> (info, priorities = the clipped advantages (B,))."""
         obs, act, ret, weights = batch.obs, batch.act, batch.ret, batch.weights
+        assert ret is not None  # the replay buffer always returns the return-to-go
         q1, q2 = self.ac.critics(self.ac.encoder(obs), act)
-        scale = self.config.sil_weight * self.config.sil_value_weight
+        scale = self.params.sil_weight * self.params.sil_value_weight
         loss_value = losses.sil_value_loss(q1, q2, ret, weights) * scale
         self._step(self.q_optimizer, loss_value, self._critic_params)
         with torch.no_grad():
             features = self.ac.encoder(obs)
-            advantage = losses.sil_advantage(*self.ac.critics(features, act), ret)
+            q1_after, q2_after = self.ac.critics(features, act)  # after the value step
+            advantage = losses.sil_advantage(q1_after, q2_after, ret)
         log_prob = squashed_action_log_prob(act, *self.ac.actor(features))
-        loss_policy = losses.sil_policy_loss(log_prob, advantage, weights) * self.config.sil_weight
+        loss_policy = losses.sil_policy_loss(log_prob, advantage, weights) * self.params.sil_weight
         self._step(self.pi_optimizer, loss_policy, self._actor_params)
         self.polyak_update()
         return _floats({"LossQSIL": loss_value.detach(), "LossPiSIL": loss_policy.detach()}), advantage.cpu().numpy()
@@ -322,7 +310,7 @@ class SACAgent:
     # ----------------------------------------------------------------------------------------------- saving
     def state_dict(self) -> dict:
         """Networks, target networks, the optimisers and, when tuned, log α (for an exact resume)."""
-        state = {
+        state: dict[str, Any] = {
             "ac": self.ac.state_dict(),
             "target": self.target.state_dict(),
             "pi_optimizer": self.pi_optimizer.state_dict(),
@@ -330,6 +318,7 @@ class SACAgent:
             "lambda_optimizer": self.lambda_optimizer.state_dict(),
         }
         if self.log_alpha is not None:
+            assert self.alpha_optimizer is not None  # created together with log_alpha
             state["log_alpha"] = self.log_alpha.detach().clone()
             state["alpha_optimizer"] = self.alpha_optimizer.state_dict()
         return state
@@ -341,6 +330,7 @@ class SACAgent:
         self.q_optimizer.load_state_dict(state["q_optimizer"])
         self.lambda_optimizer.load_state_dict(state["lambda_optimizer"])
         if self.log_alpha is not None:
+            assert self.alpha_optimizer is not None  # created together with log_alpha
             with torch.no_grad():
                 self.log_alpha.copy_(state["log_alpha"])
             self.alpha_optimizer.load_state_dict(state["alpha_optimizer"])

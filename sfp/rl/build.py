@@ -5,6 +5,7 @@ frozen prior and the expert dataset when the run needs them (with a clear error 
 missing one), and builds the agent, the replay buffer, the initial-window sampler and PolyRL.
 """
 
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -13,11 +14,12 @@ import numpy as np
 import torch
 
 from sfp import paths
-from sfp.data.dataset import ExpertData, collect_command, load_dataset
-from sfp.envs import make_env_from_params
+from sfp.data.dataset import ExpertData
+from sfp.envs import env_family, make_env_from_params
 from sfp.errors import UserError
+from sfp.rl.action_priors import ACTION_PRIORS_TABLE, data_name, load_run_dataset
 from sfp.rl.action_windows import InitialWindows
-from sfp.rl.agent import AgentConfig, SACAgent
+from sfp.rl.agent import SACAgent
 from sfp.rl.mixture import MixturePrior, mixture_prior_from_params
 from sfp.rl.polyrl import PolyRL
 from sfp.rl.replay import ReplayBuffer
@@ -55,6 +57,14 @@ def flat_observation(obs) -> np.ndarray:
     return np.asarray(obs, np.float32)
 
 
+def reward_bounds(env: gymnasium.Env, params) -> tuple[float, float]:
+    """(lowest, highest) reward of one step, which clip_rew clips n-step rewards to: a Gymnasium goal task's own
+    (sfp.envs.gym_task), else this project's 0/1, or -1/0 with neg_rew."""
+    if env_family(params.env) == "gym":
+        return env.get_wrapper_attr("reward_bounds") or (-math.inf, math.inf)
+    return (-1.0, 0.0) if params.neg_rew else (0.0, 1.0)
+
+
 def needs_action_windows(params) -> bool:
     """Whether the agent conditions a prior on previous actions (then the first window comes from the dataset)."""
     uses_prior = params.use_prior or params.kl_reg
@@ -65,9 +75,13 @@ def load_agent_prior(params, env: gymnasium.Env, device: torch.device) -> tuple[
     """The frozen prior named by prior_model / prior_cond / prior_n_step / data_ratio / one_step."""
     from sfp.priors.loading import load_prior
 
-    name = paths.data_name(env.unwrapped.short_name, params.expert)
     path = paths.prior_checkpoint(
-        name, params.prior_model, params.prior_cond, params.prior_n_step, params.data_ratio, params.one_step
+        data_name(env, params),
+        params.prior_model,
+        params.prior_cond,
+        params.prior_n_step,
+        params.data_ratio,
+        params.one_step,
     )
     prior = load_prior(path, device)
     obs_dim, goal_dim, stored_shape = observation_layout(env.observation_space)
@@ -93,17 +107,10 @@ def build_experiment(params) -> Experiment:
         prior, files["prior"] = load_agent_prior(params, env, device)
     dataset = None
     if needs_action_windows(params) or params.bc_epochs > 0:
-        name = paths.data_name(env.unwrapped.short_name, params.expert)
-        dataset = load_dataset(name)  # checked: finite, float, the suite's action width
+        dataset = load_run_dataset(env, params)
         files["dataset"] = dataset.path
-        if dataset.actions.shape[1] != act_dim:
-            raise UserError(
-                f"{dataset.path}: actions have {dataset.actions.shape[1]} entries per row but {params.env}"
-                f" has {act_dim}; it belongs to another suite: move it away and make it again with: "
-                f"{collect_command(name)}"
-            )
 
-    agent = SACAgent(AgentConfig.from_params(params), obs_dim, act_dim, prior, device)
+    agent = SACAgent(params, obs_dim, act_dim, prior, device)
     reward_fn = env.get_wrapper_attr("compute_reward") if params.goal_cond else None
     buffer = ReplayBuffer(
         stored_shape,
@@ -117,7 +124,7 @@ def build_experiment(params) -> Experiment:
         params.replay_k,
         reward_fn,
         params.clip_rew,
-        reward_range=(-1.0, 0.0) if params.neg_rew else (0.0, 1.0),
+        reward_range=reward_bounds(env, params),
         prioritize=params.prioritize,
         per_alpha=params.prioritize_alpha,
         per_beta=params.prioritize_beta,
@@ -140,23 +147,20 @@ def build_experiment(params) -> Experiment:
     return Experiment(params, env, test_env, agent, buffer, windows, polyrl, device, dataset, files)
 
 
-WRAPPER_PRIOR_MODES = {"parrot_image": "image", "parrot_action": "action", "flow": "action"}
-
-
 def required_priors(params) -> list[tuple[str, str, int, float, bool]]:
     """The prior checkpoints a run loads, as (model, cond, n_step, data_ratio, one_step): the agent's prior
-    (use_prior / kl_reg) and the action wrapper's flow (PARROT, flow latents), as sfp.rl.wrappers chooses it."""
+    (use_prior / kl_reg) and the flow the action wrapper acts through (its row of sfp.rl.action_priors)."""
     needed = []
     if params.use_prior or params.kl_reg:
         needed.append((params.prior_model, params.prior_cond, params.prior_n_step, params.data_ratio, params.one_step))
-    if params.action_prior == "parrot_state":
-        needed.append(("flow", "state+goal" if params.goal_cond else "state", 1, params.data_ratio, params.one_step))
-    elif params.action_prior in WRAPPER_PRIOR_MODES:
-        n_step = params.prior_n_step if params.action_prior == "flow" else 1
-        needed.append(("flow", WRAPPER_PRIOR_MODES[params.action_prior], n_step, params.data_ratio, params.one_step))
+    wrapper_flow = ACTION_PRIORS_TABLE[params.action_prior].flow
+    if wrapper_flow is not None:
+        needed.append(("flow", *wrapper_flow(params), params.data_ratio, params.one_step))
     return needed
 
 
 def needs_dataset(params) -> bool:
-    """Whether a run reads the expert dataset (initial prior windows, behaviour cloning, PARROT-action)."""
-    return needs_action_windows(params) or params.bc_epochs > 0 or params.action_prior in ("parrot_action", "flow")
+    """Whether a run reads the expert dataset (initial prior windows, behaviour cloning, an action wrapper whose row
+    says so)."""
+    wrapper_reads_it = ACTION_PRIORS_TABLE[params.action_prior].needs_dataset
+    return needs_action_windows(params) or params.bc_epochs > 0 or wrapper_reads_it

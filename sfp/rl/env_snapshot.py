@@ -7,6 +7,9 @@ Every numpy Generator reachable from the env (wrappers, the gymnasium env, simul
 captured, keyed by its attribute path.
 """
 
+from collections.abc import Mapping
+from typing import Any
+
 import numpy as np
 
 MAX_DEPTH = 4
@@ -32,12 +35,12 @@ def _is_env_part(value) -> bool:
     return module.split(".")[0] in ("gymnasium", "metaworld", "sfp")
 
 
-def rng_snapshot(env) -> dict[str, dict]:
+def rng_snapshot(env) -> dict[str, Mapping[str, Any]]:
     """{attribute path: bit-generator state} of every Generator the env draws from."""
     return {path: generator.bit_generator.state for path, generator in _generators(env).items()}
 
 
-def restore_rng(env, snapshot: dict[str, dict]) -> None:
+def restore_rng(env, snapshot: Mapping[str, Mapping[str, Any]]) -> None:
     """Put every Generator of `snapshot` back. Gymnasium makes an env's `_np_random` on first use, so a freshly
     built env may lack one the saved env had: it is created, with the saved state, on the object that held it."""
     generators = _generators(env)
@@ -48,7 +51,7 @@ def restore_rng(env, snapshot: dict[str, dict]) -> None:
             _create_generator(env, path, state)
 
 
-def _create_generator(env, path: str, state: dict) -> None:
+def _create_generator(env, path: str, state: Mapping[str, Any]) -> None:
     *owner_path, name = path.split(".")[1:]
     owner = env
     for attribute in owner_path:
@@ -60,7 +63,7 @@ def _create_generator(env, path: str, state: dict) -> None:
     setattr(owner, name, generator)
 
 
-def replay_episode(env, reset_seed: int | None, snapshot: dict[str, dict], actions: list[np.ndarray]):
+def replay_episode(env, reset_seed: int | None, snapshot: Mapping[str, Mapping[str, Any]], actions: list[np.ndarray]):
     """Reset `env` as at the start of the recorded episode and step the recorded actions again.
     Returns the observations seen [o_0, ..., o_k] (to be checked against the recorded ones)."""
     restore_rng(env, snapshot)

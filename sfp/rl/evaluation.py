@@ -27,6 +27,7 @@ from sfp.envs import env_family, make_env_from_params
 from sfp.errors import UserError
 from sfp.provenance import PROVENANCE_FILE
 from sfp.rl.action_noise import EpisodeNoise
+from sfp.rl.action_priors import action_box
 from sfp.rl.action_windows import InitialWindows
 from sfp.rl.build import (
     Experiment,
@@ -207,7 +208,7 @@ def evaluate(
     """Run `episodes` episodes; returns the report (the content of eval_<policy>_<seed>.json)."""
     check_options(policy, episodes, video_episodes, seed)
     x, params = run.experiment, run.experiment.params
-    env, act_dim = x.test_env, x.test_env.action_space.shape[0]
+    env, act_dim = x.test_env, action_box(x.test_env).shape[0]
     dataset = x.dataset if needs_action_windows(params) else None
     schedule = schedule_at(params, run.env_steps)
     recorder = VideoFile(video, env, env_family(params.env)) if video is not None else None
@@ -288,7 +289,7 @@ def record_test_video(experiment: Experiment, path: Path, seed: int) -> int:
     params = experiment.params
     with preserved_rng():
         env = wrap_action_prior(make_env_from_params(params), params, experiment.device)
-        windows = InitialWindows(None, params.prior_n_step, env.action_space.shape[0], False, seed)
+        windows = InitialWindows(None, params.prior_n_step, action_box(env).shape[0], False, seed)
         try:
             with VideoFile(path, env, env_family(params.env)) as video:
                 run_episode(env, experiment.agent, "deterministic", seed, params.max_ep_len, windows, video=video)

@@ -25,12 +25,17 @@ import json
 import math
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 from tqdm import tqdm
 
 from sfp.errors import UserError
 from sfp.paths import atomic_output, write_json
+from sfp.schema import Params
+
+if TYPE_CHECKING:  # imported when the first tensorboard row is written
+    from torch.utils.tensorboard import SummaryWriter
 
 STATS = "stats"  # Average<key>, Std<key>, Max<key>, Min<key> over every stored element of the epoch
 MEAN = "mean"  # <key>: the average only
@@ -71,7 +76,7 @@ RL_ROW = (
 PROGRESS_FILE = "progress.txt"
 CONFIG_FILE = "config.json"
 # Parameters that may change when a run is resumed (everything else must match the stored config.json).
-RESUMABLE_CHANGES = ("resume", "epochs", "num_threads", "gpu", "save_freq", "video_freq")
+RESUMABLE_CHANGES: tuple[str, ...] = ("resume", "epochs", "num_threads", "gpu", "save_freq", "video_freq")
 RESUMABLE_CHANGES += ("track", "wandb_project", "wandb_entity", "wandb_group")  # tracking never changes a result
 
 
@@ -118,9 +123,9 @@ def _read_config(directory: Path) -> dict | None:
         raise UserError(f"{path} is corrupt; choose a new --exp_name") from None
 
 
-def _plain(params) -> dict:
-    """A namespace or mapping as a JSON-compatible {key: value} (tuples become lists)."""
-    mapping = vars(params) if hasattr(params, "__dict__") else dict(params)
+def _plain(params: Params | dict) -> dict:
+    """A stage's parameters (by flag) or a mapping as a JSON-compatible {key: value} (tuples become lists)."""
+    mapping = params.flag_values() if isinstance(params, Params) else dict(params)
     return json.loads(json.dumps(mapping, default=str))
 
 
@@ -191,7 +196,7 @@ class EpochLogger:
         self.tensorboard = tensorboard
         self.echo = echo
         self._values: dict[str, list] = {}
-        self._writer = None
+        self._writer: SummaryWriter | None = None
         self._purge_step = 1  # tensorboard drops earlier sessions' events from this step on (none in a new run)
         self._session_start = time.monotonic()
         self._elapsed_before = 0.0  # wall time of earlier sessions of a resumed run

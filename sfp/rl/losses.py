@@ -54,19 +54,20 @@ def lambda_loss(
     lam: torch.Tensor,
     q_prior: torch.Tensor,
     q_policy: torch.Tensor,
-    beta: float,
-    epsilon: float,
+    bonus: float,
+    scale: float,
     batch_mean: bool = False,
 ) -> torch.Tensor:
-    """mean(-epsilon * λ(s') * (beta + Q(s', a_prior) - Q(s', a_pi))); (B,) x3 -> scalar.
+    """mean(-scale * λ(s') * (bonus + Q(s', a_prior) - Q(s', a_pi))); (B,) x3 -> scalar.
 
     Minimising it raises λ where the prior's action is rated higher than the policy's. The Q values must be
-    detached. batch_mean: the original's broadcast, -epsilon * mean(λ) * mean(beta + q_prior - q_policy).
+    detached. `bonus` (--beta) favours the prior, `scale` (--epsilon) damps λ's steps. batch_mean: the original's
+    broadcast, -scale * mean(λ) * mean(bonus + q_prior - q_policy).
     """
-    advantage = beta + q_prior - q_policy
+    advantage = bonus + q_prior - q_policy
     if batch_mean:
-        return -epsilon * lam.mean() * advantage.mean()
-    return (-epsilon * lam * advantage).mean()
+        return -scale * lam.mean() * advantage.mean()
+    return (-scale * lam * advantage).mean()
 
 
 def gaussian_kl(

@@ -1,10 +1,12 @@
 """Every method of the paper (and the newer baselines) as a preset of RL parameters: the one table that the grid
 launcher, the README's method table and the baseline tests read.
 
-A preset is a dict of default_params.json overrides; `flags(name)` spells it as main.py flags. Adding a baseline
-means its own module, its parameters in default_params.json, and one row here. A row's `command` is the module the
-grid launcher runs for it: main.py's (sfp.commands.train) for every method of this project, Stable-Baselines3's SAC
-for the peer reference `sb3_sac` (docs: the fair-evidence section of results/README.md).
+A preset is a dict of default_params.json overrides; `as_flags` spells overrides as command-line flags (`flags(name)`
+a preset's), for the tests and the grid launcher alike. Adding a baseline means one row here and the line of the
+docs/rl.md method table (a test checks it), plus, for an action wrapper, its class in sfp/rl/wrappers/ and its row of
+sfp/rl/action_priors.py (docs/development.md, "How to add a baseline"). A row's `command` is the module the grid
+launcher runs for it: main.py's (sfp.commands.train) for every method of this project, Stable-Baselines3's SAC for
+the peer reference `sb3_sac` (docs: the fair-evidence section of results/README.md).
 
 The `*_auto` presets are the tuned-entropy protocol: the same method with automatic entropy tuning
 (`autotune_alpha`), starting from the preset's own alpha, towards `target_entropy` auto (-|A|).
@@ -71,10 +73,34 @@ METHODS = {
 }
 
 
-def _word(value) -> str:
-    return str(value) if not isinstance(value, bool) else ("True" if value else "False")
+def as_flags(overrides: dict) -> list[str]:
+    """Parameter overrides as command-line arguments: {'use_prior': True, 'alpha': 0.01} -> ['--use_prior', 'True',
+    '--alpha', '0.01']."""
+    return [word for key, value in overrides.items() for word in (f"--{key}", str(value))]
 
 
 def flags(name: str) -> list[str]:
-    """The preset `name` as main.py arguments, e.g. ['--use_prior', 'True', '--alpha', '0.01']."""
-    return [word for key, value in METHODS[name].overrides.items() for word in (f"--{key}", _word(value))]
+    """The preset `name` as main.py arguments."""
+    return as_flags(METHODS[name].overrides)
+
+
+PRESET_KEYS = frozenset(key for method in METHODS.values() for key in method.overrides)
+
+
+def matching_preset(changed: dict, command: str = Method.command, ignored: tuple[str, ...] = ()) -> tuple[str, dict]:
+    """The preset a run is: among the presets run by `command`, the one with the most overrides that the run's
+    changed parameters ({flag: value}, those that differ from the defaults) all contain (sac, with none, when no
+    other does); `ignored` flags count neither way. Returns (preset, the changed parameters it leaves over)."""
+    changed = {key: value for key, value in changed.items() if key not in ignored}
+
+    def overrides(name: str) -> dict:
+        return {key: value for key, value in METHODS[name].overrides.items() if key not in ignored}
+
+    contained = [
+        name
+        for name, method in METHODS.items()
+        if method.command == command
+        and all(changed.get(key, object()) == value for key, value in overrides(name).items())
+    ]
+    preset = max(contained, key=lambda name: len(overrides(name)))  # the first of equals, in table order
+    return preset, {key: value for key, value in changed.items() if key not in overrides(preset)}

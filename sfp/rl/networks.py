@@ -21,7 +21,7 @@ LOG_TWO = math.log(2.0)
 
 def mlp(sizes: list[int], output_activation: nn.Module | None = None) -> nn.Sequential:
     """Linear layers of the given widths with ReLU between them (and `output_activation` after the last)."""
-    layers = []
+    layers: list[nn.Module] = []
     for i, (width_in, width_out) in enumerate(zip(sizes[:-1], sizes[1:])):
         layers.append(nn.Linear(width_in, width_out))
         if i < len(sizes) - 2:
@@ -51,7 +51,7 @@ def squashed_action_log_prob(
 
 
 class SquashedGaussianActor(nn.Module):
-    """pi(a|s) = tanh(N(mu(s), std(s))): trunk [F, hid..] -> heads mu, log_std (clamped to [-20, 2])."""
+    """pi(a|s) = tanh(N(mu(s), std(s))): trunk [F, hidden..] -> heads mu, log_std (clamped to [-20, 2])."""
 
     def __init__(self, feature_dim: int, act_dim: int, hidden: list[int]):
         super().__init__()
@@ -98,8 +98,10 @@ class LambdaNet(nn.Module):
     def __init__(self, feature_dim: int, lambda_init: float):
         super().__init__()
         self.net = mlp([feature_dim, *LAMBDA_HIDDEN, 1])
+        output = self.net[-1]
+        assert isinstance(output, nn.Linear)  # mlp ends with a Linear layer
         with torch.no_grad():
-            self.net[-1].bias.fill_(logit(lambda_init))
+            output.bias.fill_(logit(lambda_init))
 
     def forward(self, features: torch.Tensor) -> torch.Tensor:
         return torch.sigmoid(self.net(features)).squeeze(-1)
@@ -149,17 +151,17 @@ class ActorCritic(nn.Module):
         self,
         obs_dim: int | None,
         act_dim: int,
-        hid: int = 256,
-        layers: int = 2,
+        hidden_units: int = 256,
+        hidden_layers: int = 2,
         lambda_init: float = 0.95,
         lambda_param: bool = False,
     ):
         super().__init__()
-        if hid < 1 or layers < 1:
-            raise UserError(f"--hid {hid} and --l {layers} must both be at least 1")
+        if hidden_units < 1 or hidden_layers < 1:
+            raise UserError(f"--hid {hidden_units} and --l {hidden_layers} must both be at least 1")
         self.encoder = nn.Identity() if obs_dim is not None else ConvEncoder()
         feature_dim = obs_dim if obs_dim is not None else ConvEncoder.feature_dim
-        hidden = [hid] * layers
+        hidden = [hidden_units] * hidden_layers
         self.actor = SquashedGaussianActor(feature_dim, act_dim, hidden)
         self.critics = TwinCritic(feature_dim, act_dim, hidden)
         self.lam = LambdaScalar(lambda_init) if lambda_param else LambdaNet(feature_dim, lambda_init)

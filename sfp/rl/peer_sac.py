@@ -36,7 +36,7 @@ from sfp.provenance import write_provenance
 from sfp.rl.checkpoint import CHECKPOINT_FILE, load_checkpoint, save_checkpoint
 from sfp.rl.env_snapshot import restore_rng, rng_snapshot
 from sfp.rl.logger import EpochLogger, check_run_claim, claim_run_dir
-from sfp.rl.params import PARAMS_FILE
+from sfp.rl.params import PARAMS_FILE, RLParams
 from sfp.rl.run import start_up_file
 from sfp.rl.trainer import deferred_interrupt
 from sfp.run_lock import hold_run_lock, refuse_if_held
@@ -78,11 +78,11 @@ TEST_SEED_OFFSET = 10_000  # as sfp.rl.trainer: the test env's first reset uses 
 
 def check_peer_params(params) -> None:
     """One line for a parameter sb3_sac would silently ignore, or a task it cannot run."""
-    defaults = load_defaults(PARAMS_FILE)
+    defaults = load_defaults(PARAMS_FILE, RLParams)
     for key, (default, _) in defaults.items():
         if key in USED_PARAMS or key in DERIVED_PARAMS:
             continue
-        if getattr(params, key) != default:
+        if params.value(key) != default:
             raise UserError(
                 f"sb3_sac runs Stable-Baselines3's SAC at its own settings; --{key} is not one of its "
                 f"parameters (it takes {', '.join(USED_PARAMS[1:10])}): remove it"
@@ -108,7 +108,7 @@ def require_sb3():
 def peer_config(params) -> dict:
     """config.json of a peer run: the parameters it honours, the method, and SB3's settings."""
     return {
-        **{key: getattr(params, key) for key in USED_PARAMS},
+        **{key: params.value(key) for key in USED_PARAMS},
         "method": "sb3_sac",
         "sb3": {
             **SB3_SETTINGS,

@@ -80,7 +80,7 @@ class PolyRL:
         self.t = 0
         self.w_old = np.zeros(self.obs_dim)
         self.w_new = np.zeros(self.obs_dim)
-        self.eta = None
+        self.eta: float | None = None  # the last persistent step's angle
 
     def _reset_walk(self) -> None:
         self.i = 1
@@ -119,11 +119,11 @@ class PolyRL:
         return np.asarray(target_action_fn(), dtype=np.float64).reshape(self.action_dim)
 
     def _persistent(self, prev_action: np.ndarray) -> np.ndarray:
-        self.eta = abs(self.rng.normal(self.lambda_p, math.sqrt(self.sigma2)))
+        self.eta = eta = abs(self.rng.normal(self.lambda_p, math.sqrt(self.sigma2)))
         draw = self.rng.uniform(-1.0, 1.0, self.action_dim)
         previous = np.asarray(prev_action, dtype=np.float64).reshape(self.action_dim)
         self.i += 1
-        return np.clip(persistent_direction(draw, previous, self.eta), -1.0, 1.0)
+        return np.clip(persistent_direction(draw, previous, eta), -1.0, 1.0)
 
     def post_step(self, s: np.ndarray, s2: np.ndarray) -> None:
         """Update the walk statistics with the transition s -> s2 (both (D,))."""

@@ -54,6 +54,21 @@ class ReplayBatch(NamedTuple):
     ret: torch.Tensor | None = None  # (B,) the discounted return-to-go from t (SIL)
 
 
+class ReplayEpisode(NamedTuple):
+    """One finished episode of L >= 1 steps, as `ReplayBuffer.store_episode` takes it (numpy arrays; each is
+    cast to the stored dtype). Step t goes from state s_t to s_{t+1}, so the per-state arrays have L+1 rows and
+    the per-step arrays L. The goals are needed when the buffer is goal-conditioned (goal_dim G > 0) and are
+    ignored otherwise."""
+
+    observation: np.ndarray  # (L+1, *obs_shape) o_0..o_L, float (images: in [0, 1], or already uint8)
+    act: np.ndarray  # (L, A) float32, the action stored for step t
+    rew: np.ndarray  # (L,) float32, r_t
+    terminal: np.ndarray  # (L,) bool, True when step t reached a true terminal (never for truncation)
+    window: np.ndarray  # (L+1, W) float32, the prior's action window at s_0..s_L (W = n*A)
+    achieved_goal: np.ndarray | None = None  # (L+1, G) float, ag_0..ag_L
+    desired_goal: np.ndarray | None = None  # (L+1, G) float, dg_0..dg_L
+
+
 FINAL_STATE_KEYS = ("observation", "window")
 
 
@@ -134,26 +149,25 @@ class ReplayBuffer:
         return self._count
 
     # ------------------------------------------------------------------ storing
-    def store_episode(self, episode: dict) -> None:
-        """Append one episode (the episode contract: observation (L+1, ...), achieved_goal/desired_goal (L+1, G),
-        act (L, A), rew (L,), terminal (L,), window (L+1, W)), evicting the oldest whole episodes if needed."""
+    def store_episode(self, episode: ReplayEpisode) -> None:
+        """Append one episode (shapes and dtypes: ReplayEpisode), evicting the oldest whole episodes if needed."""
         length = self._check_episode(episode)
         evicted = self._make_room(length)
         rows = (self._oldest + self._count + np.arange(length)) % self.size
         stored = self._rows
-        observation = self._encode_observation(np.asarray(episode["observation"]))
+        observation = self._encode_observation(np.asarray(episode.observation))
         stored["observation"][rows] = observation[:length]
-        stored["act"][rows] = episode["act"]
-        stored["rew"][rows] = episode["rew"]
-        stored["terminal"][rows] = episode["terminal"]
-        stored["ret"][rows] = discounted_return_to_go(episode["rew"], self.gamma)
-        window = np.asarray(episode["window"])
+        stored["act"][rows] = episode.act
+        stored["rew"][rows] = episode.rew
+        stored["terminal"][rows] = episode.terminal
+        stored["ret"][rows] = discounted_return_to_go(episode.rew, self.gamma)
+        window = np.asarray(episode.window)
         stored["window"][rows] = window[:length]
         stored["position"][rows] = np.arange(length)
         stored["length"][rows] = length
         if self.goal_dim:
-            stored["achieved_goal_next"][rows] = np.asarray(episode["achieved_goal"])[1:]
-            stored["desired_goal"][rows] = np.asarray(episode["desired_goal"])[:length]
+            stored["achieved_goal_next"][rows] = np.asarray(episode.achieved_goal)[1:]
+            stored["desired_goal"][rows] = np.asarray(episode.desired_goal)[:length]
         self._finals["observation"][rows[-1]] = observation[length]
         self._finals["window"][rows[-1]] = window[length]
         self._count += length
@@ -164,9 +178,11 @@ class ReplayBuffer:
                 np.concatenate([evicted, rows]), np.concatenate([np.zeros(len(evicted)), np.full(length, new_leaf)])
             )
 
-    def _check_episode(self, episode: dict) -> int:
-        """Length L of a well-formed episode; ValueError naming the first inconsistent array."""
-        length = len(episode["act"])
+    def _check_episode(self, episode: ReplayEpisode) -> int:
+        """Length L of a well-formed episode; ValueError naming the first missing or inconsistent array."""
+        if not isinstance(episode, ReplayEpisode):
+            raise TypeError(f"store_episode takes a ReplayEpisode, not {type(episode).__name__}")
+        length = len(episode.act)
         if length < 1:
             raise ValueError("cannot store an empty episode")
         if length > self.size:
@@ -182,12 +198,16 @@ class ReplayBuffer:
             "window": (length + 1, self.window_dim),
         }
         if self.goal_dim:
+            missing = [key for key in ("achieved_goal", "desired_goal") if getattr(episode, key) is None]
+            if missing:
+                raise ValueError(
+                    f"the episode lacks {' and '.join(missing)}, which a goal-conditioned replay buffer "
+                    f"(goal_dim {self.goal_dim}) needs"
+                )
             expected["achieved_goal"] = expected["desired_goal"] = (length + 1, self.goal_dim)
         for key, shape in expected.items():
-            if key not in episode:
-                raise ValueError(f"episode lacks {key!r}")
-            if np.shape(episode[key]) != shape:
-                raise ValueError(f"episode[{key!r}] has shape {np.shape(episode[key])}, expected {shape}")
+            if np.shape(getattr(episode, key)) != shape:
+                raise ValueError(f"episode.{key} has shape {np.shape(getattr(episode, key))}, expected {shape}")
         return length
 
     def _make_room(self, length: int) -> np.ndarray:

@@ -52,7 +52,7 @@ class WandbTracker:
         self.logged_step = state.get("step", -1)  # rows at or below it were logged by an earlier session
         self.videos_dir = self.directory / "videos"
         self.seen_videos = set(self._videos())  # videos of earlier sessions were logged by them
-        config = json.loads(json.dumps(vars(params), default=str))
+        config = json.loads(json.dumps(params.flag_values(), default=str))
         try:
             self.run = wandb.init(
                 project=params.wandb_project,

@@ -26,6 +26,7 @@ from sfp.rl.build import Experiment, flat_observation
 from sfp.rl.checkpoint import load_checkpoint, save_checkpoint
 from sfp.rl.env_snapshot import replay_episode, restore_rng, rng_snapshot
 from sfp.rl.evaluation import record_test_video
+from sfp.rl.replay import ReplayEpisode
 from sfp.rl.rollout import run_episode, schedule_at
 from sfp.rl.visitation import VISITATION_FILE, Visitation
 
@@ -83,20 +84,24 @@ class Episode:
     def __len__(self) -> int:
         return len(self.actions)
 
-    def as_replay_episode(self) -> dict:
-        """The episode contract of sfp.rl.replay."""
-        episode = {
-            "act": np.stack(self.actions),
-            "rew": np.asarray(self.rewards, np.float32),
-            "terminal": np.asarray(self.terminals, bool),
-            "window": np.stack(self.windows),
-        }
+    def as_replay_episode(self) -> ReplayEpisode:
+        """The episode as the replay buffer stores it (dict observations give the goals too)."""
         if isinstance(self.observations[0], dict):
-            for key in ("observation", "achieved_goal", "desired_goal"):
-                episode[key] = np.stack([obs[key] for obs in self.observations])
+            observation, achieved_goal, desired_goal = (
+                np.stack([obs[key] for obs in self.observations])
+                for key in ("observation", "achieved_goal", "desired_goal")
+            )
         else:
-            episode["observation"] = np.stack(self.observations)
-        return episode
+            observation, achieved_goal, desired_goal = np.stack(self.observations), None, None
+        return ReplayEpisode(
+            observation=observation,
+            act=np.stack(self.actions),
+            rew=np.asarray(self.rewards, np.float32),
+            terminal=np.asarray(self.terminals, bool),
+            window=np.stack(self.windows),
+            achieved_goal=achieved_goal,
+            desired_goal=desired_goal,
+        )
 
 
 class Trainer:

@@ -11,12 +11,21 @@ complete.
 """
 
 from pathlib import Path
+from typing import TYPE_CHECKING, cast
 
 import gymnasium
 import numpy as np
 
 from sfp.errors import UserError
 from sfp.paths import atomic_write_path
+
+if TYPE_CHECKING:  # the family's environment classes, imported when a renderer is made
+    from gymnasium.envs.mujoco.mujoco_env import MujocoEnv
+
+    from sfp.envs.locomotion import LocomotionEnv
+    from sfp.envs.maze import MazeEnv
+    from sfp.envs.rendering import OffscreenRenderer
+    from sfp.envs.sawyer import SawyerEnv
 
 FPS = 30
 VIDEO_SUFFIXES = (".mp4", ".gif")
@@ -45,6 +54,8 @@ class FrameRenderer:
     """(H, W, 3) uint8 pictures of the current state of `env`'s innermost environment (family: sfp.envs.env_family:
     'maze', 'sawyer' or 'locomotion')."""
 
+    _renderer: "OffscreenRenderer | None"  # Meta-World's camera (sawyer)
+
     def __init__(self, env: gymnasium.Env, family: str):
         self.base, self.family = env.unwrapped, family
         self._renderer = None
@@ -53,22 +64,31 @@ class FrameRenderer:
             from sfp.envs.sawyer import CAMERA
 
             self._renderer = OffscreenRenderer(
-                self.base.metaworld_env.model, CAMERA, SAWYER_SIZE, SAWYER_SIZE, flip_vertical=True
+                self._sawyer().metaworld_env.model, CAMERA, SAWYER_SIZE, SAWYER_SIZE, flip_vertical=True
             )
         elif family == "locomotion":  # gymnasium's renderer and default camera, without the costly effects
             from sfp.envs.rendering import without_costly_effects
 
-            sim = self.base.sim.unwrapped
+            sim = self._mujoco_sim()
             sim.model.vis.quality.offsamples = 0
             without_costly_effects(sim.mujoco_renderer._get_viewer("rgb_array").scn)
 
+    # gymnasium types `unwrapped` as Env: the family's class, as sfp.envs.make_env builds it
+    def _sawyer(self) -> "SawyerEnv":
+        return cast("SawyerEnv", self.base)
+
+    def _mujoco_sim(self) -> "MujocoEnv":
+        """The locomotion env's gymnasium MuJoCo simulator."""
+        return cast("MujocoEnv", cast("LocomotionEnv", self.base).sim.unwrapped)
+
     def render(self) -> np.ndarray:
         if self.family == "maze":
-            image = self.base.frame().transpose(1, 2, 0)  # (64, 64, 3)
+            image = cast("MazeEnv", self.base).frame().transpose(1, 2, 0)  # (64, 64, 3)
             return np.repeat(np.repeat(image, MAZE_SCALE, axis=0), MAZE_SCALE, axis=1)
         if self.family == "sawyer":
-            return self._renderer.render(self.base.metaworld_env.data)
-        return np.asarray(self.base.sim.unwrapped.mujoco_renderer.render("rgb_array"), np.uint8)
+            assert self._renderer is not None  # made by __init__ for sawyer
+            return self._renderer.render(self._sawyer().metaworld_env.data)
+        return np.asarray(self._mujoco_sim().mujoco_renderer.render("rgb_array"), np.uint8)
 
     def close(self) -> None:
         if self._renderer is not None:

@@ -11,6 +11,7 @@ decoded without a condition. The n env actions run as one macro step (see sfp.rl
 import gymnasium
 import numpy as np
 
+from sfp.rl.action_priors import action_box
 from sfp.rl.action_windows import push
 from sfp.rl.wrappers.latent import decode_latent
 from sfp.rl.wrappers.repeat import MultiStepWrapper, tiled_box
@@ -24,9 +25,10 @@ class FlowLatentWrapper(MultiStepWrapper):
         self.prior = prior
         self.device = device
         self.windows = windows
-        self.low = env.action_space.low.astype(np.float64)
-        self.high = env.action_space.high.astype(np.float64)
-        self.action_space = tiled_box(env.action_space, self.n)
+        box = action_box(env)
+        self.low = box.low.astype(np.float64)
+        self.high = box.high.astype(np.float64)
+        self.action_space = tiled_box(box, self.n)
         self.window = None  # (n, A) env actions executed last, oldest first
 
     def reset(self, *, seed: int | None = None, options: dict | None = None):

@@ -14,6 +14,7 @@ executed env action is reported in info["env_action"].
 import gymnasium
 import numpy as np
 
+from sfp.rl.action_priors import action_box
 from sfp.rl.wrappers.base import TaskWrapper
 from sfp.rl.wrappers.latent import decode_latent, uniform_to_gaussian
 
@@ -47,8 +48,9 @@ class ParrotWrapper(TaskWrapper):
         self.condition = condition
         self.device = device
         self.windows = windows
-        self.low = env.action_space.low.astype(np.float64)
-        self.high = env.action_space.high.astype(np.float64)
+        box = action_box(env)
+        self.low = box.low.astype(np.float64)
+        self.high = box.high.astype(np.float64)
         self._observation = None
         self._last_action = None
 

@@ -17,6 +17,7 @@ import numpy as np
 from gymnasium import spaces
 
 from sfp.errors import UserError
+from sfp.rl.action_priors import action_box
 from sfp.rl.wrappers.base import TaskWrapper
 
 
@@ -70,7 +71,7 @@ class NStepWrapper(MultiStepWrapper):
 
     def __init__(self, env: gymnasium.Env, n: int):
         super().__init__(env, n)
-        self.action_space = tiled_box(env.action_space, self.n)
+        self.action_space = tiled_box(action_box(env), self.n)
 
     def sub_action(self, action, k):
         return action.reshape(self.n, -1)[k]

@@ -1,0 +1,189 @@
+"""Any Gymnasium environment as a task of this project: `--env <id>` or `--env <module>:<id>`.
+
+`gymnasium.make(id, **env_kwargs)` builds it (the `module:` prefix imports the module first, which registers its
+ids, e.g. `gymnasium_robotics:PointMaze_Medium-v3`). `GymTask` then gives it the interface the rest of the
+project reads from the built-in tasks:
+
+  short_name       the data name of its default prior data (KNOWN_DATA: PointMaze_* -> pointmaze, Fetch* -> fetch),
+                   "" when it has none (then --prior_data names it)
+  max_steps        the episode length of its time limit
+  goal_cond        a goal task: a Dict observation of exactly observation, achieved_goal and desired_goal, and a
+                   compute_reward(achieved_goal, desired_goal, info); HER relabels with that function (batched when
+                   the environment takes arrays, row by row otherwise)
+  compute_reward   (B,G), (B,G) -> (B,) float32
+  reward_bounds    (reward of a failed step, reward of a successful step) of a goal task, probed from
+                   compute_reward ((0, 1) for point mazes, (-1, 0) for Fetch); None for other tasks
+  info["success"]  from the environment's info["success"] or info["is_success"]
+
+Actions are rescaled to [-1, 1] when the environment's box differs (the squashed policy acts in [-1, 1]). Image
+observations, Dict observations with other keys and non-box actions are refused with one line.
+"""
+
+import difflib
+import importlib
+import json
+
+import gymnasium
+import numpy as np
+
+from sfp.errors import UserError
+
+KNOWN_DATA = (("PointMaze_", "pointmaze"), ("Fetch", "fetch"))  # id prefix -> data name of its built-in expert
+GOAL_KEYS = ("observation", "achieved_goal", "desired_goal")
+SUCCESS_KEYS = ("success", "is_success")
+ROBOTICS_INSTALL = 'pip install "sfp[robotics]" (or -r requirements-robotics.txt)'
+
+
+def split_id(name: str) -> tuple[str | None, str]:
+    """'module:Id' -> ('module', 'Id'); 'Id' -> (None, 'Id')."""
+    module, sep, env_id = name.rpartition(":")
+    return (module, env_id) if sep else (None, name)
+
+
+def gym_spec(name: str) -> gymnasium.envs.registration.EnvSpec:
+    """The registered spec of a Gymnasium id (importing the module of a 'module:Id' first), or one UserError line."""
+    module, env_id = split_id(name)
+    if module is not None:
+        try:
+            importlib.import_module(module)
+        except ImportError as err:
+            hint = ROBOTICS_INSTALL if module.startswith("gymnasium_robotics") else f"install the package of {module}"
+            raise UserError(f"--env {name}: cannot import the module {module!r} ({err}); {hint}") from None
+        if module == "gymnasium_robotics":
+            import gymnasium_robotics
+
+            gymnasium.register_envs(gymnasium_robotics)
+    try:
+        return gymnasium.spec(env_id)
+    except gymnasium.error.Error:
+        close = difflib.get_close_matches(env_id, list(gymnasium.registry), n=1)
+        hint = f"did you mean {close[0]!r}?" if close else "prefix its module: --env <module>:<id>"
+        raise UserError(
+            f"unknown environment {name!r}: not a task of this project nor a Gymnasium id; {hint}"
+        ) from None
+
+
+def parse_env_kwargs(text: str) -> dict:
+    """--env_kwargs: a JSON object of keyword arguments for gymnasium.make ('' or '{}': none)."""
+    if not text.strip():
+        return {}
+    try:
+        kwargs = json.loads(text)
+    except json.JSONDecodeError as err:
+        raise UserError(
+            f"--env_kwargs {text!r} is not JSON ({err}); write e.g. '{{\"continuing_task\": false}}'"
+        ) from None
+    if not isinstance(kwargs, dict):
+        raise UserError(f"--env_kwargs {text!r} must be a JSON object, e.g. '{{\"continuing_task\": false}}'")
+    return kwargs
+
+
+def known_data_name(env_id: str) -> str:
+    """The data name of the built-in expert data of an id ('' when there is none)."""
+    return next((data for prefix, data in KNOWN_DATA if env_id.startswith(prefix)), "")
+
+
+def make_gym_task(name: str, env_kwargs: dict | None = None, render_mode: str | None = None) -> "GymTask":
+    spec = gym_spec(name)
+    kwargs = dict(env_kwargs or {})
+    if render_mode is not None:
+        kwargs["render_mode"] = render_mode
+    try:
+        env = gymnasium.make(spec.id, **kwargs)
+    except TypeError as err:
+        raise UserError(f"--env_kwargs {json.dumps(env_kwargs)} does not suit {spec.id}: {err}") from None
+    return GymTask(env, spec.id)
+
+
+class GymTask(gymnasium.Wrapper):
+    """A Gymnasium environment with the task interface of sfp.envs (module docstring). Observations stay as the
+    environment gives them (a goal task's Dict, or a flat vector), actions (A,) in [-1, 1]."""
+
+    visual = False
+
+    def __init__(self, env: gymnasium.Env, env_id: str):
+        check_supported(env, env_id)
+        box = env.action_space
+        assert isinstance(box, gymnasium.spaces.Box)
+        if not (np.all(box.low == -1.0) and np.all(box.high == 1.0)):
+            env = gymnasium.wrappers.RescaleAction(env, -1.0, 1.0)
+        super().__init__(env)
+        self.env_id = env_id
+        self.short_name = known_data_name(env_id)
+        self.max_steps = int(env.spec.max_episode_steps) if env.spec and env.spec.max_episode_steps else 1000
+        self.goal_cond = is_goal_task(env)
+        self._reward = env.unwrapped.compute_reward if self.goal_cond else None  # type: ignore[attr-defined]
+        self._batched = False
+        self.reward_bounds = self._probe_rewards() if self.goal_cond else None
+
+    def step(self, action):
+        obs, reward, terminated, truncated, info = self.env.step(action)
+        return obs, reward, terminated, truncated, with_success(info)
+
+    def reset(self, *, seed=None, options=None):
+        obs, info = self.env.reset(seed=seed, options=options)
+        return obs, with_success(info)
+
+    def compute_reward(self, achieved_goal: np.ndarray, desired_goal: np.ndarray) -> np.ndarray:
+        """(B,G), (B,G) -> (B,) float32 rewards of the environment's own compute_reward."""
+        assert self._reward is not None, f"{self.env_id} is not a goal task"
+        if self._batched:
+            return np.asarray(self._reward(achieved_goal, desired_goal, None), np.float32).reshape(-1)
+        return np.array([self._reward(a, d, None) for a, d in zip(achieved_goal, desired_goal)], np.float32)
+
+    def _probe_rewards(self) -> tuple[float, float]:
+        """Whether compute_reward takes batches (it must agree with row-by-row calls) and the rewards of a failed
+        and of a successful step (a goal met exactly vs a goal far away)."""
+        obs, _ = self.env.reset(seed=0)
+        achieved = np.asarray(obs["achieved_goal"], np.float32)
+        goals = np.stack([achieved, achieved + 1e3])  # met exactly, far away
+        rows = np.array([float(self._reward(achieved, goal, None)) for goal in goals])  # type: ignore[misc]
+        try:
+            batch = np.asarray(self._reward(np.stack([achieved, achieved]), goals, None), float)  # type: ignore[misc]
+            self._batched = batch.shape == (2,) and np.allclose(batch, rows)
+        except Exception:  # an environment that only takes single rows: it is called row by row
+            self._batched = False
+        success, failure = rows
+        if not success > failure:
+            raise UserError(
+                f"{self.env_id}: its compute_reward gives {success} for a met goal and {failure} for a missed one; "
+                "a sparse goal task rewards success more"
+            )
+        return float(failure), float(success)
+
+
+def is_goal_task(env: gymnasium.Env) -> bool:
+    space = env.observation_space
+    return (
+        isinstance(space, gymnasium.spaces.Dict)
+        and set(space.spaces) == set(GOAL_KEYS)
+        and callable(getattr(env.unwrapped, "compute_reward", None))
+    )
+
+
+def check_supported(env: gymnasium.Env, env_id: str) -> None:
+    """One line for what this project cannot train on: non-box actions, image or nested observations."""
+    if not isinstance(env.action_space, gymnasium.spaces.Box) or len(env.action_space.shape) != 1:
+        raise UserError(f"{env_id} has {env.action_space} actions; SFP and SAC need a flat Box of continuous actions")
+    space = env.observation_space
+    if isinstance(space, gymnasium.spaces.Dict):
+        if set(space.spaces) != set(GOAL_KEYS):
+            raise UserError(
+                f"{env_id} observes a Dict of {', '.join(space.spaces)}; supported are flat Box observations and "
+                f"goal Dicts of exactly {', '.join(GOAL_KEYS)}"
+            )
+        spaces = list(space.spaces.values())
+    else:
+        spaces = [space]
+    for part in spaces:
+        if not isinstance(part, gymnasium.spaces.Box) or len(part.shape) != 1:
+            raise UserError(
+                f"{env_id} observes {part}; image and other non-vector observations are not supported (use a "
+                "state-observation version of the task)"
+            )
+
+
+def with_success(info: dict) -> dict:
+    """info with "success" (bool) from the environment's success or is_success entry (False when it has none)."""
+    value = next((info[key] for key in SUCCESS_KEYS if key in info), False)
+    return {**info, "success": bool(value)}
