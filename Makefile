@@ -1,7 +1,7 @@
 # `make run`: the point-maze pipeline end to end on a small default.  `make test`: the test suite.
 # Both create or refresh .venv from requirements.txt first (skipped when nothing changed); `make test` also
 # installs the optional extras whose tests it runs (cluster launchers, experiment tracking, jax for Minari's
-# DataCollector, Stable-Baselines3 for the peer reference sb3_sac).
+# DataCollector, Stable-Baselines3 for the peer reference sb3_sac, Gymnasium-Robotics).
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -16,9 +16,10 @@ $(STAMP): requirements.txt pyproject.toml
 	$(PY) -m pip install --quiet --no-deps -e .
 	touch $(STAMP)
 
-$(EXTRAS_STAMP): $(STAMP) requirements-cluster.txt requirements-track.txt requirements-test.txt requirements-bench.txt
+$(EXTRAS_STAMP): $(STAMP) requirements-cluster.txt requirements-track.txt requirements-test.txt requirements-bench.txt \
+  requirements-robotics.txt
 	$(PY) -m pip install --quiet -r requirements-cluster.txt -r requirements-track.txt -r requirements-test.txt \
-	  -r requirements-bench.txt
+	  -r requirements-bench.txt -r requirements-robotics.txt
 	touch $(EXTRAS_STAMP)
 
 setup: $(STAMP)

@@ -2,7 +2,6 @@
 
 import sys
 import types
-from argparse import Namespace
 
 import numpy as np
 import pytest
@@ -13,7 +12,7 @@ from sfp.data import dataset
 from sfp.envs import make_env
 from sfp.errors import UserError
 from sfp.rl.action_windows import InitialWindows
-from sfp.rl.params import ACTION_PRIORS
+from sfp.rl.params import ACTION_PRIORS, RLParams
 from sfp.rl.wrappers import (
     ActionRepeatWrapper,
     DenseActionRepeatWrapper,
@@ -49,16 +48,7 @@ class FakePrior(torch.nn.Module):
 
 
 def params(**overrides):
-    base = dict(
-        action_prior="none",
-        prior_n_step=1,
-        data_ratio=1.0,
-        one_step=False,
-        seed=0,
-        rand_init_cond=True,
-        expert="original",
-    )
-    return Namespace(**{**base, **overrides})
+    return RLParams(**overrides)
 
 
 def dataset_arrays(actions):

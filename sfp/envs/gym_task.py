@@ -22,6 +22,7 @@ observations, Dict observations with other keys and non-box actions are refused 
 import difflib
 import importlib
 import json
+from collections.abc import Callable
 
 import gymnasium
 import numpy as np
@@ -106,15 +107,15 @@ class GymTask(gymnasium.Wrapper):
         box = env.action_space
         assert isinstance(box, gymnasium.spaces.Box)
         if not (np.all(box.low == -1.0) and np.all(box.high == 1.0)):
-            env = gymnasium.wrappers.RescaleAction(env, -1.0, 1.0)
+            env = gymnasium.wrappers.RescaleAction(env, np.float32(-1.0), np.float32(1.0))
         super().__init__(env)
         self.env_id = env_id
         self.short_name = known_data_name(env_id)
         self.max_steps = int(env.spec.max_episode_steps) if env.spec and env.spec.max_episode_steps else 1000
         self.goal_cond = is_goal_task(env)
-        self._reward = env.unwrapped.compute_reward if self.goal_cond else None  # type: ignore[attr-defined]
+        self._reward: Callable | None = getattr(env.unwrapped, "compute_reward", None) if self.goal_cond else None
         self._batched = False
-        self.reward_bounds = self._probe_rewards() if self.goal_cond else None
+        self.reward_bounds = self._probe_rewards(self._reward) if self._reward is not None else None
 
     def step(self, action):
         obs, reward, terminated, truncated, info = self.env.step(action)
@@ -124,22 +125,23 @@ class GymTask(gymnasium.Wrapper):
         obs, info = self.env.reset(seed=seed, options=options)
         return obs, with_success(info)
 
-    def compute_reward(self, achieved_goal: np.ndarray, desired_goal: np.ndarray) -> np.ndarray:
-        """(B,G), (B,G) -> (B,) float32 rewards of the environment's own compute_reward."""
+    def compute_reward(self, achieved_goal: np.ndarray, desired_goal: np.ndarray, info=None) -> np.ndarray:
+        """(B,G), (B,G) -> (B,) float32 rewards of the environment's own compute_reward (`info`: accepted for
+        Stable-Baselines3's HER, unused, as by this project's tasks)."""
         assert self._reward is not None, f"{self.env_id} is not a goal task"
         if self._batched:
             return np.asarray(self._reward(achieved_goal, desired_goal, None), np.float32).reshape(-1)
         return np.array([self._reward(a, d, None) for a, d in zip(achieved_goal, desired_goal)], np.float32)
 
-    def _probe_rewards(self) -> tuple[float, float]:
+    def _probe_rewards(self, reward: Callable) -> tuple[float, float]:
         """Whether compute_reward takes batches (it must agree with row-by-row calls) and the rewards of a failed
         and of a successful step (a goal met exactly vs a goal far away)."""
         obs, _ = self.env.reset(seed=0)
         achieved = np.asarray(obs["achieved_goal"], np.float32)
         goals = np.stack([achieved, achieved + 1e3])  # met exactly, far away
-        rows = np.array([float(self._reward(achieved, goal, None)) for goal in goals])  # type: ignore[misc]
+        rows = np.array([float(reward(achieved, goal, None)) for goal in goals])
         try:
-            batch = np.asarray(self._reward(np.stack([achieved, achieved]), goals, None), float)  # type: ignore[misc]
+            batch = np.asarray(reward(np.stack([achieved, achieved]), goals, None), np.float64)
             self._batched = batch.shape == (2,) and np.allclose(batch, rows)
         except Exception:  # an environment that only takes single rows: it is called row by row
             self._batched = False

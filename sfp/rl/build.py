@@ -17,10 +17,11 @@ from sfp import paths
 from sfp.data.dataset import ExpertData
 from sfp.envs import env_family, make_env_from_params
 from sfp.errors import UserError
-from sfp.rl.action_priors import ACTION_PRIORS_TABLE, data_name, load_run_dataset
+from sfp.rl.action_priors import ACTION_PRIORS_TABLE, action_box, data_name, load_run_dataset
 from sfp.rl.action_windows import InitialWindows
 from sfp.rl.agent import SACAgent
 from sfp.rl.mixture import MixturePrior, mixture_prior_from_params
+from sfp.rl.params import RLParams
 from sfp.rl.polyrl import PolyRL
 from sfp.rl.replay import ReplayBuffer
 from sfp.rl.wrappers import wrap_action_prior
@@ -28,7 +29,7 @@ from sfp.rl.wrappers import wrap_action_prior
 
 @dataclass
 class Experiment:
-    params: object
+    params: RLParams
     env: gymnasium.Env
     test_env: gymnasium.Env
     agent: SACAgent
@@ -43,11 +44,17 @@ class Experiment:
 def observation_layout(space: gymnasium.Space) -> tuple[int | None, int, tuple]:
     """(agent input width D, or None for images; goal width G; stored observation shape) of an env's space."""
     if isinstance(space, gymnasium.spaces.Dict):
-        obs_dim, goal_dim = space["observation"].shape[0], space["desired_goal"].shape[0]
+        obs_dim, goal_dim = _shape(space["observation"])[0], _shape(space["desired_goal"])[0]
         return obs_dim + goal_dim, goal_dim, (obs_dim,)
-    if len(space.shape) == 3:
-        return None, 0, tuple(space.shape)
-    return space.shape[0], 0, tuple(space.shape)
+    shape = _shape(space)
+    if len(shape) == 3:
+        return None, 0, shape
+    return shape[0], 0, shape
+
+
+def _shape(space: gymnasium.Space) -> tuple[int, ...]:
+    assert space.shape is not None, f"{space} has no shape"  # the Box spaces of every task
+    return tuple(space.shape)
 
 
 def flat_observation(obs) -> np.ndarray:
@@ -83,19 +90,19 @@ def load_agent_prior(params, env: gymnasium.Env, device: torch.device) -> tuple[
         params.data_ratio,
         params.one_step,
     )
-    prior = load_prior(path, device)
+    prior = load_prior(path, str(device))
     obs_dim, goal_dim, stored_shape = observation_layout(env.observation_space)
     state_dim = stored_shape[0] if obs_dim is not None else None
-    act_dim = env.action_space.shape[0]
+    act_dim = action_box(env).shape[0]
     return mixture_prior_from_params(prior, params, state_dim, goal_dim, act_dim), path
 
 
-def build_experiment(params) -> Experiment:
+def build_experiment(params: RLParams) -> Experiment:
     device = torch.device("cuda" if params.gpu else "cpu")
     env = wrap_action_prior(make_env_from_params(params), params, device)
     test_env = wrap_action_prior(make_env_from_params(params), params, device)
     obs_dim, goal_dim, stored_shape = observation_layout(env.observation_space)
-    act_dim = env.action_space.shape[0]
+    act_dim = action_box(env).shape[0]
     max_steps = min(env.get_wrapper_attr("max_steps"), params.max_ep_len)  # agent steps (n-step wrappers)
     if params.replay_size < max_steps:
         raise UserError(f"--replay_size {params.replay_size} cannot hold one {max_steps}-step episode; raise it")

@@ -148,6 +148,12 @@ class ReplayBuffer:
     def __len__(self) -> int:
         return self._count
 
+    @property
+    def _priority_tree(self) -> SumTree:
+        """PER's sum tree, which a buffer has exactly when it was built with prioritize=True."""
+        assert self._tree is not None, "only a prioritized replay buffer has a sum tree"
+        return self._tree
+
     # ------------------------------------------------------------------ storing
     def store_episode(self, episode: ReplayEpisode) -> None:
         """Append one episode (shapes and dtypes: ReplayEpisode), evicting the oldest whole episodes if needed."""
@@ -174,7 +180,7 @@ class ReplayBuffer:
         self._filled = min(self.size, self._filled + length)
         if self.prioritize:
             new_leaf = self._max_priority**self.per_alpha
-            self._tree.update(
+            self._priority_tree.update(
                 np.concatenate([evicted, rows]), np.concatenate([np.zeros(len(evicted)), np.full(length, new_leaf)])
             )
 
@@ -252,8 +258,9 @@ class ReplayBuffer:
         return self.per_beta + (1.0 - self.per_beta) * float(np.clip(progress, 0.0, 1.0))
 
     def _sample_prioritized(self, batch_size: int, progress: float):
-        rows = self._tree.find_prefix_sum(self._rng.random(batch_size) * self._tree.total)
-        weights = (self._tree.leaves(rows) / self._tree.min_positive) ** -self.per_beta_at(progress)
+        tree = self._priority_tree
+        rows = tree.find_prefix_sum(self._rng.random(batch_size) * tree.total)
+        weights = (tree.leaves(rows) / tree.min_positive) ** -self.per_beta_at(progress)
         return rows, weights
 
     def _assemble(self, rows: np.ndarray) -> dict:
@@ -305,6 +312,8 @@ class ReplayBuffer:
         """Rewards (B, N) of the steps at `step_rows`: recomputed for `goal` with HER, else as stored."""
         if not self.her:
             return self._rows["rew"][step_rows]
+        # HER implies a reward_fn and goal_dim > 0 (checked in __init__), so _assemble passes the goals
+        assert self.reward_fn is not None and goal is not None
         batch, n = step_rows.shape
         achieved = self._rows["achieved_goal_next"][step_rows].reshape(batch * n, self.goal_dim)
         rewards = self.reward_fn(achieved, np.repeat(goal, n, axis=0))
@@ -336,7 +345,7 @@ class ReplayBuffer:
         priorities = priorities[stored] + self.per_epsilon
         if priorities.size:
             self._max_priority = max(self._max_priority, float(priorities.max()))
-        self._tree.update(idx[stored], priorities**self.per_alpha)
+        self._priority_tree.update(idx[stored], priorities**self.per_alpha)
 
     # ------------------------------------------------------------- checkpoints
     def state_dict(self) -> dict:
@@ -359,7 +368,7 @@ class ReplayBuffer:
         for key in FINAL_STATE_KEYS:
             state[f"final_{key}"] = self._finals[key][last_rows]
         if self.prioritize:
-            state["priorities"] = self._tree.leaves(np.arange(filled))
+            state["priorities"] = self._priority_tree.leaves(np.arange(filled))
         return state
 
     def load_state_dict(self, state: dict) -> None:

@@ -14,6 +14,8 @@ import math
 import random
 import signal
 from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, cast
 
 import numpy as np
 import torch
@@ -21,6 +23,7 @@ from tqdm import tqdm
 
 from sfp.errors import UserError
 from sfp.rl.action_noise import episode_noise_from_params
+from sfp.rl.action_priors import action_box
 from sfp.rl.action_windows import InitialWindows, push
 from sfp.rl.build import Experiment, flat_observation
 from sfp.rl.checkpoint import load_checkpoint, save_checkpoint
@@ -29,6 +32,9 @@ from sfp.rl.evaluation import record_test_video
 from sfp.rl.replay import ReplayEpisode
 from sfp.rl.rollout import run_episode, schedule_at
 from sfp.rl.visitation import VISITATION_FILE, Visitation
+
+if TYPE_CHECKING:
+    from sfp.envs.maze import MazeEnv
 
 
 class NonFiniteLoss(UserError):
@@ -66,7 +72,10 @@ class Episode:
     def __init__(self, obs, window: np.ndarray, reset_seed: int | None, rng_state: dict):
         self.reset_seed, self.rng_state = reset_seed, rng_state
         self.observations, self.windows = [obs], [window.ravel().copy()]
-        self.actions, self.env_actions, self.rewards, self.terminals = [], [], [], []
+        self.actions: list[np.ndarray] = []
+        self.env_actions: list[np.ndarray] = []
+        self.rewards: list[float] = []
+        self.terminals: list[bool] = []
         self.ret, self.success = 0.0, False
 
     def add(
@@ -111,16 +120,19 @@ class Trainer:
         self.total_steps = params.epochs * params.steps_per_epoch
         self.t, self.updates, self.last_update, self.episodes = 0, 0, 0, 0
         self.owed_rounds = 0  # update rounds due while the replay buffer was still empty
-        self.stop_signal = None  # the signal that stopped train() early (after saving), if one did
+        self.stop_signal: int | None = None  # the signal that stopped train() early (after saving), if one did
         self.test_seeded = False
-        self.window = self.episode = self.obs = None
+        # the episode in progress: None until start() or restore()
+        self.window: np.ndarray | None = None
+        self.episode: Episode | None = None
+        self.obs: np.ndarray | dict[str, np.ndarray] | None = None
         self.finished = False
         episode_budget = min(experiment.env.get_wrapper_attr("max_steps"), params.max_ep_len)
-        self.noise = episode_noise_from_params(params, experiment.env.action_space.shape[0], episode_budget)
+        self.noise = episode_noise_from_params(params, action_box(experiment.env).shape[0], episode_budget)
         self.visits = Visitation.for_env(experiment.env, params.epochs, params.steps_per_epoch)  # point mazes only
         # test episodes start from an all-zero window, drawing nothing (a deterministic policy never reads it)
         self.test_windows = InitialWindows(
-            None, params.prior_n_step, experiment.env.action_space.shape[0], False, params.seed
+            None, params.prior_n_step, action_box(experiment.env).shape[0], False, params.seed
         )
 
     # ------------------------------------------------------------------------------------------------ set-up
@@ -131,6 +143,7 @@ class Trainer:
         if params.bc_epochs > 0:
             from sfp.rl.bc_data import expert_batches
 
+            assert self.experiment.dataset is not None  # build_experiment loads it when bc_epochs > 0
             batches = expert_batches(
                 self.experiment.dataset, params.goal_cond, params.batch_size, self.experiment.device
             )
@@ -173,6 +186,7 @@ class Trainer:
         return schedule_at(self.params, self.t)
 
     def _act(self, flat: np.ndarray) -> tuple[np.ndarray, dict]:
+        assert self.window is not None, "start() or restore() first"
         agent, window = self.experiment.agent, self.window.ravel()
         # colored noise: step k of an episode always uses element k of its sequences, so one is drawn every step;
         # it is discarded during start_steps (uniform, prior or PolyRL actions, as the pink-noise paper's SAC) and
@@ -188,6 +202,7 @@ class Trainer:
 
     def _step(self) -> None:
         params, experiment = self.params, self.experiment
+        assert self.window is not None and self.episode is not None, "start() or restore() first"
         flat = flat_observation(self.obs)
         action, info = self._act(flat)
         self.logger.store(PriorP=info["prior_used"], MixingWeight=info["mixing_weight"])
@@ -201,7 +216,8 @@ class Trainer:
             experiment.polyrl.post_step(flat, flat_observation(obs2))
         self.obs = obs2
         if self.visits is not None:
-            self.visits.record(self.t, *experiment.env.unwrapped.xy)
+            # Visitation.for_env made visits only for a MazeEnv; gymnasium types `unwrapped` as a plain Env
+            self.visits.record(self.t, *cast("MazeEnv", experiment.env.unwrapped).xy)
         self.t += 1
         if terminated or truncated or len(self.episode) >= params.max_ep_len:
             self._finish_episode()
@@ -220,6 +236,7 @@ class Trainer:
 
     def _finish_episode(self) -> None:
         episode = self.episode
+        assert episode is not None, "start() or restore() first"
         self.experiment.buffer.store_episode(episode.as_replay_episode())
         self.logger.store(EpRet=episode.ret, EpLen=len(episode), SuccessRate=float(episode.success))
         self.episodes += 1
@@ -284,8 +301,9 @@ class Trainer:
             self.logger.store(TestEpRet=result.ret, TestEpLen=result.length, TestSuccessRate=float(result.success))
 
     # ------------------------------------------------------------------------------------------------ saving
-    def save(self):
+    def save(self) -> Path:
         experiment, ep = self.experiment, self.episode
+        assert ep is not None, "start() or restore() first"
         state = {
             "t": self.t,
             "updates": self.updates,

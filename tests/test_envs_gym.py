@@ -1,0 +1,158 @@
+"""Any Gymnasium id as a task (sfp.envs.gym_task): Gymnasium-Robotics' point maze and Fetch arm run SFP and SAC
+from their ids, HER relabels with the environment's own compute_reward, a Box-observation task runs SAC, and what
+cannot work stops with one line."""
+
+import json
+
+import numpy as np
+import pytest
+
+from sfp import paths
+from sfp.commands import train
+from sfp.data.synthetic import write_persistent_dataset
+from sfp.envs import env_family, make_env
+from sfp.priors.params import parse_train_params
+from sfp.priors.training import train_prior
+from sfp.rl.build import build_experiment, flat_observation
+from sfp.rl.params import load_rl_params
+from sfp.rl.replay import ReplayEpisode
+from tests.test_hostile_inputs import _check_line
+
+pytest.importorskip("gymnasium_robotics")
+
+MAZE = "gymnasium_robotics:PointMaze_Open-v3"
+FETCH = "gymnasium_robotics:FetchReach-v4"
+ONE_GOAL = ["--env_kwargs", json.dumps({"continuing_task": False})]
+TINY = [
+    "--epochs", "1", "--steps_per_epoch", "120", "--start_steps", "40", "--update_after", "40", "--update_every",
+    "20", "--batch_size", "16", "--hid", "16", "--max_ep_len", "60", "--num_test_episodes", "1", "--num_threads",
+    "1", "--replay_size", "1000",
+]  # fmt: skip
+TINY_PRIOR = ["--epochs", "1", "--num_blocks", "2", "--num_hidden", "16", "--pre_mlp_units", "8", "--batch_size", "64"]
+
+
+@pytest.fixture(scope="module")
+def prior_root(tmp_path_factory):
+    """Tiny action priors on synthetic data named as the built-in experts' (pointmaze: 2 actions, fetch: 4)."""
+    root = tmp_path_factory.mktemp("gym_priors")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("D4RL_DATASET_DIR", str(root / "datasets"))
+        patch.setenv("SFP_FLOW_DIR", str(root / "flows"))
+        patch.setenv("SFP_LOG_DIR", str(root / "logs"))
+        paths.dataset_dir(create=True)
+        for name, width in (("pointmaze", 2), ("fetch", 4)):
+            write_persistent_dataset(paths.dataset_file(name), 8, 60, action_dim=width)
+            train_prior(parse_train_params(["--env", name, *TINY_PRIOR]))
+    return root
+
+
+@pytest.fixture
+def priors(prior_root, tmp_path, monkeypatch):
+    """The module's data and priors; this test's own log directory (returned)."""
+    monkeypatch.setenv("D4RL_DATASET_DIR", str(prior_root / "datasets"))
+    monkeypatch.setenv("SFP_FLOW_DIR", str(prior_root / "flows"))
+    monkeypatch.setenv("SFP_LOG_DIR", str(tmp_path / "logs"))
+    return tmp_path
+
+
+def _progress(run: str, root) -> list[dict]:
+    lines = (root / "logs" / f"{run}_s0" / "progress.txt").read_text().splitlines()
+    return [dict(zip(lines[0].split("\t"), map(float, line.split("\t")))) for line in lines[1:]]
+
+
+@pytest.mark.parametrize("env,extra", [(MAZE, ONE_GOAL), (FETCH, [])])
+@pytest.mark.parametrize("method", [[], ["--use_prior", "True", "--alpha", "0.01"]], ids=["sac", "sfp"])
+def test_a_robotics_task_runs_an_epoch_from_its_id(priors, env, extra, method):
+    train.main(["--env", env, *extra, *TINY, *method, "--exp_name", "run"])
+    (row,) = _progress("run", priors)
+    assert row["TotalEnvInteracts"] == 120 and 0.0 <= row["AverageTestSuccessRate"] <= 1.0
+    config = json.loads((priors / "logs" / "run_s0" / "config.json").read_text())
+    assert config["env"] == env and config["her"] and config["clip_rew"]
+
+
+def test_a_robotics_run_is_named_by_its_id_and_options():
+    params, _ = load_rl_params(["--env", MAZE, *ONE_GOAL, "--use_prior", "True", "--alpha", "0.01"])
+    assert params.exp_name == "PointMaze_Open-v3__sfp+env_kwargscontinuing_taskfalse"
+
+
+@pytest.mark.parametrize("env,extra,bounds", [(MAZE, ONE_GOAL, (0.0, 1.0)), (FETCH, [], (-1.0, 0.0))])
+def test_her_rewards_are_the_environments_compute_reward(priors, env, extra, bounds):
+    """Rows relabelled with a future goal (4 in 5) or keeping their own, one-step returns: the batch's reward is the
+    environment's compute_reward of the next achieved goal (the first entries of the observation in both tasks)
+    and the goal the row carries; rewards stay in the task's own range."""
+    params, _ = load_rl_params(["--env", env, *extra, *TINY, "--n_step_rew", "1", "--replay_k", "4"])
+    experiment = build_experiment(params)
+    env_ = experiment.env
+    assert env_.get_wrapper_attr("reward_bounds") == bounds and experiment.buffer.reward_range == bounds
+    observations, rewards = [], []
+    obs, _ = env_.reset(seed=3)
+    observations.append(obs)
+    rng = np.random.default_rng(0)
+    for _ in range(40):
+        obs, reward, *_ = env_.step(rng.uniform(-1, 1, env_.action_space.shape).astype(np.float32))
+        observations.append(obs)
+        rewards.append(reward)
+    stack = {key: np.stack([o[key] for o in observations]) for key in observations[0]}
+    experiment.buffer.store_episode(
+        ReplayEpisode(
+            observation=stack["observation"],
+            act=np.zeros((40, env_.action_space.shape[0]), np.float32),
+            rew=np.asarray(rewards, np.float32),
+            terminal=np.zeros(40, bool),
+            window=np.zeros((41, experiment.buffer.window_dim), np.float32),
+            achieved_goal=stack["achieved_goal"],
+            desired_goal=stack["desired_goal"],
+        )
+    )
+    batch, _ = experiment.buffer.sample(256)
+    goal_dim = stack["desired_goal"].shape[1]
+    next_obs, goal = batch.obs2[:, :-goal_dim].numpy(), batch.obs2[:, -goal_dim:].numpy()
+    achieved = next_obs[:, :goal_dim]
+    expected = env_.unwrapped.compute_reward(achieved, goal, None)
+    np.testing.assert_allclose(batch.rew.numpy(), expected, atol=1e-6)
+    assert set(np.unique(expected)) == set(bounds)  # relabelled rows meet their goal, others do not
+    assert flat_observation(observations[0]).shape == (experiment.buffer.obs_shape[0] + goal_dim,)
+
+
+def test_a_task_without_goals_runs_sac_without_her(priors, capsys):
+    params, notes = load_rl_params(["--env", "Pendulum-v1", *TINY])
+    assert not (params.goal_cond or params.her or params.clip_rew)
+    assert any("has no goals" in note for note in notes) and any("clip_rew set to False" in note for note in notes)
+    train.main(["--env", "Pendulum-v1", *TINY, "--exp_name", "run"])
+    (row,) = _progress("run", priors)
+    assert row["AverageTestEpRet"] < 0  # Pendulum's own dense, negative rewards, unclipped
+    assert make_env("Pendulum-v1").action_space.high.tolist() == [1.0]  # rescaled from [-2, 2]
+
+
+@pytest.mark.parametrize(
+    "argv,fragment",
+    [
+        (["--env", "NoSuchTask-v0"], "unknown environment 'NoSuchTask-v0'"),
+        (["--env", "no_such_module:Foo-v0"], "cannot import the module 'no_such_module'"),
+        (["--env", "gymnasium_robotics:NoSuchMaze-v3"], "unknown environment 'gymnasium_robotics:NoSuchMaze-v3'"),
+        (["--env", "CartPole-v1"], "SFP and SAC need a flat Box of continuous actions"),
+        (["--env", MAZE, "--env_kwargs", "{continuing"], "--env_kwargs '{continuing' is not JSON"),
+        (["--env", MAZE, "--env_kwargs", "[1]"], "must be a JSON object"),
+        (["--env", MAZE, "--env_kwargs", '{"no_such_option": 1}'], "does not suit PointMaze_Open-v3"),
+        (["--env", "room-v1", "--env_kwargs", '{"a": 1}'], "drop it for room-v1"),
+        (["--env", FETCH, "--neg_rew", "True"], "keeps its own rewards"),
+        (["--env", "Pendulum-v1", "--use_prior", "True"], "has no built-in prior data: name a dataset"),
+        (["--env", FETCH, "--use_prior", "True", "--prior_data", "pointmaze"], "2-dim"),
+        (["--env", FETCH, "--use_prior", "True", "--prior_data", "../x"], "--prior_data '../x' is not a name"),
+    ],
+)
+def test_what_cannot_work_stops_with_one_line(priors, argv, fragment, capsys):
+    with pytest.raises(SystemExit) as stop:
+        train.main([*argv, *TINY])
+    assert stop.value.code == 2
+    _check_line(capsys.readouterr().err, fragment)
+    assert not list((priors / "logs").glob("*_s0/progress.txt"))
+
+
+def test_the_project_tasks_keep_their_families():
+    assert [env_family(name) for name in ("room-v1", "window-close-v2", "hopper-sparse")] == [
+        "maze",
+        "sawyer",
+        "locomotion",
+    ]
+    assert env_family(MAZE) == "gym" and env_family("Pendulum-v1") == "gym"
