@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from sfp import paths
-from sfp.commands import train
+from sfp.commands import train, train_sb3
 from sfp.data.synthetic import write_persistent_dataset
 from sfp.envs import env_family, make_env
 from sfp.priors.params import parse_train_params
@@ -156,3 +156,13 @@ def test_the_project_tasks_keep_their_families():
         "locomotion",
     ]
     assert env_family(MAZE) == "gym" and env_family("Pendulum-v1") == "gym"
+
+
+@pytest.mark.parametrize("env,extra", [(MAZE, ONE_GOAL), (FETCH, [])])
+def test_the_peer_reference_runs_on_a_robotics_task(priors, env, extra):
+    """sb3_sac (Stable-Baselines3 SAC + HER) relabels with the same compute_reward and logs like our runs."""
+    pytest.importorskip("stable_baselines3")
+    argv = ["--env", env, *extra, "--epochs", "1", "--steps_per_epoch", "400", "--start_steps", "300"]
+    train_sb3.main([*argv, "--num_test_episodes", "1", "--num_threads", "1", "--exp_name", "peer"])
+    (row,) = _progress("peer", priors)
+    assert row["TotalEnvInteracts"] == 400 and 0.0 <= row["AverageTestSuccessRate"] <= 1.0

@@ -1,11 +1,12 @@
 """Resumable, parallel, atomic collection of expert trajectories, one piece file per trajectory.
 
-$D4RL_DATASET_DIR/<name>_primitive/ (<name>: the expert's data name, sfp.paths.data_name: maze, maze-fixed, sawyer)
-holds
+$D4RL_DATASET_DIR/<name>_primitive/ (<name>: the expert's data name, sfp.paths.data_name: maze, maze-fixed, sawyer;
+for a Gymnasium collection, sfp.data.gym_collection: pointmaze, fetch, or the --name of a user's expert) holds
   <name>_primitive_00042.npz    trajectory 42: the arrays of sfp.data.experts plus "meta", a JSON string
                                 (suite, env, expert, index, seed, expert_version); zip-compressed with images
   collection.json               the options the folder's pieces were made with (a run with other options stops)
-                                and num_trajs, the count the last collect command asked for (distill checks it)
+                                and num_trajs, the count the last collect command asked for (distill checks it);
+                                a Gymnasium collection's also record env (its id as given), env_kwargs and name
   .<piece>.<pid>.tmp            a piece being written by process <pid>; renamed into place once complete
   .<piece>.claim                the pid of the process making that piece, so that concurrent collectors split work
 Trajectory i depends only on (seed, i) through numpy's SeedSequence, never on which process makes it or when, so
@@ -28,6 +29,7 @@ from tqdm import tqdm
 from sfp import paths
 from sfp.data import dataset
 from sfp.data.experts import EXPERT_VERSION, expert_for
+from sfp.data.gym_collection import GYM_SUITE, GymCollection
 from sfp.errors import UserError
 from sfp.invocation import command
 
@@ -35,6 +37,7 @@ PIECE_NAME = re.compile(r"^(?P<name>[a-z0-9-]+)_primitive_(?P<index>\d+)\.npz$")
 TEMPORARY_NAME = re.compile(r"^\..+\.(?P<pid>\d+)\.tmp$")
 MANIFEST = "collection.json"
 WORKERS_PER_CORE = 4  # more processes than this only share the cores and memory
+GYM_FIELDS = ("env", "env_kwargs", "name")  # the settings only Gymnasium collections record
 MAX_TRAJ_LEN = 500  # both environments end their episodes after 500 steps (Meta-World refuses a 501st)
 
 
@@ -48,6 +51,30 @@ class CollectionSettings:
     images: bool
     expert: str = paths.DEFAULT_EXPERT
     expert_version: int = EXPERT_VERSION
+    # a Gymnasium collection's only (suite "gym"; expert a built-in key or module:callable):
+    env: str = ""  # the id as given to --env
+    env_kwargs: dict = field(default_factory=dict)  # keyword arguments of gymnasium.make
+    name: str = ""  # the data name
+
+    def record(self) -> dict:
+        """The manifest's content (without num_trajs): the suites' folders keep the fields they always had."""
+        recorded = asdict(self)
+        if self.suite != GYM_SUITE:
+            for extra in GYM_FIELDS:
+                del recorded[extra]
+        return recorded
+
+
+def maker_for(settings: CollectionSettings):
+    """The expert object of a collection's settings: a suite's expert, or a GymCollection."""
+    if settings.suite == GYM_SUITE:
+        return GymCollection(settings.env, settings.expert, settings.name, settings.env_kwargs)
+    return expert_for(settings.suite, settings.expert)
+
+
+def maker_options(maker) -> str:
+    """The collect/distill options that name the collection of an expert object ('--env point-maze --expert ...')."""
+    return maker.options if isinstance(maker, GymCollection) else dataset.script_options(maker.data_name)
 
 
 @dataclass
@@ -194,14 +221,15 @@ def check_manifest(folder: Path, settings: CollectionSettings, num_trajs: int) -
     """Record the settings of a new folder and the number of trajectories asked for (before any is made, so that
     distillation can tell an unfinished collection); stop if the folder was started with other settings."""
     path = folder / MANIFEST
-    wanted = asdict(settings)
+    wanted = settings.record()
     if path.exists():
         recorded = read_manifest(folder)
         settings_recorded = {key: value for key, value in (recorded or {}).items() if key != "num_trajs"}
         if settings_recorded != wanted:
+            other_name = " (or give this one another --name)" if settings.suite == GYM_SUITE else ""
             raise UserError(
                 f"{folder} holds pieces made with {settings_recorded or recorded} but this run asks for {wanted}; "
-                f"rerun with the recorded options, or move that folder away to start a new collection"
+                f"rerun with the recorded options, or move that folder away to start a new collection{other_name}"
             )
         assert recorded is not None  # else settings_recorded == {} != wanted raised above
         if recorded.get("num_trajs") == num_trajs:
@@ -212,8 +240,12 @@ def check_manifest(folder: Path, settings: CollectionSettings, num_trajs: int) -
 
 def collect_command(manifest: dict, data_name: str) -> str:
     """The collect command line that made (or continues) the folder of `manifest` (see read_manifest)."""
+    if manifest.get("suite") == GYM_SUITE:
+        options = GymCollection(manifest["env"], manifest["expert"], data_name, manifest.get("env_kwargs")).collect_options
+    else:
+        options = dataset.script_options(data_name)
     line = (
-        f"{command('sfp-collect')} {dataset.script_options(data_name)} --num_trajs {manifest['num_trajs']} "
+        f"{command('sfp-collect')} {options} --num_trajs {manifest['num_trajs']} "
         f"--traj_len {manifest['traj_len']} --seed {manifest['seed']}"
     )
     return line + (" --images" if manifest["images"] else "")
@@ -249,7 +281,7 @@ class PieceMaker:
     def __init__(self, settings: CollectionSettings, folder: Path):
         self.settings = settings
         self.folder = Path(folder)
-        self.expert = expert_for(settings.suite, settings.expert)
+        self.expert = maker_for(settings)
         self.env = None
 
     def make(self, index: int) -> tuple[int, bool, int, float]:
@@ -316,8 +348,57 @@ def collect(
     """Make every missing piece 0..num_trajs-1 of `suite`'s `expert` in `folder` (default: paths.pieces_dir)."""
     check_options(num_trajs, traj_len, workers, seed)
     maker = expert_for(suite, expert)
-    name = maker.data_name
     settings = CollectionSettings(suite, seed, traj_len, images, expert)
+    return _collect(maker, settings, num_trajs, workers, folder, progress)
+
+
+def collect_gym(
+    env: str,
+    expert: str | None = None,
+    num_trajs: int = 4000,
+    traj_len: int | None = None,
+    workers: int = 1,
+    seed: int = 0,
+    folder: Path | None = None,
+    progress: bool = True,
+    env_kwargs: dict | None = None,
+    name: str | None = None,
+    images: bool = False,
+) -> CollectionSummary:
+    """Like `collect`, in the Gymnasium environment `env` (an id, module:id to import its module first) made with
+    `env_kwargs`, with `expert`: a built-in one (pointmaze, fetch; by default the id's) or a user's module:callable
+    (sfp.data.gym_collection). traj_len None: the environment's episode length, at most MAX_TRAJ_LEN. The options,
+    the expert (imported, made, its first action checked) and the environment are checked before any work."""
+    check_options(num_trajs, traj_len if traj_len is not None else MAX_TRAJ_LEN, workers, seed)
+    if images:
+        raise UserError("--images: frames are stored for the built-in suites (point-maze, meta-world) only")
+    maker = GymCollection(env, expert, name, env_kwargs)
+    version = maker.version  # imports the expert
+    probe = maker.make_env()
+    try:
+        episode = int(probe.max_steps)
+        if traj_len is None:
+            traj_len = min(episode, MAX_TRAJ_LEN)
+        elif traj_len > episode:
+            raise UserError(
+                f"--traj_len {traj_len} is longer than the episodes of {env} ({episode} steps); ask for longer "
+                f"ones with --env_kwargs '{{\"max_episode_steps\": {traj_len}}}'"
+            )
+        check_options(num_trajs, traj_len, workers, seed)
+        maker.try_first_step(probe, *trajectory_randomness(seed, 0))
+    finally:
+        probe.close()
+    settings = CollectionSettings(
+        GYM_SUITE, seed, traj_len, False, maker.name, version, env, maker.env_kwargs, maker.data_name
+    )
+    return _collect(maker, settings, num_trajs, workers, folder, progress)
+
+
+def _collect(
+    maker, settings: CollectionSettings, num_trajs: int, workers: int, folder: Path | None, progress: bool
+) -> CollectionSummary:
+    """Make the missing pieces of a checked collection (see collect)."""
+    name = maker.data_name
     folder = Path(folder) if folder is not None else paths.pieces_dir(name, create=True)
     folder.mkdir(parents=True, exist_ok=True)
     check_manifest(folder, settings, num_trajs)
@@ -344,8 +425,11 @@ def collect(
     return summary
 
 
-def describe(summary: CollectionSummary, suite: str, expert: str = paths.DEFAULT_EXPERT) -> str:
-    """The lines a user reads after a collection: what was made, where, and the next command."""
+def describe(
+    summary: CollectionSummary, suite: str, expert: str | None = paths.DEFAULT_EXPERT, name: str | None = None
+) -> str:
+    """The lines a user reads after a collection: what was made, where, and the next command (suite: a suite or,
+    with expert and name as given to collect_gym, a Gymnasium id)."""
     lines = [
         f"{summary.made} trajectories made ({summary.already_done} of {summary.requested} were already "
         f"there) in {summary.folder}"
@@ -361,6 +445,6 @@ def describe(summary: CollectionSummary, suite: str, expert: str = paths.DEFAULT
             f"{len(summary.busy_elsewhere)} trajectories are being made by another running collector; "
             f"run this command again once it has finished"
         )
-    options = dataset.script_options(expert_for(suite, expert).data_name)
-    lines.append(f"next: {command('sfp-distill')} {options}")
+    maker = expert_for(suite, expert or paths.DEFAULT_EXPERT) if suite in paths.SUITES else GymCollection(suite, expert, name)
+    lines.append(f"next: {command('sfp-distill')} {maker_options(maker)}")
     return "\n".join(lines)

@@ -149,6 +149,18 @@ def make_env_from_params(params) -> gymnasium.Env:
 EPISODE_STEPS = {"maze": 500, "sawyer": 500, "locomotion": 1000}
 
 
+def episode_steps(name: str, env_kwargs: dict | None = None) -> int:
+    """Steps of one episode of a task: its family's, or a Gymnasium id's time limit (a max_episode_steps of
+    `env_kwargs` included)."""
+    family = env_family(name)
+    if family != "gym":
+        return EPISODE_STEPS[family]
+    from sfp.envs.gym_task import NO_LIMIT, gym_spec
+
+    steps = (env_kwargs or {}).get("max_episode_steps", gym_spec(name).max_episode_steps)
+    return int(steps) if steps else NO_LIMIT
+
+
 def registered_names() -> tuple[str, ...]:
     """Every name `make_env` accepts, in one spelling each: the mazes, the Meta-World tasks as -v2 and -v3, and each
     locomotion body with every combination of its variants (in the order sparse, biased, noisy)."""

@@ -32,6 +32,7 @@ from sfp.errors import UserError
 KNOWN_DATA = (("PointMaze_", "pointmaze"), ("Fetch", "fetch"))  # id prefix -> data name of its built-in expert
 GOAL_KEYS = ("observation", "achieved_goal", "desired_goal")
 SUCCESS_KEYS = ("success", "is_success")
+NO_LIMIT = 1000  # the episode length of an environment without a time limit (main.py's --max_ep_len default)
 ROBOTICS_INSTALL = 'pip install "sfp[robotics]" (or -r requirements-robotics.txt)'
 
 
@@ -111,7 +112,7 @@ class GymTask(gymnasium.Wrapper):
         super().__init__(env)
         self.env_id = env_id
         self.short_name = known_data_name(env_id)
-        self.max_steps = int(env.spec.max_episode_steps) if env.spec and env.spec.max_episode_steps else 1000
+        self.max_steps = int(env.spec.max_episode_steps) if env.spec and env.spec.max_episode_steps else NO_LIMIT
         self.goal_cond = is_goal_task(env)
         self._reward: Callable | None = getattr(env.unwrapped, "compute_reward", None) if self.goal_cond else None
         self._batched = False

@@ -30,7 +30,8 @@ from tqdm import tqdm
 
 from sfp import paths
 from sfp.config import load_defaults
-from sfp.envs import EPISODE_STEPS, env_family, make_env
+from sfp.envs import episode_steps, make_env
+from sfp.envs.gym_task import parse_env_kwargs
 from sfp.errors import UserError
 from sfp.provenance import write_provenance
 from sfp.rl.checkpoint import CHECKPOINT_FILE, load_checkpoint, save_checkpoint
@@ -48,6 +49,7 @@ BENCH_INSTALL = 'pip install "sfp[bench]" (or pip install -r requirements-bench.
 USED_PARAMS = (
     "exp_name",
     "env",
+    "env_kwargs",
     "epochs",
     "seed",
     "num_threads",
@@ -89,7 +91,7 @@ def check_peer_params(params) -> None:
             )
     if not params.her:
         raise UserError(f"sb3_sac is SAC + HER and needs a goal-conditioned task; {params.env} is not one")
-    episode = EPISODE_STEPS[env_family(params.env)]
+    episode = episode_steps(params.env, parse_env_kwargs(params.env_kwargs))
     if params.start_steps < episode:
         raise UserError(
             f"sb3_sac's HER buffer cannot sample before its first episode ends: --start_steps "
@@ -131,7 +133,8 @@ def run_peer(params) -> int:
         check_run_claim(directory, config, params.resume)
         threads = set_threads(params.num_threads)
         seed_everything(params.seed)
-        env, test_env = make_env(params.env), make_env(params.env)
+        kwargs = parse_env_kwargs(params.env_kwargs)
+        env, test_env = make_env(params.env, env_kwargs=kwargs), make_env(params.env, env_kwargs=kwargs)
         with hold_run_lock(directory, start_up_file):
             claim_run_dir(directory, config, params.resume)
             logger = EpochLogger(directory)
