@@ -33,10 +33,12 @@ test: $(EXTRAS_STAMP)
 test-fast: $(EXTRAS_STAMP)
 	MUJOCO_GL=egl $(PY) -m pytest -q -n 2 -m "not slow" tests
 
-# ruff's lint rules and formatting, as configured in pyproject.toml (.ci/run runs it after the tests).
+# ruff's lint rules and formatting, and mypy on the package, as configured in pyproject.toml (.ci/run runs it after
+# the tests).
 lint: $(EXTRAS_STAMP)
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
+	$(PY) -m mypy
 
 # default_params.json, flows/default_params.json and the tables of docs/parameters.md, from the schemas
 # (RLParams, PriorParams) after a declaration changed.

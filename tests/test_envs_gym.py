@@ -68,6 +68,12 @@ def test_a_robotics_task_runs_an_epoch_from_its_id(priors, env, extra, method):
     assert row["TotalEnvInteracts"] == 120 and 0.0 <= row["AverageTestSuccessRate"] <= 1.0
     config = json.loads((priors / "logs" / "run_s0" / "config.json").read_text())
     assert config["env"] == env and config["her"] and config["clip_rew"]
+    visits = priors / "logs" / "run_s0" / "visitation.npz"
+    assert visits.exists() == (env == MAZE)  # the exploration maps of a point maze
+    if env == MAZE:
+        counts = np.load(visits)
+        assert counts["counts"].sum() == 120 and counts["cells"].sum() == 15  # PointMaze_Open: 3 x 5 free cells
+        assert not counts["counts"][0][~counts["cells"]].any()  # the point never leaves the free cells
 
 
 def test_a_robotics_run_is_named_by_its_id_and_options():

@@ -51,9 +51,10 @@ def _run(argv):
 
 def test_visits_of_a_hand_made_trajectory_land_in_their_cells_and_epochs():
     cells = [(0, 0), (1, 0), (2, 0), (2, 1)]  # an L; bounding box x 0..2, y 0..1
-    visits = Visitation(cells, epochs=2, steps_per_epoch=3, env_name="L")
-    for step, (x, y) in enumerate([(0.2, 0.1), (0.6, -0.3), (1.4, 0.4), (2.1, 0.49), (2.0, 0.7), (1.9, 1.2)]):
-        visits.record(step, x, y)
+    path = iter([(0.2, 0.1), (0.6, -0.3), (1.4, 0.4), (2.1, 0.49), (2.0, 0.7), (1.9, 1.2)])
+    visits = Visitation(cells, epochs=2, steps_per_epoch=3, env_name="L", locate=lambda: next(path))
+    for step in range(6):
+        visits.record(step)
     assert visits.cells.tolist() == [[True, True, True], [False, False, True]]
     assert visits.counts[0].tolist() == [[1, 2, 0], [0, 0, 0]]  # (0.6, -0.3) rounds to cell (1, 0)
     assert visits.counts[1].tolist() == [[0, 0, 1], [0, 0, 2]]

@@ -1,9 +1,12 @@
 """Verify the collected pieces of a suite and merge them into its dataset file.
 
     python scripts/distill_dataset.py --env point-maze|meta-world [--expert original|fixed] [--allow_partial]
+    python scripts/distill_dataset.py --env <Gymnasium id> [--expert pointmaze|fetch|<module:callable>]
+        [--name <data name>] [--allow_partial]
 
 reads $D4RL_DATASET_DIR/<name>_primitive/*.npz, writes $D4RL_DATASET_DIR/<name>_primitive.hdf5, <name> being the
-expert's data name: maze (original), maze-fixed, sawyer (see sfp/data/distill.py and sfp/data/dataset.py).
+expert's data name: maze (original), maze-fixed, sawyer (see sfp/data/distill.py and sfp/data/dataset.py); for a
+Gymnasium id, the data name its collect command used (the same --env, --expert and --name).
 """
 
 import argparse
@@ -29,7 +32,8 @@ def parse_args(argv=None) -> argparse.Namespace:
 @exits_cleanly
 def main(argv=None) -> None:
     args = parse_args(argv)
-    print(describe(distill(args.env, expert=args.expert, allow_partial=args.allow_partial), args.env, args.expert))
+    summary = distill(args.env, expert=args.expert, allow_partial=args.allow_partial, name=args.name)
+    print(describe(summary, args.env, args.expert, args.name))
 
 
 if __name__ == "__main__":

@@ -33,7 +33,7 @@ from sfp.data.gym_collection import GYM_SUITE, GymCollection
 from sfp.errors import UserError
 from sfp.invocation import command
 
-PIECE_NAME = re.compile(r"^(?P<name>[a-z0-9-]+)_primitive_(?P<index>\d+)\.npz$")
+PIECE_NAME = re.compile(r"^(?P<name>[a-z0-9_-]+)_primitive_(?P<index>\d+)\.npz$")
 TEMPORARY_NAME = re.compile(r"^\..+\.(?P<pid>\d+)\.tmp$")
 MANIFEST = "collection.json"
 WORKERS_PER_CORE = 4  # more processes than this only share the cores and memory
@@ -70,6 +70,16 @@ def maker_for(settings: CollectionSettings):
     if settings.suite == GYM_SUITE:
         return GymCollection(settings.env, settings.expert, settings.name, settings.env_kwargs)
     return expert_for(settings.suite, settings.expert)
+
+
+def collection_maker(suite: str, expert: str | None = None, name: str | None = None):
+    """The expert object of a suite's collection (expert None: the original), or the GymCollection of a Gymnasium
+    id (expert None: the id's built-in one; name None: the expert's data name)."""
+    if suite in paths.SUITES and name is not None:
+        raise UserError(f"--name is for Gymnasium collections; {suite}'s data name follows from --expert")
+    if suite in paths.SUITES or expert in paths.EXPERTS:  # original | fixed name a suite's experts only
+        return expert_for(suite, expert or paths.DEFAULT_EXPERT)
+    return GymCollection(suite, expert, name)
 
 
 def maker_options(maker) -> str:
@@ -241,7 +251,9 @@ def check_manifest(folder: Path, settings: CollectionSettings, num_trajs: int) -
 def collect_command(manifest: dict, data_name: str) -> str:
     """The collect command line that made (or continues) the folder of `manifest` (see read_manifest)."""
     if manifest.get("suite") == GYM_SUITE:
-        options = GymCollection(manifest["env"], manifest["expert"], data_name, manifest.get("env_kwargs")).collect_options
+        options = GymCollection(
+            manifest["env"], manifest["expert"], data_name, manifest.get("env_kwargs")
+        ).collect_options
     else:
         options = dataset.script_options(data_name)
     line = (
@@ -445,6 +457,5 @@ def describe(
             f"{len(summary.busy_elsewhere)} trajectories are being made by another running collector; "
             f"run this command again once it has finished"
         )
-    maker = expert_for(suite, expert or paths.DEFAULT_EXPERT) if suite in paths.SUITES else GymCollection(suite, expert, name)
-    lines.append(f"next: {command('sfp-distill')} {maker_options(maker)}")
+    lines.append(f"next: {command('sfp-distill')} {maker_options(collection_maker(suite, expert, name))}")
     return "\n".join(lines)

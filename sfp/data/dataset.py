@@ -46,7 +46,19 @@ DTYPES = {
 MATRIX_KEYS = ("observations", "actions", "goals")  # (N, width) floats; the other keys are (N,)
 NUMBER_KEYS = (*MATRIX_KEYS, "rewards")  # must be finite
 DTYPE_KINDS = {**{key: "f" for key in MATRIX_KEYS}, "rewards": "fiub", "terminals": "biuf", "timeouts": "biuf"}
-ACTION_DIMS = {"maze": 2, "sawyer": 4, "swimmer": 2, "hopper": 3, "walker": 6, "ant": 8, "halfcheetah": 6}
+# action widths of the data names whose environment is known (other names, e.g. a user's gym data, are not checked
+# here; the RL run checks any dataset against its environment)
+ACTION_DIMS = {
+    "maze": 2,
+    "sawyer": 4,
+    "swimmer": 2,
+    "hopper": 3,
+    "walker": 6,
+    "ant": 8,
+    "halfcheetah": 6,
+    "pointmaze": 2,  # PointMaze_* (sfp.data.gym_experts)
+    "fetch": 4,  # Fetch*
+}
 
 
 def script_options(name: str) -> str:
@@ -61,6 +73,11 @@ def collect_command(name: str) -> str:
     if name in paths.LOCOMOTION_BODIES:
         return f"{command('sfp-import-d4rl')} --file <{name}-expert-v2.hdf5>"
     if paths.split_data_name(name)[0] not in paths.SUITES.values():
+        from sfp.data.gym_collection import gym_commands  # a Gymnasium collection's name (pointmaze, fetch, ...)
+
+        gym = gym_commands(name)
+        if gym:
+            return gym
         return f"{command('sfp-import-minari')} --short {name} --dataset <minari id>"
     options = script_options(name)
     return f"{command('sfp-collect')} {options} && {command('sfp-distill')} {options}"

@@ -15,6 +15,12 @@ pieces than its collect command asked for (recorded in collection.json: killed, 
 refused with the command that finishes it, unless allow_partial (--allow_partial) accepts the pieces present; gaps
 in a folder that records no count are reported and the pieces present are distilled. An existing output made from
 the same pieces is kept; otherwise it is replaced (it is derived data: the pieces stay).
+
+A Gymnasium collection (sfp.data.gym_collection; distill(<id>, expert=..., name=...)) is checked the same way, its
+widths against each other (its environment is not made), its pieces' env against the id; its file records suite
+"gym", gym_expert (the expert, built-in key or module:callable) and env_kwargs (JSON) instead of expert, which
+names a suite's expert variant only (original | fixed), and the describe lines give its action statistics
+(sfp.data.statistics).
 """
 
 import hashlib
@@ -29,15 +35,16 @@ from tqdm import tqdm
 
 from sfp import paths
 from sfp.data import dataset
-from sfp.data.collector import MANIFEST, PIECE_NAME, collect_command, read_manifest
-from sfp.data.experts import expert_for
+from sfp.data.collector import MANIFEST, PIECE_NAME, collect_command, collection_maker, maker_options, read_manifest
+from sfp.data.gym_collection import GYM_SUITE, GymCollection, bare_id
+from sfp.data.statistics import action_statistics, describe_statistics
 from sfp.errors import UserError
 from sfp.finite import non_finite
 from sfp.invocation import command
 
 META_KEYS = ("suite", "env", "expert", "index", "seed", "expert_version")
 MATRIX_KEYS = ("observations", "actions", "goals")
-SHARED_PROPERTIES = ("traj_len", "env", "expert", "seed", "expert_version", "images")
+SHARED_PROPERTIES = ("traj_len", "widths", "env", "expert", "seed", "expert_version", "images")
 
 
 @dataclass
@@ -51,12 +58,15 @@ class DistillSummary:
     replaced: str = ""
     missing: list[int] = field(default_factory=list)
     ignored: list[str] = field(default_factory=list)
+    statistics: dict[str, float] | None = None  # of a Gymnasium collection (sfp.data.statistics)
 
 
-def list_pieces(folder: Path, name: str) -> tuple[list[tuple[int, Path]], list[str]]:
-    """(pieces sorted by index, names of unrelated files). A piece of another suite or expert is an error."""
+def list_pieces(folder: Path, name: str, how: str | None = None) -> tuple[list[tuple[int, Path]], list[str]]:
+    """(pieces sorted by index, names of unrelated files). A piece of another suite or expert is an error. how:
+    the command that makes the collection (default: dataset.collect_command of the name)."""
+    how = how or dataset.collect_command(name)
     if not folder.is_dir():
-        raise UserError(f"no collection in {folder}; make one with: {dataset.collect_command(name)}")
+        raise UserError(f"no collection in {folder}; make one with: {how}")
     pieces, ignored = [], []
     for path in sorted(folder.iterdir()):
         match = PIECE_NAME.match(path.name)
@@ -67,7 +77,7 @@ def list_pieces(folder: Path, name: str) -> tuple[list[tuple[int, Path]], list[s
         elif not path.name.startswith(".") and path.name != MANIFEST:
             ignored.append(path.name)
     if not pieces:
-        raise UserError(f"{folder} holds no trajectories; make them with: {dataset.collect_command(name)}")
+        raise UserError(f"{folder} holds no trajectories; make them with: {how}")
     return sorted(pieces), ignored
 
 
@@ -86,7 +96,7 @@ def index_ranges(indices: list[int]) -> str:
 def piece_error(path: Path, problem: str, expert) -> UserError:
     return UserError(
         f"{path}: {problem}; delete it and re-run {command('sfp-collect')} "
-        f"{dataset.script_options(expert.data_name)} (with the same options), which redoes just that "
+        f"{maker_options(expert)} (with the same options), which redoes just that "
         f"trajectory"
     )
 
@@ -124,6 +134,7 @@ def read_piece(path: Path, index: int, expert) -> dict:
     check_piece(path, piece, meta, images, index, expert)
     piece["properties"] = {
         "traj_len": len(piece["actions"]),
+        "widths": tuple(piece[key].shape[1] for key in MATRIX_KEYS),
         "images": images is not None,
         **{key: meta[key] for key in ("env", "expert", "seed", "expert_version")},
     }
@@ -143,6 +154,8 @@ def check_piece(path: Path, piece: dict, meta: dict, images: np.ndarray | None, 
         )
     if meta["index"] != index:
         raise piece_error(path, f"holds trajectory {meta['index']}, not {index}", expert)
+    if suite == GYM_SUITE and bare_id(str(meta["env"])) != bare_id(expert.env_name):
+        raise piece_error(path, f"was collected in {meta['env']}, not {expert.env_name}", expert)
     for key in dataset.VECTOR_KEYS:
         expected_ndim = 2 if key in MATRIX_KEYS else 1
         if piece[key].ndim != expected_ndim:
@@ -156,7 +169,7 @@ def check_piece(path: Path, piece: dict, meta: dict, images: np.ndarray | None, 
     rows = row_counts["actions"]
     if len(set(row_counts.values())) != 1 or rows == 0:
         raise piece_error(path, f"its arrays have different or zero row counts {row_counts}", expert)
-    for key, width in zip(MATRIX_KEYS, expert.dims):
+    for key, width in zip(MATRIX_KEYS, expert.dims or ()):  # a GymCollection's widths are compared between pieces
         if piece[key].shape[1] != width:
             raise piece_error(
                 path, f"{key} has {piece[key].shape[1]} entries per row, expected {width} for {suite}", expert
@@ -227,16 +240,20 @@ def distill(
     folder: Path | None = None,
     output: Path | None = None,
     progress: bool = True,
-    expert: str = paths.DEFAULT_EXPERT,
+    expert: str | None = None,
     allow_partial: bool = False,
+    name: str | None = None,
 ) -> DistillSummary:
     """Verify every piece of `suite`'s `expert` and merge them into the dataset file (see the module docstring).
-    A collection with fewer pieces than it asked for is refused unless `allow_partial`."""
-    maker = expert_for(suite, expert)
+    A collection with fewer pieces than it asked for is refused unless `allow_partial`. suite may be a Gymnasium
+    id, with the expert (None: the id's built-in one) and data name (None: the expert's) it was collected with."""
+    maker = collection_maker(suite, expert, name)
     name = maker.data_name
     folder = Path(folder) if folder is not None else paths.pieces_dir(name)
     output = Path(output) if output is not None else paths.dataset_file(name)
-    pieces, ignored = list_pieces(folder, name)
+    gym = isinstance(maker, GymCollection)
+    how = f"{command('sfp-collect')} {maker.options}" if gym else None
+    pieces, ignored = list_pieces(folder, name, how)
     indices = [index for index, _ in pieces]
     manifest = read_manifest(folder) or {}
     asked = manifest.get("num_trajs")
@@ -251,7 +268,10 @@ def distill(
     digest = pieces_hash(pieces, maker)
     old_hash, old_description = existing_hash(output)
     if old_hash == digest:
-        return DistillSummary(output, "unchanged", len(pieces), 0, missing=missing, ignored=ignored)
+        statistics = action_statistics(dataset.read_dataset(output)) if gym else None
+        return DistillSummary(
+            output, "unchanged", len(pieces), 0, missing=missing, ignored=ignored, statistics=statistics
+        )
 
     arrays: dict[str, np.ndarray] = {}  # made when the first piece is read
     reference: tuple[Path, dict] | None = None
@@ -293,14 +313,21 @@ def distill(
         "indices": index_ranges(indices),
         "pieces_hash": digest,
     }
+    statistics = None
+    if gym:
+        del attrs["expert"]  # the data name alone names gym data (load_dataset reads no expert variant of it)
+        attrs.update(suite=GYM_SUITE, gym_expert=maker.name, env_kwargs=json.dumps(manifest.get("env_kwargs") or {}))
+        statistics = action_statistics(arrays)
     output.parent.mkdir(parents=True, exist_ok=True)
     dataset.write_dataset(output, arrays, images=images, attrs=attrs)
     status = "replaced" if old_description else "written"
-    return DistillSummary(output, status, len(pieces), len(pieces) * rows, old_description, missing, ignored)
+    return DistillSummary(
+        output, status, len(pieces), len(pieces) * rows, old_description, missing, ignored, statistics
+    )
 
 
-def describe(summary: DistillSummary, suite: str, expert: str = paths.DEFAULT_EXPERT) -> str:
-    """The lines a user reads after distillation."""
+def describe(summary: DistillSummary, suite: str, expert: str | None = None, name: str | None = None) -> str:
+    """The lines a user reads after distillation (suite, expert, name: as given to distill)."""
     lines = []
     if summary.ignored:
         lines.append(f"ignored files that are not pieces: {', '.join(summary.ignored)}")
@@ -308,7 +335,7 @@ def describe(summary: DistillSummary, suite: str, expert: str = paths.DEFAULT_EX
         lines.append(
             f"warning: trajectories {index_ranges(summary.missing)} are missing (collection unfinished or "
             f"pieces deleted); distilling the {summary.num_trajectories} present. To fill the gaps: "
-            f"{command('sfp-collect')} {dataset.script_options(expert_for(suite, expert).data_name)} "
+            f"{command('sfp-collect')} {maker_options(collection_maker(suite, expert, name))} "
             f"(same options), then distill again"
         )
     if summary.status == "unchanged":
@@ -319,4 +346,7 @@ def describe(summary: DistillSummary, suite: str, expert: str = paths.DEFAULT_EX
         if summary.status == "replaced":
             lines.append(f"replaced {summary.replaced}")
         lines.append(f"wrote {summary.output}: {summary.num_trajectories} trajectories, {summary.rows:,} rows")
+    if summary.statistics is not None:
+        data_name = collection_maker(suite, expert, name).data_name
+        lines.append(f"{describe_statistics(summary.statistics)} (python -m sfp.data.statistics {data_name})")
     return "\n".join(lines)

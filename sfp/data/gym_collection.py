@@ -119,15 +119,13 @@ def import_callable(spec: str):
     target = module
     for part in attr.split("."):
         if not hasattr(target, part):
-            available = sorted(name for name in dir(module) if not name.startswith("_"))
-            raise UserError(
-                f"--expert {spec}: {module_name} has no attribute {attr!r} (it has {', '.join(available[:12]) or 'none'})"
-            )
+            available = ", ".join(sorted(name for name in dir(module) if not name.startswith("_"))[:12])
+            raise UserError(f"--expert {spec}: {module_name} has no attribute {attr!r} (it has {available or 'none'})")
         target = getattr(target, part)
     if not callable(target):
         raise UserError(
-            f"--expert {spec}: {attr} is a {type(target).__name__}, not a function expert(observation, rng) -> "
-            "action nor a class of such callables"
+            f"--expert {spec}: {attr} = {target!r:.60} is not callable; give a function expert(observation, rng) -> "
+            "action or a class of such callables"
         )
     return target
 
@@ -280,7 +278,9 @@ class GymCollection:
         observation, _ = env.reset(seed=env_seed)
         expert = self.new_expert()
         action_dim = env.action_space.shape[0]
-        states, actions, goals = [], [], []
+        states: list[np.ndarray] = []
+        actions: list[np.ndarray] = []
+        goals: list[np.ndarray] = []
         with_target: bool | None = None
         for k in range(traj_len):
             states.append(observation_vector(observation))

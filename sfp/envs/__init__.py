@@ -11,6 +11,7 @@ Families (every environment is a `gymnasium.Env`):
 Families import their simulator lazily, so a maze never imports MuJoCo.
 """
 
+import difflib
 import warnings
 
 import gymnasium
@@ -68,8 +69,10 @@ def env_family(name: str) -> str:
     from sfp.envs.gym_task import gym_spec, split_id
 
     if split_id(name)[0] is None and split_id(name)[1] not in gymnasium.registry:
+        close = difflib.get_close_matches(name, [*registered_names(), *gymnasium.registry], n=1)
+        guess = f"did you mean {close[0]!r}? " if close else ""
         raise UserError(
-            f"unknown environment {name!r}: use a maze ({', '.join(MAZE_LAYOUTS)}), a Meta-World task "
+            f"unknown environment {name!r}: {guess}use a maze ({', '.join(MAZE_LAYOUTS)}), a Meta-World task "
             f"({', '.join(SAWYER_TASKS)}; -v3 also accepted), a locomotion task such as hopper-sparse "
             f"(bodies {', '.join(LOCOMOTION_BODIES)}; variants {', '.join(LOCOMOTION_VARIANTS)}) or a Gymnasium "
             f"id (module:Id imports its module first, e.g. gymnasium_robotics:PointMaze_Medium-v3)"

@@ -19,8 +19,10 @@ Actions are rescaled to [-1, 1] when the environment's box differs (the squashed
 observations, Dict observations with other keys and non-box actions are refused with one line.
 """
 
+import contextlib
 import difflib
 import importlib
+import io
 import json
 from collections.abc import Callable
 
@@ -47,7 +49,8 @@ def gym_spec(name: str) -> gymnasium.envs.registration.EnvSpec:
     module, env_id = split_id(name)
     if module is not None:
         try:
-            importlib.import_module(module)
+            with contextlib.redirect_stderr(io.StringIO()):  # Gymnasium-Robotics prints notices about other envs
+                importlib.import_module(module)
         except ImportError as err:
             hint = ROBOTICS_INSTALL if module.startswith("gymnasium_robotics") else f"install the package of {module}"
             raise UserError(f"--env {name}: cannot import the module {module!r} ({err}); {hint}") from None
@@ -59,7 +62,8 @@ def gym_spec(name: str) -> gymnasium.envs.registration.EnvSpec:
         return gymnasium.spec(env_id)
     except gymnasium.error.Error:
         close = difflib.get_close_matches(env_id, list(gymnasium.registry), n=1)
-        hint = f"did you mean {close[0]!r}?" if close else "prefix its module: --env <module>:<id>"
+        otherwise = f"{module} registers no such id" if module else "prefix its module: --env <module>:<id>"
+        hint = f"did you mean {close[0]!r}?" if close else otherwise
         raise UserError(
             f"unknown environment {name!r}: not a task of this project nor a Gymnasium id; {hint}"
         ) from None

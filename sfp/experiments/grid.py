@@ -34,6 +34,7 @@ import yaml
 from sfp import paths
 from sfp.data.collector import check_options, collect
 from sfp.envs import env_family, locomotion_body
+from sfp.envs.gym_task import split_id
 from sfp.errors import UserError, describe_os_error, one_line
 from sfp.experiments.analysis import read_progress
 from sfp.invocation import command
@@ -331,7 +332,7 @@ def grid(spec: dict) -> list[Run]:
                     "--num_threads",
                     "1",
                     "--exp_name",
-                    f"{spec['name']}__{task}__{method}",
+                    f"{spec['name']}__{split_id(task)[1]}__{method}",  # a Gymnasium id without its module
                 ]
                 try:
                     params, _ = load_rl_params(argv)

@@ -15,7 +15,6 @@ import random
 import signal
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, cast
 
 import numpy as np
 import torch
@@ -32,9 +31,6 @@ from sfp.rl.evaluation import record_test_video
 from sfp.rl.replay import ReplayEpisode
 from sfp.rl.rollout import run_episode, schedule_at
 from sfp.rl.visitation import VISITATION_FILE, Visitation
-
-if TYPE_CHECKING:
-    from sfp.envs.maze import MazeEnv
 
 
 class NonFiniteLoss(UserError):
@@ -216,8 +212,7 @@ class Trainer:
             experiment.polyrl.post_step(flat, flat_observation(obs2))
         self.obs = obs2
         if self.visits is not None:
-            # Visitation.for_env made visits only for a MazeEnv; gymnasium types `unwrapped` as a plain Env
-            self.visits.record(self.t, *cast("MazeEnv", experiment.env.unwrapped).xy)
+            self.visits.record(self.t)
         self.t += 1
         if terminated or truncated or len(self.episode) >= params.max_ep_len:
             self._finish_episode()

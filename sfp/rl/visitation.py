@@ -9,8 +9,12 @@ atomically at each epoch end and holds
   steps_per_epoch () int64     training steps per epoch
   env        () str            the maze's name
 The counts of the epoch in progress travel in the run's checkpoint (state_dict), so a resumed run counts exactly as
-an uninterrupted one. Non-maze environments have no visitation (`for_env` returns None).
+an uninterrupted one. Gymnasium-Robotics' point mazes (`--env gymnasium_robotics:PointMaze_*`) are counted the same
+way, by their maze cells: cell (row, column) of its maze_map is (x, y) = (column, rows - 1 - row), so that y grows
+upwards as in the world. Other environments have no visitation (`for_env` returns None).
 """
+
+from collections.abc import Callable
 
 import numpy as np
 
@@ -20,7 +24,9 @@ VISITATION_FILE = "visitation.npz"
 
 
 class Visitation:
-    def __init__(self, cells, epochs: int, steps_per_epoch: int, env_name: str):
+    def __init__(
+        self, cells, epochs: int, steps_per_epoch: int, env_name: str, locate: Callable[[], tuple[float, float]]
+    ):
         xs, ys = zip(*cells)
         self.origin = np.array((min(xs), min(ys)), np.int64)
         self.shape = (max(ys) - min(ys) + 1, max(xs) - min(xs) + 1)
@@ -29,15 +35,26 @@ class Visitation:
             self.cells[y - self.origin[1], x - self.origin[0]] = True
         self.counts = np.zeros((epochs, *self.shape), np.int32)
         self.steps_per_epoch, self.env_name = steps_per_epoch, env_name
+        self.locate = locate  # () -> the agent's (x, y) now, in cell units
 
     @classmethod
     def for_env(cls, env, epochs: int, steps_per_epoch: int) -> "Visitation | None":
         from sfp.envs.maze import MazeEnv
 
-        maze = env.unwrapped
-        if not isinstance(maze, MazeEnv):
+        base = env.unwrapped
+        if isinstance(base, MazeEnv):
+            return cls(base.layout.cells, epochs, steps_per_epoch, base.env_name, lambda: base.xy)
+        maze, point = getattr(base, "maze", None), getattr(base, "point_env", None)  # a Gymnasium-Robotics point maze
+        if maze is None or point is None:
             return None
-        return cls(maze.layout.cells, epochs, steps_per_epoch, maze.env_name)
+        rows = len(maze.maze_map)
+        cells = [(j, rows - 1 - i) for i, row in enumerate(maze.maze_map) for j, cell in enumerate(row) if cell != 1]
+
+        def locate() -> tuple[float, float]:
+            i, j = maze.cell_xy_to_rowcol(point.data.qpos[:2])
+            return float(j), float(rows - 1 - i)
+
+        return cls(cells, epochs, steps_per_epoch, env.spec.id if env.spec else "maze", locate)
 
     def index(self, x: float, y: float) -> tuple[int, int]:
         """(row, column) of the cell holding the world point (x, y), clamped to the bounding box."""
@@ -45,9 +62,9 @@ class Visitation:
         column = min(max(round(x) - int(self.origin[0]), 0), self.shape[1] - 1)
         return row, column
 
-    def record(self, step: int, x: float, y: float) -> None:
-        """Count the position (x, y) reached by training step `step` (0-based)."""
-        row, column = self.index(x, y)
+    def record(self, step: int) -> None:
+        """Count the agent's position after training step `step` (0-based)."""
+        row, column = self.index(*self.locate())
         self.counts[step // self.steps_per_epoch, row, column] += 1
 
     def write(self, path, epochs_done: int) -> None:
