@@ -24,7 +24,8 @@ from sfp.invocation import command
 
 SUITES = {"point-maze": "maze", "meta-world": "sawyer"}
 LOCOMOTION_BODIES = ("swimmer", "hopper", "walker", "ant", "halfcheetah")
-SHORT_NAMES = tuple(SUITES.values()) + LOCOMOTION_BODIES
+GYM_DATA_NAMES = ("pointmaze", "fetch")  # the built-in Gymnasium-Robotics experts' data (sfp.data.gym_experts)
+SHORT_NAMES = tuple(SUITES.values()) + LOCOMOTION_BODIES + GYM_DATA_NAMES
 MAX_NAME_BYTES = 200  # file systems allow 255 per name; run directories add suffixes such as _s<seed>.failed-<time>
 
 

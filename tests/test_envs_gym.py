@@ -11,6 +11,7 @@ from sfp import paths
 from sfp.commands import train, train_sb3
 from sfp.data.synthetic import write_persistent_dataset
 from sfp.envs import env_family, make_env
+from sfp.errors import UserError
 from sfp.priors.params import parse_train_params
 from sfp.priors.training import train_prior
 from sfp.rl.build import build_experiment, flat_observation
@@ -172,3 +173,22 @@ def test_the_peer_reference_runs_on_a_robotics_task(priors, env, extra):
     train_sb3.main([*argv, "--num_test_episodes", "1", "--num_threads", "1", "--exp_name", "peer"])
     (row,) = _progress("peer", priors)
     assert row["TotalEnvInteracts"] == 400 and 0.0 <= row["AverageTestSuccessRate"] <= 1.0
+
+
+def test_a_grid_of_robotics_tasks_makes_the_built_in_data_and_prior_first(tmp_path, monkeypatch):
+    from sfp.experiments import grid
+
+    monkeypatch.setenv("D4RL_DATASET_DIR", str(tmp_path / "datasets"))
+    monkeypatch.setenv("SFP_FLOW_DIR", str(tmp_path / "flows"))
+    spec = {"name": "g", "tasks": [MAZE, FETCH], "methods": ["sfp", "sac_auto"], "seeds": [0]}
+    grid.validate_spec(spec, "spec")
+    runs = grid.grid(spec)
+    assert [run.name for run in runs][:2] == ["g__PointMaze_Open-v3__sfp", "g__PointMaze_Open-v3__sac_auto"]
+    commands = [" ".join(prep.command) for prep in grid.preparation_commands(spec, runs)]
+    making = ["sfp.commands.collect", "sfp.commands.distill", "sfp.commands.train_prior"]
+    assert [command.split()[1] for command in commands] == making * 2
+    assert f"--env {MAZE} --expert pointmaze" in commands[0] and "--env pointmaze" in commands[2]
+    assert f"--env {FETCH} --expert fetch" in commands[3] and "--env fetch" in commands[5]
+    with pytest.raises(UserError, match="no built-in data: name a dataset with prior_data"):
+        spec = {"name": "g", "tasks": ["Pendulum-v1"], "methods": ["sfp"], "seeds": [0]}
+        grid.preparation_commands(spec, grid.grid(spec))

@@ -33,8 +33,9 @@ import yaml
 
 from sfp import paths
 from sfp.data.collector import check_options, collect
+from sfp.data.gym_experts import BUILTIN_GYM_EXPERTS
 from sfp.envs import env_family, locomotion_body
-from sfp.envs.gym_task import split_id
+from sfp.envs.gym_task import known_data_name, split_id
 from sfp.errors import UserError, describe_os_error, one_line
 from sfp.experiments.analysis import read_progress
 from sfp.invocation import command
@@ -197,6 +198,8 @@ def validate_spec(spec, where: str) -> None:
     prior = _section(spec, "prior", where)
     _check_keys(prior, set(flags(PriorParams)) - set(GRID_PRIOR_KEYS), f"{where}: prior", GRID_PRIOR_KEYS)
     for suite in dict.fromkeys(_suite(task) for task in spec["tasks"]):
+        if suite is None:  # a Gymnasium id without built-in data: its runs name theirs (--prior_data)
+            continue
         try:
             parse_train_params(["--env", suite, *as_flags(prior)])
         except UserError as err:
@@ -353,13 +356,35 @@ def last_epoch(progress: Path) -> int:
     return int(columns["Epoch"][-1]) if columns else 0
 
 
-def _suite(task: str) -> str:
+def _suite(task: str) -> str | None:
+    """The suite (or data name) of a task's data: a Gymnasium id's built-in data (None when it has none)."""
     family = env_family(task)
+    if family == "gym":
+        return known_data_name(split_id(task)[1]) or None
     if family == "locomotion":
         body = locomotion_body(task)
         assert body is not None  # env_family says locomotion exactly when locomotion_body finds a body
         return body
     return SUITE_OF_SHORT[family]
+
+
+def _gym_collection(name: str) -> list[str] | None:
+    """The collect/distill options of a built-in Gymnasium expert's data name (None for any other name)."""
+    if name not in BUILTIN_GYM_EXPERTS:
+        return None
+    return ["--env", BUILTIN_GYM_EXPERTS[name].default_env, "--expert", name]
+
+
+def _making(name: str) -> str:
+    """How a dataset the grid cannot make is made."""
+    if not name:
+        return "the task has no built-in data: name a dataset with prior_data in the spec's params"
+    short = paths.split_data_name(name)[0]
+    importing = f"import it with {command('sfp-import-d4rl')} --file <{short}-expert-v2.hdf5>"
+    if short in paths.LOCOMOTION_BODIES:
+        return importing
+    collecting = f"{command('sfp-collect')} --env <Gymnasium id> --expert <module:callable> --name {name}"
+    return f"make it with {collecting}, or {importing}"
 
 
 @dataclass
@@ -375,22 +400,23 @@ def preparation_commands(spec: dict, runs: list[Run]) -> list[Preparation]:
     data = {**DATA_DEFAULTS, **spec.get("data", {})}
     for run in runs:
         params, _ = load_rl_params(run.argv)
-        suite = _suite(run.task)
-        short = paths.short_name(suite)
-        name = paths.data_name(short, params.expert)
-        expert = ["--expert", params.expert] if short == "maze" else []
+        if params.prior_data or env_family(run.task) == "gym":
+            suite = name = params.prior_data or _suite(run.task) or ""
+            collection = _gym_collection(name)
+            expert = []
+        else:
+            suite = _suite(run.task) or ""
+            short = paths.short_name(suite)
+            name = paths.data_name(short, params.expert)
+            collection = ["--env", suite] if short in SUITE_OF_SHORT else None
+            expert = ["--expert", params.expert] if short == "maze" else []
         if (needs_dataset(params) or required_priors(params)) and name not in seen:
             seen.add(name)
             if not paths.dataset_file(name).exists():
-                if short not in SUITE_OF_SHORT:
-                    raise UserError(
-                        f"{run.task} needs {paths.dataset_file(short)}: import it with "
-                        f"{command('sfp-import-d4rl')} --file <{short}-expert-v2.hdf5>"
-                    )
-                commands.append(
-                    Preparation(["-m", "sfp.commands.collect", "--env", suite, *expert, *_data_flags(data)])
-                )
-                commands.append(Preparation(["-m", "sfp.commands.distill", "--env", suite, *expert]))
+                if collection is None:
+                    raise UserError(f"{run.task} needs {paths.dataset_file(name)}: {_making(name)}")
+                commands.append(Preparation(["-m", "sfp.commands.collect", *collection, *expert, *_data_flags(data)]))
+                commands.append(Preparation(["-m", "sfp.commands.distill", *collection, *expert]))
         for model, cond, n_step, ratio, one_step in required_priors(params):
             checkpoint = paths.prior_checkpoint(name, model, cond, n_step, ratio, one_step)
             if checkpoint not in seen and not checkpoint.exists():
