@@ -146,6 +146,7 @@ def test_a_task_without_goals_runs_sac_without_her(priors, capsys):
         (["--env", "Pendulum-v1", "--use_prior", "True"], "has no built-in prior data: name a dataset"),
         (["--env", FETCH, "--use_prior", "True", "--prior_data", "pointmaze"], "2-dim"),
         (["--env", FETCH, "--use_prior", "True", "--prior_data", "../x"], "--prior_data '../x' is not a name"),
+        (["--env", "Pendulum-v1", "--video_freq", "1"], "has no MuJoCo renderer to record videos with"),
     ],
 )
 def test_what_cannot_work_stops_with_one_line(priors, argv, fragment, capsys):
@@ -192,3 +193,11 @@ def test_a_grid_of_robotics_tasks_makes_the_built_in_data_and_prior_first(tmp_pa
     with pytest.raises(UserError, match="no built-in data: name a dataset with prior_data"):
         spec = {"name": "g", "tasks": ["Pendulum-v1"], "methods": ["sfp"], "seeds": [0]}
         grid.preparation_commands(spec, grid.grid(spec))
+
+
+def test_a_robotics_test_episode_is_recorded_as_a_video(priors):
+    import imageio.v2 as imageio
+
+    train.main(["--env", FETCH, *TINY, "--video_freq", "1", "--exp_name", "video"])
+    frames = imageio.mimread(priors / "logs" / "video_s0" / "videos" / "epoch_1.mp4")
+    assert len(frames) == 51 and frames[0].shape == (480 + 16, 480, 3)  # the reset and 50 steps, under the strip

@@ -20,6 +20,7 @@ import torch
 from sfp.errors import UserError
 from sfp.invocation import command
 from sfp.priors.windows import MODES
+from sfp.rl.action_priors import check_prior_dims
 
 # The prior conditionings the RL agent can feed (every mode of prior training but the image one, which PARROT-image
 # uses through its wrapper).
@@ -61,11 +62,7 @@ class MixturePrior:
             raise UserError(f"--prior_clamp {clamp} must lie in [0, {ACTION_BOUND})")
         if not 0.0 <= smoothing <= 1.0:
             raise UserError(f"--prior_smoothing {smoothing} must lie in [0, 1]")
-        if prior.action_dim != act_dim:
-            raise UserError(
-                f"the prior samples {prior.action_dim}-dim actions but the environment has {act_dim}; "
-                f"train the prior on this environment's suite"
-            )
+        check_prior_dims(prior, cond, act_dim, None)  # its condition's width: _check_width, which names the flags
         self.prior = prior
         self.cond = cond
         self.one_step = bool(prior.one_step)

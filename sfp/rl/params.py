@@ -344,7 +344,13 @@ def resolve_gym_settings(params: RLParams) -> list[str]:
         raise UserError(f"--visual renders this project's tasks; {params.env} is used as it observes: drop it")
     probe = make_env_from_params(params)
     goal_task, bounds = probe.get_wrapper_attr("goal_cond"), probe.get_wrapper_attr("reward_bounds")
-    probe.close()
+    try:
+        if params.video_freq:
+            from sfp.rl.video import gym_renderer
+
+            gym_renderer(probe)  # a task without a renderer is refused now, not at the first video
+    finally:
+        probe.close()
     notes = []
     if not goal_task and (params.goal_cond or params.her):
         notes.append(

@@ -52,13 +52,15 @@ GLYPHS = np.array([[int(c) for c in bits] for bits in DIGITS], bool).reshape(10,
 
 class FrameRenderer:
     """(H, W, 3) uint8 pictures of the current state of `env`'s innermost environment (family: sfp.envs.env_family:
-    'maze', 'sawyer' or 'locomotion')."""
+    'maze', 'sawyer', 'locomotion', or 'gym': a Gymnasium MuJoCo task's own renderer, e.g. Gymnasium-Robotics' point
+    mazes and Fetch arms, 480 x 480)."""
 
     _renderer: "OffscreenRenderer | None"  # Meta-World's camera (sawyer)
 
     def __init__(self, env: gymnasium.Env, family: str):
         self.base, self.family = env.unwrapped, family
         self._renderer = None
+        self._gym_renderer = gym_renderer(env) if family == "gym" else None
         if family == "sawyer":
             from sfp.envs.rendering import OffscreenRenderer
             from sfp.envs.sawyer import CAMERA
@@ -88,12 +90,30 @@ class FrameRenderer:
         if self.family == "sawyer":
             assert self._renderer is not None  # made by __init__ for sawyer
             return self._renderer.render(self._sawyer().metaworld_env.data)
+        if self._gym_renderer is not None:
+            return np.asarray(self._gym_renderer.render("rgb_array"), np.uint8)
         return np.asarray(self._mujoco_sim().mujoco_renderer.render("rgb_array"), np.uint8)
 
     def close(self) -> None:
         if self._renderer is not None:
             self._renderer.close()
             self._renderer = None
+        if self._gym_renderer is not None:
+            self._gym_renderer.close()
+            self._gym_renderer = None
+
+
+def gym_renderer(env: gymnasium.Env):
+    """The MuJoCo renderer of a Gymnasium task (its own, or its point's in a Gymnasium-Robotics maze); a UserError
+    for a task without one."""
+    base = env.unwrapped
+    renderer = getattr(base, "mujoco_renderer", None) or getattr(
+        getattr(base, "point_env", None), "mujoco_renderer", None
+    )
+    if renderer is None:
+        name = env.spec.id if env.spec else type(base).__name__
+        raise UserError(f"{name} has no MuJoCo renderer to record videos with: drop --video / --video_freq")
+    return renderer
 
 
 def draw_number(strip: np.ndarray, number: int, left: int = 4, top: int = 3) -> None:
