@@ -18,17 +18,14 @@ from sfp.rl.build import build_experiment, flat_observation
 from sfp.rl.params import load_rl_params
 from sfp.rl.replay import ReplayEpisode
 from tests.test_hostile_inputs import _check_line
+from tests.tiny_runs import tiny_run
 
 pytest.importorskip("gymnasium_robotics")
 
 MAZE = "gymnasium_robotics:PointMaze_Open-v3"
 FETCH = "gymnasium_robotics:FetchReach-v4"
 ONE_GOAL = ["--env_kwargs", json.dumps({"continuing_task": False})]
-TINY = [
-    "--epochs", "1", "--steps_per_epoch", "120", "--start_steps", "40", "--update_after", "40", "--update_every",
-    "20", "--batch_size", "16", "--hid", "16", "--max_ep_len", "60", "--num_test_episodes", "1", "--num_threads",
-    "1", "--replay_size", "1000",
-]  # fmt: skip
+TINY = tiny_run(env=None)
 TINY_PRIOR = ["--epochs", "1", "--num_blocks", "2", "--num_hidden", "16", "--pre_mlp_units", "8", "--batch_size", "64"]
 
 

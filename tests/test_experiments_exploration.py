@@ -15,33 +15,11 @@ from sfp.experiments.grid import snapshot_logs
 from sfp.rl.params import load_rl_params
 from sfp.rl.run import run
 from sfp.rl.visitation import VISITATION_FILE, Visitation
+from tests.tiny_runs import tiny_run
 
-TINY = [
-    "--env",
-    "maze-v1",
-    "--epochs",
-    "2",
-    "--steps_per_epoch",
-    "150",
-    "--start_steps",
-    "60",
-    "--update_after",
-    "50",
-    "--update_every",
-    "25",
-    "--batch_size",
-    "16",
-    "--hid",
-    "16",
-    "--max_ep_len",
-    "100",
-    "--num_test_episodes",
-    "1",
-    "--num_threads",
-    "1",
-    "--replay_size",
-    "1000",
-]
+TINY = tiny_run(
+    "maze-v1", epochs=2, steps_per_epoch=150, start_steps=60, update_after=50, update_every=25, max_ep_len=100
+)
 
 
 def _run(argv):

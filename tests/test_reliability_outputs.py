@@ -21,36 +21,12 @@ from sfp.commands import evaluate, plot, plot_exploration, train
 from sfp.errors import UserError
 from sfp.rl.params import load_rl_params
 from sfp.rl.run import run
+from tests.tiny_runs import tiny_run
 
 ROOT = Path(__file__).resolve().parents[1]
 COMMANDS = {"evaluate": evaluate.main, "plot": plot.main, "plot_exploration": plot_exploration.main, "main": train.main}
 SCRIPTS = {"evaluate": "scripts/evaluate.py", "plot": "scripts/plot.py", "main": "main.py"}
-TINY = [
-    "--env",
-    "corridor-v1",
-    "--epochs",
-    "1",
-    "--steps_per_epoch",
-    "120",
-    "--start_steps",
-    "40",
-    "--update_after",
-    "40",
-    "--update_every",
-    "20",
-    "--batch_size",
-    "16",
-    "--hid",
-    "16",
-    "--max_ep_len",
-    "40",
-    "--num_test_episodes",
-    "1",
-    "--num_threads",
-    "1",
-    "--replay_size",
-    "1000",
-]
+TINY = tiny_run(max_ep_len=40)
 MINE = b"a user's own file\n"
 MP4, GIF = b"\x00\x00\x00", b"GIF89a"  # an MP4 starts with a box size (then 'ftyp', checked in the test)
 NEW = b""  # "must exist" of a written file whose first bytes are not checked; it must not be the user's file

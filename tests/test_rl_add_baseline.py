@@ -15,33 +15,9 @@ from sfp.rl.methods import METHODS, Method, flags
 from sfp.rl.params import ACTION_PRIORS, load_rl_params
 from sfp.rl.run import run
 from sfp.rl.wrappers import TaskWrapper
+from tests.tiny_runs import tiny_run
 
-TINY_RUN = [
-    "--env",
-    "corridor-v1",
-    "--epochs",
-    "1",
-    "--steps_per_epoch",
-    "120",
-    "--start_steps",
-    "40",
-    "--update_after",
-    "40",
-    "--update_every",
-    "20",
-    "--batch_size",
-    "16",
-    "--hid",
-    "16",
-    "--max_ep_len",
-    "60",
-    "--num_test_episodes",
-    "1",
-    "--num_threads",
-    "1",
-    "--replay_size",
-    "1000",
-]
+TINY_RUN = tiny_run()
 
 
 class HalfActions(TaskWrapper):

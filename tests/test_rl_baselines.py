@@ -15,35 +15,9 @@ from sfp.priors.training import train_prior
 from sfp.rl.methods import METHODS, flags
 from sfp.rl.params import load_rl_params
 from sfp.rl.run import run
+from tests.tiny_runs import tiny_run
 
-SHORT_RUN = [
-    "--env",
-    "corridor-v1",
-    "--epochs",
-    "1",
-    "--steps_per_epoch",
-    "120",
-    "--start_steps",
-    "40",
-    "--update_after",
-    "40",
-    "--update_every",
-    "20",
-    "--batch_size",
-    "16",
-    "--hid",
-    "16",
-    "--max_ep_len",
-    "60",
-    "--num_test_episodes",
-    "1",
-    "--num_threads",
-    "1",
-    "--replay_size",
-    "1000",
-    "--exp_name",
-    "baseline",
-]
+SHORT_RUN = [*tiny_run(), "--exp_name", "baseline"]
 TINY_PRIOR = [
     "--env",
     "point-maze",

@@ -25,33 +25,9 @@ from sfp.rl.params import load_rl_params
 from sfp.rl.rollout import run_episode
 from sfp.rl.run import run
 from sfp.rl.video import STRIP, with_status
+from tests.tiny_runs import tiny_run
 
-TINY_RUN = [
-    "--env",
-    "corridor-v1",
-    "--epochs",
-    "2",
-    "--steps_per_epoch",
-    "120",
-    "--start_steps",
-    "40",
-    "--update_after",
-    "40",
-    "--update_every",
-    "20",
-    "--batch_size",
-    "16",
-    "--hid",
-    "16",
-    "--max_ep_len",
-    "40",
-    "--num_test_episodes",
-    "1",
-    "--num_threads",
-    "1",
-    "--replay_size",
-    "1000",
-]
+TINY_RUN = tiny_run(epochs=2, max_ep_len=40)
 TINY_PRIOR = [
     "--env",
     "point-maze",
