@@ -4,6 +4,7 @@ cannot work stops with one line."""
 
 import json
 
+import gymnasium
 import numpy as np
 import pytest
 
@@ -11,6 +12,7 @@ from sfp import paths
 from sfp.commands import train, train_sb3
 from sfp.data.synthetic import write_persistent_dataset
 from sfp.envs import env_family, make_env
+from sfp.envs.gym_task import check_supported
 from sfp.errors import UserError
 from sfp.priors.params import parse_train_params
 from sfp.priors.training import train_prior
@@ -198,3 +200,35 @@ def test_a_robotics_test_episode_is_recorded_as_a_video(priors):
     train.main(["--env", FETCH, *TINY, "--video_freq", "1", "--exp_name", "video"])
     frames = imageio.mimread(priors / "logs" / "video_s0" / "videos" / "epoch_1.mp4")
     assert len(frames) == 51 and frames[0].shape == (480 + 16, 480, 3)  # the reset and 50 steps, under the strip
+
+
+class _Spaces(gymnasium.Env):
+    """An environment that only has spaces (what check_supported reads)."""
+
+    def __init__(self, observation_space, action_space):
+        self.observation_space, self.action_space = observation_space, action_space
+
+
+BOX = gymnasium.spaces.Box(-1, 1, (3,))
+
+
+@pytest.mark.parametrize(
+    "observations,actions,fragment",
+    [
+        (gymnasium.spaces.Box(0, 255, (64, 64, 3), np.uint8), BOX, "image and other non-vector observations"),
+        (gymnasium.spaces.Dict({"observation": BOX, "pixels": BOX}), BOX, "goal Dicts of exactly"),
+        (
+            gymnasium.spaces.Dict(
+                {"observation": BOX, "achieved_goal": BOX, "desired_goal": gymnasium.spaces.Discrete(3)}
+            ),
+            BOX,
+            "image and other non-vector observations",
+        ),
+        (BOX, gymnasium.spaces.MultiDiscrete([2, 2]), "flat Box of continuous actions"),
+        (BOX, gymnasium.spaces.Box(-1, 1, (2, 2)), "flat Box of continuous actions"),
+    ],
+)
+def test_unsupported_spaces_are_one_line(observations, actions, fragment):
+    with pytest.raises(UserError, match=fragment):
+        check_supported(_Spaces(observations, actions), "toy-v0")
+    check_supported(_Spaces(BOX, BOX), "toy-v0")  # a flat Box task is fine
