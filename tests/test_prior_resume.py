@@ -99,6 +99,9 @@ def assert_same(resumed, reference):
 
 
 def test_kill_9_then_rerun_continues_to_the_uninterrupted_result(dataset, tmp_path, monkeypatch, capsys):
+    # four times the fixture's data: epochs long enough (about a second here) that the kill lands between epochs 2
+    # and 5 even when the machine is busy and this process is scheduled late
+    write_persistent_dataset(dataset / "datasets" / "maze_primitive.hdf5", 80, 80)
     base = paths.run_dir("flows_maze_flow_action_1", 1)
     process = subprocess.Popen(
         [sys.executable, "-m", "sfp.commands.train_prior", *ARGS],
