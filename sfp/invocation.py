@@ -14,6 +14,7 @@ CHECKOUT_COMMANDS = {
     "sfp-plot": "python scripts/plot.py",
     "sfp-plot-exploration": "python scripts/plot_exploration.py",
     "sfp-evaluate": "python scripts/evaluate.py",
+    "sfp-data-statistics": "python scripts/data_statistics.py",
 }
 
 

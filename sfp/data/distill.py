@@ -348,5 +348,5 @@ def describe(summary: DistillSummary, suite: str, expert: str | None = None, nam
         lines.append(f"wrote {summary.output}: {summary.num_trajectories} trajectories, {summary.rows:,} rows")
     if summary.statistics is not None:
         data_name = collection_maker(suite, expert, name).data_name
-        lines.append(f"{describe_statistics(summary.statistics)} (python -m sfp.data.statistics {data_name})")
+        lines.append(f"{describe_statistics(summary.statistics)} ({command('sfp-data-statistics')} {data_name})")
     return "\n".join(lines)

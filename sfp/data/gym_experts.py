@@ -20,7 +20,7 @@ fetch (--env gymnasium_robotics:FetchReach-v4, or another Fetch* id: observation
   position, +-0.15 in x and y, [-0.10, +0.15] in z (the table is about 0.12 below it); a new one is drawn when the
   gripper is within 0.02 of the current one, or after 25 steps toward it.
 
-README's data section (docs/data.md) reports their statistics (python -m sfp.data.statistics pointmaze).
+README's data section (docs/data.md) reports their statistics (python scripts/data_statistics.py pointmaze).
 """
 
 from dataclasses import dataclass

@@ -1,6 +1,6 @@
 """How persistent a dataset's actions are: the numbers docs/data.md reports for every expert, for any dataset.
 
-    python -m sfp.data.statistics <data name> [--max_trajs N]      e.g. pointmaze, fetch, maze, maze-fixed, sawyer
+    python scripts/data_statistics.py <data name> [--max_trajs N]   e.g. pointmaze, fetch, maze, maze-fixed, sawyer
 
   steps_per_target        mean length of the runs of one goal (the target the expert headed for), each trajectory's
                           last (cut) run left out; about 1 when the goals change every row (the next observation
@@ -16,12 +16,9 @@ For R trajectories of one length these are the numbers of sfp.data.maze_statisti
 share).
 """
 
-import argparse
-
 import numpy as np
 
 from sfp.data import dataset
-from sfp.errors import exits_cleanly
 
 
 def _array(data, key: str) -> np.ndarray:
@@ -70,23 +67,3 @@ def describe_statistics(statistics: dict[str, float]) -> str:
         f"per trajectory), cosine of consecutive actions {statistics['mean_cosine']:.3f}, lag-1 autocorrelation "
         f"{statistics['lag1_autocorr']:.3f}, max |a| {statistics['max_abs_action']:.2f}"
     )
-
-
-@exits_cleanly
-def main(argv: list[str] | None = None) -> None:
-    from sfp.config import ArgumentParser
-
-    parser = ArgumentParser(description=__doc__.splitlines()[0], formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("name", help="data name of a dataset in $D4RL_DATASET_DIR (<name>_primitive.hdf5)")
-    parser.add_argument("--max_trajs", type=int, default=None, help="only the first N trajectories")
-    args = parser.parse_args(argv)
-    if args.max_trajs is not None and args.max_trajs < 1:
-        parser.error(f"--max_trajs {args.max_trajs} must be at least 1")
-    data = dataset.load_dataset(args.name)
-    bounds = data.bounds if args.max_trajs is None else data.bounds[: args.max_trajs + 1]
-    print(f"{data.path}: {len(bounds) - 1} trajectories, {int(bounds[-1]):,} rows")
-    print(describe_statistics(action_statistics(data, args.max_trajs)))
-
-
-if __name__ == "__main__":
-    main()
