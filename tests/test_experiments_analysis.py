@@ -224,5 +224,28 @@ def test_each_family_at_its_better_alpha_and_the_alpha_autotuned_runs_ended_at(t
     assert "better entropy setting" not in results_table(group(read_runs(paper)), last=1)
     table = results_table(group(read_runs(paper + [tuned])), last=1)
     assert "| room-v1 | sac_auto | 1 | 3,000 | 0.01 | 0.01 |" in table  # the only autotuned run, ending at 0.01
-    assert "| sac | sac_auto | sac_auto 0.67, sac 0.00 |" in table and "| sfp | sfp | sfp 0.67 |" in table
+    assert "| sac | sac_auto | 1 | sac_auto 0.67, sac 0.00 |" in table and "| sfp | sfp | 1 | sfp 0.67 |" in table
     assert "| sfp | sac_auto | 1 | 0.50 [0.50, 0.50] | 0.50 [0.50, 0.50] |" in table  # the chosen ones compared
+
+
+def test_the_better_alpha_is_chosen_on_the_tasks_every_setting_ran(tmp_path):
+    """sac ran an easy task (AUC 0.9) and a hard one (0.1), sac_a001 only the hard one (0.3): over all their runs sac
+    would win (0.5 > 0.3), on the task both ran sac_a001 does, and the table says one task was compared."""
+    from sfp.experiments.plots import results_table
+
+    def run(name, env, config, success):
+        directory = tmp_path / f"{name}_s0"
+        directory.mkdir()
+        (directory / "config.json").write_text(json.dumps({"exp_name": name, "env": env, "seed": 0, **config}))
+        rows = ["Epoch\tTotalEnvInteracts\tAverageTestSuccessRate\tAverageTestEpRet\tAverageSuccessRate\tAlpha"]
+        rows += [f"{i + 1}\t{(i + 1) * 1000}\t{s}\t{s}\t{s}\t0.2" for i, s in enumerate(success)]
+        (directory / "progress.txt").write_text("\n".join(rows) + "\n")
+        return directory
+
+    dirs = [
+        run("g__room-v1__sac", "room-v1", {}, [0.9] * 10),
+        run("g__corridor-v1__sac", "corridor-v1", {}, [0.1] * 10),
+        run("t__corridor-v1__sac_a001", "corridor-v1", {"alpha": 0.01}, [0.3] * 10),
+    ]
+    table = results_table(group(read_runs(dirs)), last=1)
+    assert "| sac | sac_a001 | 1 | sac_a001 0.30, sac 0.10 |" in table
