@@ -16,6 +16,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+from tiny_runs import tiny_prior
+
 ROOT = Path(__file__).resolve().parents[1]
 STORED = Path(__file__).resolve().parent / "reference_rows"
 TIME_COLUMNS = ("Time", "SPS", "UpdatesPerSec")
@@ -47,22 +49,7 @@ RUN = [
     "--seed",
     "3",
 ]
-PRIOR = [
-    "--env",
-    "point-maze",
-    "--epochs",
-    "1",
-    "--num_blocks",
-    "2",
-    "--num_hidden",
-    "16",
-    "--pre_mlp_units",
-    "8",
-    "--batch_size",
-    "64",
-    "--num_threads",
-    "1",
-]
+PRIOR = tiny_prior()
 CASES = {  # the paper's SFP and SAC, and the tuned protocol's autotuned SFP and pink noise
     "sfp": ["--use_prior", "True", "--alpha", "0.01"],
     "sac": [],

@@ -22,14 +22,13 @@ from sfp.data.gym_experts import FetchExpert, PointMazeExpert
 from sfp.data.maze_statistics import maze_statistics
 from sfp.data.statistics import action_statistics
 from sfp.errors import UserError
+from tests.tiny_runs import tiny_prior
 
 pytest.importorskip("gymnasium_robotics", reason="pip install -r requirements-robotics.txt")
 
 POINTMAZE = "gymnasium_robotics:PointMaze_Open-v3"
 FETCH = "gymnasium_robotics:FetchReach-v4"
 ORBITER = ["--env", POINTMAZE, "--expert", "user_experts:Orbiter"]
-TINY_PRIOR = ["--epochs", "1", "--num_blocks", "2", "--num_hidden", "16", "--pre_mlp_units", "8"]
-TINY_PRIOR += ["--batch_size", "32", "--num_threads", "1"]
 
 
 def load_piece(path: Path) -> dict:
@@ -113,7 +112,7 @@ def test_a_user_expert_collects_resumes_distills_and_trains_a_prior(tmp_path, ca
         assert handle.attrs["gym_expert"] == "user_experts:Orbiter" and handle.attrs["env"] == POINTMAZE
 
     train_prior_main(
-        ["--env", "orbiter", *TINY_PRIOR], params_file=Path(__file__).parents[1] / "flows" / "default_params.json"
+        tiny_prior("orbiter", batch_size=32), params_file=Path(__file__).parents[1] / "flows" / "default_params.json"
     )
     assert paths.prior_checkpoint("orbiter", "flow", "action", 1).exists()
 

@@ -20,6 +20,7 @@ from sfp.data.experts import FixedMazeExpert, OriginalMazeExpert, expert_for
 from sfp.data.maze_statistics import maze_statistics, steps_per_target
 from sfp.errors import UserError
 from sfp.priors.loading import command_for_checkpoint, load_prior
+from tests.tiny_runs import tiny_prior, tiny_run
 
 
 def rollouts(expert, count, traj_len=500):
@@ -136,50 +137,10 @@ def test_the_collect_command_defaults_to_the_original_expert(capsys):
         assert json.loads(str(piece["meta"]))["expert"] == "original"
 
 
-PRIOR = [
-    "--env",
-    "point-maze",
-    "--epochs",
-    "1",
-    "--num_blocks",
-    "2",
-    "--num_hidden",
-    "16",
-    "--pre_mlp_units",
-    "8",
-    "--batch_size",
-    "64",
-    "--num_threads",
-    "1",
-]
-RL = [
-    "--env",
-    "corridor-v1",
-    "--use_prior",
-    "True",
-    "--epochs",
-    "1",
-    "--steps_per_epoch",
-    "60",
-    "--start_steps",
-    "20",
-    "--update_after",
-    "20",
-    "--update_every",
-    "20",
-    "--batch_size",
-    "16",
-    "--hid",
-    "16",
-    "--max_ep_len",
-    "50",
-    "--num_test_episodes",
-    "1",
-    "--num_threads",
-    "1",
-    "--replay_size",
-    "1000",
-]
+PRIOR = tiny_prior()
+RL = tiny_run(
+    use_prior=True, epochs=1, steps_per_epoch=60, start_steps=20, update_after=20, update_every=20, max_ep_len=50
+)
 
 
 def test_collect_distill_train_and_main_keep_the_expert_end_to_end(capsys):

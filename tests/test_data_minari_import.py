@@ -17,6 +17,7 @@ from sfp.commands.train_prior import main as train_main
 from sfp.data import dataset
 from sfp.data.minari_import import import_minari
 from sfp.errors import UserError
+from tests.tiny_runs import tiny_prior
 
 pytest.importorskip("jax", reason="Minari's DataCollector needs jax: pip install -r requirements-test.txt")
 
@@ -134,22 +135,7 @@ def test_flows_train_trains_a_prior_on_the_import():
     record("sfp/room/prior-v0", ["seek", "random"] * 3, goal_cond=False)
     import_main(["--dataset", "sfp/room/prior-v0", "--short", "room_prior"])
     train_main(
-        [
-            "--env",
-            "room_prior",
-            "--epochs",
-            "1",
-            "--num_blocks",
-            "2",
-            "--num_hidden",
-            "16",
-            "--pre_mlp_units",
-            "8",
-            "--batch_size",
-            "32",
-            "--num_threads",
-            "1",
-        ],
+        tiny_prior("room_prior", batch_size=32),
         params_file=Path(__file__).parents[1] / "flows" / "default_params.json",
     )
     checkpoint = paths.prior_checkpoint("room_prior", "flow", "action", 1)

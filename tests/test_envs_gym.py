@@ -20,7 +20,7 @@ from sfp.rl.build import build_experiment, flat_observation
 from sfp.rl.params import load_rl_params
 from sfp.rl.replay import ReplayEpisode
 from tests.test_hostile_inputs import _check_line
-from tests.tiny_runs import tiny_run
+from tests.tiny_runs import tiny_prior, tiny_run
 
 pytest.importorskip("gymnasium_robotics")
 
@@ -28,7 +28,6 @@ MAZE = "gymnasium_robotics:PointMaze_Open-v3"
 FETCH = "gymnasium_robotics:FetchReach-v4"
 ONE_GOAL = ["--env_kwargs", json.dumps({"continuing_task": False})]
 TINY = tiny_run(env=None)
-TINY_PRIOR = ["--epochs", "1", "--num_blocks", "2", "--num_hidden", "16", "--pre_mlp_units", "8", "--batch_size", "64"]
 
 
 @pytest.fixture(scope="module")
@@ -42,7 +41,7 @@ def prior_root(tmp_path_factory):
         paths.dataset_dir(create=True)
         for name, width in (("pointmaze", 2), ("fetch", 4)):
             write_persistent_dataset(paths.dataset_file(name), 8, 60, action_dim=width)
-            train_prior(parse_train_params(["--env", name, *TINY_PRIOR]))
+            train_prior(parse_train_params(tiny_prior(name, num_threads=None)))
     return root
 
 

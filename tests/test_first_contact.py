@@ -14,33 +14,9 @@ from sfp.experiments import plots
 from sfp.experiments.analysis import code_and_compute, group, read_run
 from sfp.rl.logger import EpochLogger, column_names, format_table
 from sfp.rl.params import PARAMS_FILE, RLParams
+from tests.tiny_runs import tiny_run
 
-TINY = [
-    "--env",
-    "corridor-v1",
-    "--epochs",
-    "2",
-    "--steps_per_epoch",
-    "150",
-    "--start_steps",
-    "60",
-    "--update_after",
-    "50",
-    "--update_every",
-    "25",
-    "--batch_size",
-    "16",
-    "--hid",
-    "16",
-    "--max_ep_len",
-    "100",
-    "--num_test_episodes",
-    "1",
-    "--num_threads",
-    "1",
-    "--replay_size",
-    "1000",
-]
+TINY = tiny_run(epochs=2, steps_per_epoch=150, start_steps=60, update_after=50, update_every=25, max_ep_len=100)
 SHOWN = ("epoch", "steps", "test success", "return", "train success", "Alpha", "LossQ", "LossPi", "steps/s")
 
 

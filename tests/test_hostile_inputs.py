@@ -308,6 +308,18 @@ def _argv(argv: list[str], tmp_path: Path) -> list[str]:
     return [word.replace("{tmp}", str(tmp_path)) for word in argv]
 
 
+def run_script(script: str, argv: list[str], tmp_path: Path) -> subprocess.CompletedProcess:
+    """`python script argv` from the repository root in this environment ({tmp} in argv: tmp_path), output as text."""
+    return subprocess.run(
+        [sys.executable, script, *_argv(argv, tmp_path)],
+        cwd=ROOT,
+        env=os.environ.copy(),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
 def _check_line(stderr: str, fragment: str) -> None:
     assert "Traceback" not in stderr
     lines = stderr.splitlines()
@@ -339,14 +351,7 @@ def test_hostile_input_is_one_line(entry, setup, argv, fragment, tmp_path, monke
 @pytest.mark.parametrize("entry,setup,argv,fragment", SUBPROCESS_ROWS, ids=[_row_id(r) for r in SUBPROCESS_ROWS])
 def test_hostile_input_through_the_scripts(entry, setup, argv, fragment, tmp_path, monkeypatch):
     setup(tmp_path, monkeypatch)
-    result = subprocess.run(
-        [sys.executable, SCRIPTS[entry], *_argv(argv, tmp_path)],
-        cwd=ROOT,
-        env=os.environ.copy(),
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    result = run_script(SCRIPTS[entry], argv, tmp_path)
     assert result.returncode == 2, result.stderr
     _check_line(result.stderr, fragment)
 

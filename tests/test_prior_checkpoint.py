@@ -11,24 +11,10 @@ from sfp.priors.factory import build_model
 from sfp.priors.loading import load_prior
 from sfp.priors.params import parse_train_params
 from sfp.priors.training import train_prior
+from tests.tiny_runs import tiny_prior
 
 torch.set_num_threads(1)
-TINY = [
-    "--env",
-    "point-maze",
-    "--epochs",
-    "1",
-    "--num_blocks",
-    "2",
-    "--num_hidden",
-    "16",
-    "--pre_mlp_units",
-    "8",
-    "--batch_size",
-    "64",
-    "--num_threads",
-    "1",
-]
+TINY = tiny_prior()
 
 
 @pytest.fixture

@@ -20,27 +20,9 @@ from sfp.priors.params import parse_train_params
 from sfp.priors.training import checkpoint_path, train_prior
 from sfp.priors.training_state import STATE_FILE
 from sfp.run_lock import LOCKED_EXIT
+from tests.tiny_runs import tiny_prior
 
-ARGS = [
-    "--env",
-    "point-maze",
-    "--epochs",
-    "5",
-    "--num_blocks",
-    "2",
-    "--num_hidden",
-    "16",
-    "--pre_mlp_units",
-    "8",
-    "--batch_size",
-    "32",
-    "--num_threads",
-    "1",
-    "--lr",
-    "0.001",
-    "--patience",
-    "4",
-]
+ARGS = tiny_prior(epochs=5, batch_size=32, lr=0.001, patience=4)
 
 
 @pytest.fixture

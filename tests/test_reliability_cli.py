@@ -8,8 +8,6 @@ interpreter; SUBPROCESS_ROWS run the real scripts.
 """
 
 import json
-import os
-import subprocess
 import sys
 
 import pytest
@@ -21,7 +19,18 @@ from sfp.priors.params import PARAMS_FILE as PRIOR_PARAMS_FILE
 from sfp.priors.params import parse_train_params
 from sfp.rl.params import PARAMS_FILE, RLParams, load_rl_params
 from sfp.rl.peer_sac import PEER_COMMAND
-from tests.test_hostile_inputs import COMMANDS, ROOT, SCRIPTS, SPEC, _check_line, config_file, nothing, spec_file
+from tests.test_hostile_inputs import (
+    COMMANDS,
+    ROOT,
+    SCRIPTS,
+    SPEC,
+    _argv,
+    _check_line,
+    config_file,
+    nothing,
+    run_script,
+    spec_file,
+)
 
 COMMANDS = {**COMMANDS, "evaluate": evaluate.main}
 SCRIPTS = {**SCRIPTS, "evaluate": "scripts/evaluate.py"}
@@ -236,10 +245,6 @@ SUBPROCESS_ROWS = [
 ]
 
 
-def _argv(argv, tmp_path):
-    return [word.replace("{tmp}", str(tmp_path)) for word in argv]
-
-
 def _written(tmp_path, globs):
     return [str(path) for pattern in globs for path in tmp_path.glob(pattern)]
 
@@ -266,14 +271,7 @@ def test_bad_values_stop_with_one_line_before_any_work(
 )
 def test_bad_values_through_the_scripts(entry, setup, argv, status, fragment, absent, tmp_path, monkeypatch):
     setup(tmp_path, monkeypatch)
-    result = subprocess.run(
-        [sys.executable, SCRIPTS[entry], *_argv(argv, tmp_path)],
-        cwd=ROOT,
-        env=os.environ.copy(),
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    result = run_script(SCRIPTS[entry], argv, tmp_path)
     assert result.returncode == status, result.stderr
     _check_line(result.stderr, fragment)
     assert not _written(tmp_path, absent)

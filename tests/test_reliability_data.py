@@ -6,9 +6,7 @@ sandbox (tmp_path holds datasets/, flows/, logs/, minari/; see conftest.py), the
 exist afterwards: no dataset, prior or run directory is written.
 """
 
-import os
 import re
-import subprocess
 import sys
 import warnings
 from pathlib import Path
@@ -31,9 +29,9 @@ from sfp.priors.checkpoint import save_checkpoint
 from sfp.priors.factory import build_model
 from sfp.priors.loading import prior_command
 from sfp.rl import checkpoint as run_checkpoint
-from tests.test_hostile_inputs import nothing, spec_file
+from tests.test_hostile_inputs import _argv, nothing, run_script, spec_file
+from tests.tiny_runs import tiny_prior
 
-ROOT = Path(__file__).resolve().parents[1]
 COMMANDS = {
     "main": train.main,
     "flows": train_prior.main,
@@ -50,22 +48,7 @@ SCRIPTS = {
     "distill": "scripts/distill_dataset.py",
 }
 MAIN = ["--env", "room-v1", "--use_prior", "True", "--epochs", "1", "--steps_per_epoch", "500", "--num_threads", "1"]
-FLOWS = [
-    "--env",
-    "point-maze",
-    "--epochs",
-    "1",
-    "--num_blocks",
-    "2",
-    "--num_hidden",
-    "16",
-    "--pre_mlp_units",
-    "8",
-    "--batch_size",
-    "64",
-    "--num_threads",
-    "1",
-]
+FLOWS = tiny_prior()
 NO_MAZE_DATA = ["datasets/maze_primitive.hdf5"]
 NO_RUN = ["logs/*"]
 NO_PRIOR = ["flows/*.pt", "logs/*"]
@@ -150,7 +133,7 @@ def raw_hdf5(path: Path, arrays: dict) -> None:
             handle.create_dataset(key, data=value)
 
 
-def tiny_prior(nan: bool = False) -> None:
+def untrained_prior(nan: bool = False) -> None:
     """The untrained maze action prior main.py --use_prior True loads; with `nan` one weight is NaN."""
     config = {**default_flow_config(2, 1), "short": "maze", "num_blocks": 1, "num_hidden": 8, "pre_mlp_units": 8}
     model = build_model(config)
@@ -166,7 +149,7 @@ def maze_dataset(change, with_prior: bool = False):
         change(arrays)
         raw_hdf5(paths.dataset_file("maze"), arrays)
         if with_prior:
-            tiny_prior()
+            untrained_prior()
 
     setup.__qualname__ = f"maze-{change.__qualname__}"
     return setup
@@ -175,7 +158,7 @@ def maze_dataset(change, with_prior: bool = False):
 def nan_prior(tmp_path, monkeypatch):
     paths.dataset_dir(create=True)
     raw_hdf5(paths.dataset_file("maze"), maze_arrays())
-    tiny_prior(nan=True)
+    untrained_prior(nan=True)
 
 
 def d4rl_file(change):
@@ -420,10 +403,6 @@ SUBPROCESS_ROWS = [
 ]
 
 
-def _argv(argv: list[str], tmp_path: Path) -> list[str]:
-    return [word.replace("{tmp}", str(tmp_path)) for word in argv]
-
-
 def _check(status: int, expected: int, stderr: str, fragment: str, tmp_path: Path, absent: list[str]) -> None:
     assert status == expected, stderr
     assert "Traceback" not in stderr
@@ -453,14 +432,7 @@ def test_bad_data_is_refused_with_one_line(entry, setup, argv, status, fragment,
 )
 def test_bad_data_through_the_scripts(entry, setup, argv, status, fragment, absent, tmp_path, monkeypatch):
     setup(tmp_path, monkeypatch)
-    result = subprocess.run(
-        [sys.executable, SCRIPTS[entry], *_argv(argv, tmp_path)],
-        cwd=ROOT,
-        env=os.environ.copy(),
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    result = run_script(SCRIPTS[entry], argv, tmp_path)
     _check(result.returncode, status, result.stderr, fragment, tmp_path, absent)
 
 

@@ -15,25 +15,10 @@ from sfp.priors.training import train_prior
 from sfp.rl.methods import METHODS, flags
 from sfp.rl.params import load_rl_params
 from sfp.rl.run import run
-from tests.tiny_runs import tiny_run
+from tests.tiny_runs import tiny_prior, tiny_run
 
 SHORT_RUN = [*tiny_run(), "--exp_name", "baseline"]
-TINY_PRIOR = [
-    "--env",
-    "point-maze",
-    "--epochs",
-    "1",
-    "--num_blocks",
-    "2",
-    "--num_hidden",
-    "16",
-    "--pre_mlp_units",
-    "8",
-    "--batch_size",
-    "64",
-    "--num_threads",
-    "1",
-]
+TINY_PRIOR = tiny_prior()
 PRIORS = [["--model", model] for model in ("flow", "deterministic", "gaussian", "vae", "lscde")] + [
     ["--mode", "state+goal"],
     ["--mode", "state"],

@@ -25,25 +25,10 @@ from sfp.rl.params import load_rl_params
 from sfp.rl.rollout import run_episode
 from sfp.rl.run import run
 from sfp.rl.video import STRIP, with_status
-from tests.tiny_runs import tiny_run
+from tests.tiny_runs import tiny_prior, tiny_run
 
 TINY_RUN = tiny_run(epochs=2, max_ep_len=40)
-TINY_PRIOR = [
-    "--env",
-    "point-maze",
-    "--epochs",
-    "1",
-    "--num_blocks",
-    "2",
-    "--num_hidden",
-    "16",
-    "--pre_mlp_units",
-    "8",
-    "--batch_size",
-    "64",
-    "--num_threads",
-    "1",
-]
+TINY_PRIOR = tiny_prior()
 TIME_COLUMNS = ("Time", "SPS", "UpdatesPerSec")
 
 

@@ -22,35 +22,11 @@ from sfp import paths
 from sfp.rl.params import load_rl_params
 from sfp.rl.run import run
 from sfp.run_lock import LOCK_FILE, LOCKED_EXIT, RunLocked, hold_run_lock
+from tests.tiny_runs import tiny_run
 
 REPO = Path(__file__).resolve().parent.parent
 # 3 epochs of 150 steps, episodes of 100 steps: every epoch ends mid-episode, updates start in epoch 1
-TINY = [
-    "--env",
-    "corridor-v1",
-    "--epochs",
-    "3",
-    "--steps_per_epoch",
-    "150",
-    "--start_steps",
-    "60",
-    "--update_after",
-    "50",
-    "--update_every",
-    "25",
-    "--batch_size",
-    "16",
-    "--hid",
-    "16",
-    "--max_ep_len",
-    "100",
-    "--num_test_episodes",
-    "1",
-    "--num_threads",
-    "1",
-    "--replay_size",
-    "1000",
-]
+TINY = tiny_run(epochs=3, steps_per_epoch=150, start_steps=60, update_after=50, update_every=25, max_ep_len=100)
 VOLATILE = ("Time", "SPS", "UpdatesPerSec")
 WAIT = 180.0  # seconds a child may take to get somewhere on a loaded machine
 

@@ -14,36 +14,12 @@ from sfp import paths
 from sfp.experiments.grid import grid
 from sfp.rl.params import RLParams
 from sfp.rl.tracking import STATE_FILE, WandbTracker
+from tests.tiny_runs import tiny_run
 
 wandb = pytest.importorskip("wandb")
 from wandb.proto import wandb_internal_pb2  # noqa: E402
 
-TINY = [
-    "--env",
-    "corridor-v1",
-    "--epochs",
-    "2",
-    "--steps_per_epoch",
-    "150",
-    "--start_steps",
-    "60",
-    "--update_after",
-    "50",
-    "--update_every",
-    "25",
-    "--batch_size",
-    "16",
-    "--hid",
-    "16",
-    "--max_ep_len",
-    "100",
-    "--num_test_episodes",
-    "1",
-    "--num_threads",
-    "1",
-    "--replay_size",
-    "1000",
-]
+TINY = tiny_run(epochs=2, steps_per_epoch=150, start_steps=60, update_after=50, update_every=25, max_ep_len=100)
 BLOCK = 32 * 1024  # the .wandb file is a LevelDB-style log: 32 KiB blocks of records with 7-byte headers
 
 

@@ -11,34 +11,10 @@ from sfp import paths
 from sfp.errors import UserError
 from sfp.rl.params import load_rl_params
 from sfp.rl.run import run
+from tests.tiny_runs import tiny_run
 
 # Small but complete: 2 epochs of 150 steps, episodes of 100 steps (so epochs end mid-episode), real updates.
-TINY = [
-    "--env",
-    "corridor-v1",
-    "--epochs",
-    "2",
-    "--steps_per_epoch",
-    "150",
-    "--start_steps",
-    "60",
-    "--update_after",
-    "50",
-    "--update_every",
-    "25",
-    "--batch_size",
-    "16",
-    "--hid",
-    "16",
-    "--max_ep_len",
-    "100",
-    "--num_test_episodes",
-    "1",
-    "--num_threads",
-    "1",
-    "--replay_size",
-    "1000",
-]
+TINY = tiny_run(epochs=2, steps_per_epoch=150, start_steps=60, update_after=50, update_every=25, max_ep_len=100)
 VOLATILE = ("Time", "SPS", "UpdatesPerSec")
 
 
