@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from sfp.commands.plot import OUTPUTS
 from sfp.experiments import analysis
 from sfp.experiments.analysis import aggregates, group, improvement, interval, mean_band, mixing_groups
 
@@ -171,15 +172,7 @@ def test_plot_script_writes_figures_table_and_curves(tmp_path):
         text=True,
     )
     assert result.returncode == 0, result.stderr
-    for suffix in (
-        "_success.png",
-        "_return.png",
-        "_exploration.png",
-        "_prior_use.png",
-        "_profiles.png",
-        ".md",
-        "_curves.csv",
-    ):
+    for suffix in OUTPUTS:
         assert Path(f"{out}{suffix}").stat().st_size > 0
     table = Path(f"{out}.md").read_text()
     assert "| corridor-v1 | sfp | 3 | 4,000 |" in table and "| sfp | 6 | final |" in table

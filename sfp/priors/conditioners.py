@@ -23,9 +23,11 @@ def condition_mlp(cond_dim: int, units: int, activation: str) -> nn.Sequential:
     return mlp([cond_dim, units, units, units], activation)
 
 
-def image_encoder(units: int) -> nn.Sequential:
-    """PARROT's image conditioner: (B, 3, 64, 64) in [0, 1] -> (B, U)."""
-    return nn.Sequential(
+def conv_layers() -> list[nn.Module]:
+    """The convolutional trunk shared by PARROT's image conditioner and the RL image encoder (the original's, in both):
+    three 3x3 convolutions of 16 channels with two 2x2 max-pools, (B, 3, 64, 64) -> (B, 16 * 12 * 12) once
+    flattened. A list, so each user splices the layers into its own Sequential and keeps its state-dict keys."""
+    return [
         nn.Conv2d(3, 16, 3),
         nn.ReLU(),
         nn.MaxPool2d(2),
@@ -35,7 +37,17 @@ def image_encoder(units: int) -> nn.Sequential:
         nn.Conv2d(16, 16, 3),
         nn.ReLU(),
         nn.Flatten(),
-        nn.Linear(16 * 12 * 12, 1024),
+    ]
+
+
+CONV_FEATURES = 16 * 12 * 12
+
+
+def image_encoder(units: int) -> nn.Sequential:
+    """PARROT's image conditioner: (B, 3, 64, 64) in [0, 1] -> (B, U)."""
+    return nn.Sequential(
+        *conv_layers(),
+        nn.Linear(CONV_FEATURES, 1024),
         nn.ReLU(),
         nn.Linear(1024, 512),
         nn.ReLU(),

@@ -12,6 +12,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from sfp.errors import UserError
+from sfp.priors.conditioners import CONV_FEATURES, conv_layers
 
 LOG_STD_MIN, LOG_STD_MAX = -20.0, 2.0
 LAMBDA_HIDDEN = (128, 128)
@@ -121,21 +122,11 @@ class LambdaScalar(nn.Module):
 class ConvEncoder(nn.Module):
     """(B,3,64,64) images in [0,1] -> (B,2304) features: three 3x3 convolutions (16 channels), two 2x2 max-pools."""
 
-    feature_dim = 16 * 12 * 12
+    feature_dim = CONV_FEATURES
 
     def __init__(self):
         super().__init__()
-        self.net = nn.Sequential(
-            nn.Conv2d(3, 16, 3),
-            nn.ReLU(),
-            nn.MaxPool2d(2),
-            nn.Conv2d(16, 16, 3),
-            nn.ReLU(),
-            nn.MaxPool2d(2),
-            nn.Conv2d(16, 16, 3),
-            nn.ReLU(),
-            nn.Flatten(),
-        )
+        self.net = nn.Sequential(*conv_layers())
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         return self.net(images)
