@@ -54,19 +54,21 @@ bench: $(STAMP)
 
 # Every figure and table of the evidence grids, again from the logs committed under $(RESULTS)/logs (plot.py for
 # each grid found there, one table of both entropy protocols (the paper's settings and *_tuned) per family, the
-# exploration maps for the maze grids whose logs have visitation counts); results/README.md quotes these files. Coverage tables at the end of the 10k start_steps, in which every method acts
-# with its exploration distribution alone (uniform actions for sac and pink, the prior for sfp), and after them; the
-# maps show the largest count: 10k for the open room (later every method covers it), 20k for the transfer mazes
-# (where pink's colored noise and SAC's white noise part only after the start_steps).
+# exploration maps for the maze grids whose logs have visitation counts); results/README.md quotes these files.
+# Coverage tables at the end of the 10k start_steps, in which every method acts with its exploration distribution
+# alone (uniform actions for sac and pink, the prior for sfp), and after them; the maps show the largest count: 10k
+# for the open room (later every method covers it), 20k for the transfer mazes (where pink's colored noise and SAC's
+# white noise part only after the start_steps), 50k for Gymnasium-Robotics' PointMaze_Medium (600-step episodes).
 RESULTS ?= results
-GRIDS := metaworld maze control metaworld_tuned maze_tuned control_tuned
+GRIDS := metaworld maze control metaworld_tuned maze_tuned control_tuned robotics_pilot robotics
 figures: $(STAMP)
 	for grid in $(GRIDS); do ls -d $(RESULTS)/logs/$${grid}__* >/dev/null 2>&1 || continue; \
 	  $(PY) scripts/plot.py $(RESULTS)/logs/$${grid}__* --out $(RESULTS)/$$grid || exit 1; done
 	for grid in metaworld maze control; do ls -d $(RESULTS)/logs/$${grid}_tuned__* >/dev/null 2>&1 || continue; \
 	  $(PY) scripts/plot.py $(RESULTS)/logs/$${grid}__* $(RESULTS)/logs/$${grid}_tuned__* \
 	    --out $(RESULTS)/$${grid}_protocols || exit 1; done
-	for grid in "maze 10000 20000" "control 2000 5000 10000" "maze_tuned 10000 20000" "control_tuned 2000 5000 10000"; do \
+	for grid in "maze 10000 20000" "control 2000 5000 10000" "maze_tuned 10000 20000" "control_tuned 2000 5000 10000" \
+	  "robotics 20000 50000"; do \
 	  set -- $$grid; name=$$1; shift; \
 	  ls $(RESULTS)/logs/$${name}__*/visitation.npz >/dev/null 2>&1 || continue; \
 	  $(PY) scripts/plot_exploration.py $(RESULTS)/logs/$${name}__* --out $(RESULTS)/$$name --steps "$$@" || exit 1; done
