@@ -2,7 +2,7 @@
 
     python scripts/run_experiments.py experiments/maze_corridor.yaml --parallel 2
     python scripts/run_experiments.py experiments/maze_corridor.yaml --launcher ray --address head-node:6379
-    python scripts/run_experiments.py experiments/maze_corridor.yaml --launcher slurm --slurm_partition cpu \
+    python scripts/run_experiments.py experiments/maze_corridor.yaml --launcher slurm --slurm_partition cpu \\
         --slurm_time 240
     python scripts/run_experiments.py experiments/maze_tuned_corridor.yaml experiments/maze_tuned_maze.yaml --parallel 1
 
