@@ -145,6 +145,13 @@ def test_a_task_without_goals_runs_sac_without_her(priors, capsys):
         (["--env", FETCH, "--use_prior", "True", "--prior_data", "pointmaze"], "2-dim"),
         (["--env", FETCH, "--use_prior", "True", "--prior_data", "../x"], "--prior_data '../x' is not a name"),
         (["--env", "Pendulum-v1", "--video_freq", "1"], "has no MuJoCo renderer to record videos with"),
+        (["--env", ":Foo-v0"], "'' is not a module name"),
+        (["--env", "a..b:Foo-v0"], "'a..b' is not a module name"),
+        (["--env", "broken_module:Foo-v0"], "importing the module 'broken_module' failed (RuntimeError: half-written"),
+        (["--env", MAZE, "--env_kwargs", '{"maze_map": 3}'], "does not suit PointMaze_Open-v3"),
+        (["--env", MAZE, "--env_kwargs", '{"maze_map": [[1, 1], [1]]}'], "gymnasium.make('PointMaze_Open-v3') with"),
+        (["--env", "CarRacing-v3"], "CarRacing-v3 needs a package that is not installed: Box2D"),
+        (["--env", "gymnasium_robotics:FrankaKitchen-v1"], "observes 'achieved_goal' as a nested Dict"),
     ],
 )
 def test_what_cannot_work_stops_with_one_line(priors, argv, fragment, capsys):

@@ -29,7 +29,7 @@ from collections.abc import Callable
 import gymnasium
 import numpy as np
 
-from sfp.errors import UserError
+from sfp.errors import UserError, one_line
 
 KNOWN_DATA = (("PointMaze_", "pointmaze"), ("Fetch", "fetch"))  # id prefix -> data name of its built-in expert
 GOAL_KEYS = ("observation", "achieved_goal", "desired_goal")
@@ -48,12 +48,19 @@ def gym_spec(name: str) -> gymnasium.envs.registration.EnvSpec:
     """The registered spec of a Gymnasium id (importing the module of a 'module:Id' first), or one UserError line."""
     module, env_id = split_id(name)
     if module is not None:
+        if not module or not all(part.isidentifier() for part in module.split(".")):
+            raise UserError(f"--env {name}: {module!r} is not a module name; write --env <module>:<id>")
         try:
             with contextlib.redirect_stderr(io.StringIO()):  # Gymnasium-Robotics prints notices about other envs
                 importlib.import_module(module)
         except ImportError as err:
             hint = ROBOTICS_INSTALL if module.startswith("gymnasium_robotics") else f"install the package of {module}"
             raise UserError(f"--env {name}: cannot import the module {module!r} ({err}); {hint}") from None
+        except Exception as err:  # the user's module itself fails: say where, not a traceback of the import
+            raise UserError(
+                f"--env {name}: importing the module {module!r} failed ({type(err).__name__}: {one_line(err)}); "
+                "fix the module"
+            ) from None
         if module == "gymnasium_robotics":
             import gymnasium_robotics
 
@@ -97,7 +104,12 @@ def make_gym_task(name: str, env_kwargs: dict | None = None, render_mode: str | 
     try:
         env = gymnasium.make(spec.id, **kwargs)
     except TypeError as err:
-        raise UserError(f"--env_kwargs {json.dumps(env_kwargs)} does not suit {spec.id}: {err}") from None
+        raise UserError(f"--env_kwargs {json.dumps(env_kwargs)} does not suit {spec.id}: {one_line(err)}") from None
+    except gymnasium.error.DependencyNotInstalled as err:
+        raise UserError(f"{spec.id} needs a package that is not installed: {one_line(err)}") from None
+    except Exception as err:  # the environment's own constructor fails (a bad env_kwargs value, a missing asset)
+        given = f" with --env_kwargs {json.dumps(env_kwargs)}" if env_kwargs else ""
+        raise UserError(f"gymnasium.make({spec.id!r}){given} failed: {type(err).__name__}: {one_line(err)}") from None
     return GymTask(env, spec.id)
 
 
@@ -179,14 +191,19 @@ def check_supported(env: gymnasium.Env, env_id: str) -> None:
                 f"{env_id} observes a Dict of {', '.join(space.spaces)}; supported are flat Box observations and "
                 f"goal Dicts of exactly {', '.join(GOAL_KEYS)}"
             )
-        spaces = list(space.spaces.values())
+        parts = [(f" {key!r}", part) for key, part in space.spaces.items()]
     else:
-        spaces = [space]
-    for part in spaces:
+        parts = [("", space)]
+    for key, part in parts:
+        if isinstance(part, gymnasium.spaces.Dict):
+            raise UserError(
+                f"{env_id} observes{key} as a nested Dict of {', '.join(part.spaces)}; supported are flat Box "
+                "observations and goals (use a version of the task with vector goals)"
+            )
         if not isinstance(part, gymnasium.spaces.Box) or len(part.shape) != 1:
             raise UserError(
-                f"{env_id} observes {part}; image and other non-vector observations are not supported (use a "
-                "state-observation version of the task)"
+                f"{env_id} observes{key} as {part}; image and other non-vector observations are not supported (use "
+                "a state-observation version of the task)"
             )
 
 
