@@ -144,6 +144,7 @@ def test_a_task_without_goals_runs_sac_without_her(priors, capsys):
         (["--env", "Pendulum-v1", "--use_prior", "True"], "has no built-in prior data: name a dataset"),
         (["--env", FETCH, "--use_prior", "True", "--prior_data", "pointmaze"], "2-dim"),
         (["--env", FETCH, "--use_prior", "True", "--prior_data", "../x"], "--prior_data '../x' is not a name"),
+        (["--env", FETCH, "--use_prior", "True", "--prior_data", "nosuch"], "no data named 'nosuch' to train one on"),
         (["--env", "Pendulum-v1", "--video_freq", "1"], "has no MuJoCo renderer to record videos with"),
         (["--env", ":Foo-v0"], "'' is not a module name"),
         (["--env", "a..b:Foo-v0"], "'a..b' is not a module name"),

@@ -106,6 +106,14 @@ def load_prior(path: str | Path, device: str = "cpu") -> Prior:
 
     path = Path(path)
     if not path.exists():
+        name, standard, _ = path.stem.partition("_primitive_")
+        short = paths.split_data_name(name)[0]
+        if standard and short not in paths.SHORT_NAMES and not paths.dataset_file(name).exists():
+            raise UserError(
+                f"no prior checkpoint at {path}, and no data named {name!r} to train one on (no "
+                f"{paths.dataset_file(name).name} in {paths.dataset_dir()}); collect it first: "
+                f"{command('sfp-collect')} --env <id> --expert <module:callable> --name {name} (docs/data.md)"
+            )
         raise UserError(f"no prior checkpoint at {path}; train it with: {command_for_checkpoint(path)}")
     network, config = load_model(path, device)
     name, standard, _ = path.stem.partition("_primitive_")
