@@ -1,5 +1,6 @@
 """The experiment launcher: specs, the grid of runs, run status, the preparation commands."""
 
+import os
 from pathlib import Path
 
 import pytest
@@ -140,3 +141,32 @@ def test_a_method_missing_from_presets_and_variants_names_both(tmp_path):
     path.write_text(VARIANT_SPEC.replace("[sac_auto, sac_a001]", "[sac_auto, sac_a001, sac_a01]"))
     with pytest.raises(UserError, match="unknown method 'sac_a01'.*variants of this spec sac_a001"):
         grid(load_spec(path))
+
+
+def test_status_reads_where_each_run_stands_and_writes_nothing(spec_file, capsys):
+    """Run 0 finished (2 of 2 epochs, 2 h), run 1 interrupted after 1 epoch (1 h), run 2 held by a live process,
+    the other three not started: 300 steps took 3 h, so the 900 steps left take about 9 run-hours."""
+    from sfp.commands.grid import main
+    from sfp.run_lock import hold_run_lock
+
+    runs = grid(load_spec(spec_file))
+    header = "Epoch\tTotalEnvInteracts\tAverageTestSuccessRate\tAlpha\tTime\n"
+    for run, rows in (
+        (runs[0], ["1\t100\t0.5\t0.2\t3600", "2\t200\t1.0\t0.1\t7200"]),
+        (runs[1], ["1\t100\t0\t0.2\t3600"]),
+    ):
+        run.directory.mkdir(parents=True)
+        (run.directory / "config.json").write_text('{"epochs": 2, "steps_per_epoch": 100}')
+        (run.directory / "progress.txt").write_text(header + "\n".join(rows) + "\n")
+    (runs[1].directory / "checkpoint.pt").write_bytes(b"x")
+    logs = paths.log_dir()
+    with hold_run_lock(runs[2].directory):
+        before = sorted(str(path) for path in logs.rglob("*"))
+        main([str(spec_file), "--status"])
+        assert sorted(str(path) for path in logs.rglob("*")) == before
+    out = capsys.readouterr().out
+    assert "| g__corridor-v1__sfp_s0 | finished | 200 of 200 | 1.00 | 0.75 | 0.1 | 2.00 |" in out
+    assert "| g__corridor-v1__sfp_s1 | interrupted | 100 of 200 | 0.00 | 0.00 | 0.2 | 1.00 |" in out
+    assert f"| g__corridor-v1__sac_s0 | running (process {os.getpid()} on " in out
+    assert "| g__corridor-v1__parrot_state_s1 | not started | 0 of 200 |  |  |  | 0.00 |" in out
+    assert "1 finished, 1 running, 1 interrupted, 3 not started; 3.0 run-hours so far, about 9.0 run-hours left" in out

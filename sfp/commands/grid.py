@@ -5,6 +5,7 @@
     python scripts/run_experiments.py experiments/maze_corridor.yaml --launcher slurm --slurm_partition cpu \\
         --slurm_time 240
     python scripts/run_experiments.py experiments/maze_tuned_corridor.yaml experiments/maze_tuned_maze.yaml --parallel 1
+    python scripts/run_experiments.py experiments/maze_tuned_corridor.yaml --status   # where it stands
 
 Several specs run one after the other (a lane: with --parallel 1, two such commands keep two cores busy; a run
 that the other lane is running is skipped after a few tries, as the run lock holds it).
@@ -22,6 +23,7 @@ from sfp import paths
 from sfp.config import ArgumentParser
 from sfp.errors import UserError, exits_cleanly
 from sfp.experiments import launchers
+from sfp.experiments.grid_status import status_lines
 from sfp.runtime import available_cores
 
 
@@ -55,6 +57,11 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--poll_seconds", type=float, default=10.0, help="seconds between progress checks")
     parser.add_argument("--prepare_only", action="store_true", help="only make the missing datasets and priors")
+    parser.add_argument(
+        "--status",
+        action="store_true",
+        help="only print where each grid stands (its runs, the run-hours spent and left); starts and writes nothing",
+    )
     args = parser.parse_args(argv)
     if args.parallel < 1:
         raise UserError(f"--parallel {args.parallel}: at least one run must go at a time")
@@ -87,6 +94,9 @@ def main(argv: list[str] | None = None) -> None:
 
     for spec in args.spec:  # every spec is checked before the first one runs
         launchers.grid(launchers.load_spec(spec))
+    if args.status:
+        print("\n\n".join("\n".join(status_lines(spec)) for spec in args.spec))
+        return
     statuses = []
     for spec in args.spec:
         statuses.append(launchers.run_grid(spec, backend, args.prepare_only, poll_seconds=args.poll_seconds))

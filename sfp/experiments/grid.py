@@ -351,6 +351,11 @@ def grid(spec: dict) -> list[Run]:
     return runs
 
 
+def grid_epochs(spec: dict) -> int:
+    """The epochs every run of the spec trains for (its params, else main.py's default)."""
+    return int(spec.get("params", {}).get("epochs", load_rl_params([])[0].epochs))
+
+
 def last_epoch(progress: Path) -> int:
     columns = read_progress(progress)
     return int(columns["Epoch"][-1]) if columns else 0

@@ -30,6 +30,7 @@ from sfp.experiments.analysis import counted, read_progress
 from sfp.experiments.grid import (
     Run,
     grid,
+    grid_epochs,
     load_spec,
     preparation_commands,
     run_preparation,
@@ -521,5 +522,4 @@ def run_grid(spec_path: str | Path, backend_factory, prepare_only: bool = False,
         run_preparation(preparation, drive_options.get("poll_seconds", 10.0))
     if prepare_only:
         return 0
-    epochs = int(spec.get("params", {}).get("epochs", load_rl_params([])[0].epochs))
-    return drive(runs, epochs, backend_factory(spec), **drive_options)
+    return drive(runs, grid_epochs(spec), backend_factory(spec), **drive_options)
