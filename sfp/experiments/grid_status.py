@@ -31,7 +31,10 @@ def run_row(run: Run, epochs: int, budget: int) -> dict:
         row["budget"] = int(config["epochs"]) * int(config["steps_per_epoch"])
     except (OSError, ValueError, KeyError, TypeError):
         pass
-    progress = read_progress(directory / "progress.txt") if (directory / "progress.txt").exists() else {}
+    try:
+        progress = read_progress(directory / "progress.txt")
+    except (OSError, ValueError):  # a row being written right now, or a damaged file: shown as no progress
+        progress = {}
     if progress and len(progress.get("TotalEnvInteracts", [])):
         row["steps"] = int(progress["TotalEnvInteracts"][-1])
         success = progress.get("AverageTestSuccessRate")
