@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from sfp.commands.plot import OUTPUTS
+from sfp.errors import UserError
 from sfp.experiments import analysis
 from sfp.experiments.analysis import aggregates, group, improvement, interval, mean_band, mixing_groups
 
@@ -242,3 +243,15 @@ def test_the_better_alpha_is_chosen_on_the_tasks_every_setting_ran(tmp_path):
     ]
     table = results_table(group(read_runs(dirs)), last=1)
     assert "| sac | sac_a001 | 1 | sac_a001 0.30, sac 0.10 |" in table
+
+
+def test_a_row_being_written_is_left_out_and_a_damaged_row_is_one_line(tmp_path):
+    path = tmp_path / "progress.txt"
+    path.write_text("Epoch\tAverageTestSuccessRate\n1\t0.5\n2\t1.0\n3\t0.")  # the run is writing epoch 3
+    assert analysis.read_progress(path)["Epoch"].tolist() == [1.0, 2.0]
+    path.write_text("Epoch\tAverageTestSuccessRate\n1\t0.5\n2\n3\t1.0\n")  # line 3 lost a field
+    with pytest.raises(UserError, match=r"progress.txt: line 3 is not a row of 2 numbers; the file is damaged"):
+        analysis.read_progress(path)
+    path.write_text("Epoch\tAverageTestSuccessRate\n1\t0.5\n2\tx\n")  # a complete last line that is not numbers
+    with pytest.raises(UserError, match="line 3 is not a row of 2 numbers"):
+        analysis.read_progress(path)

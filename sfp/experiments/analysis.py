@@ -55,12 +55,30 @@ class RunLog:
 
 
 def read_progress(path: Path) -> dict[str, np.ndarray]:
-    """progress.txt as {column: values (E,)}; empty when the file is missing or has no row yet."""
-    lines = path.read_text().splitlines() if path.exists() else []
-    if len(lines) < 2:
+    """progress.txt as {column: values (E,)}; empty when the file is missing or has no row yet. A last row without
+    its line end is one being written right now and is left out; any other row that is not one number per column
+    is a damaged file: UserError naming its line."""
+    text = path.read_text() if path.exists() else ""
+    lines = text.splitlines()
+    names = lines[0].split("\t") if lines else []
+    rows = []
+    for number, line in enumerate(lines[1:], start=2):
+        if number == len(lines) and not text.endswith("\n"):
+            break  # even a row that parses may be cut short ("0.5" written as far as "0.")
+        try:
+            row = [float(value) for value in line.split("\t")]
+        except ValueError:
+            row = []
+        if len(row) != len(names):
+            raise UserError(
+                f"{path}: line {number} is not a row of {len(names)} numbers; the file is damaged (restore it from "
+                "a snapshot such as results/logs, or move the run away)"
+            )
+        rows.append(row)
+    if not rows:
         return {}
-    values = np.array([[float(v) for v in line.split("\t")] for line in lines[1:]])
-    return {name: values[:, i] for i, name in enumerate(lines[0].split("\t"))}
+    values = np.array(rows)
+    return {name: values[:, i] for i, name in enumerate(names)}
 
 
 def read_run(directory: Path) -> RunLog | None:

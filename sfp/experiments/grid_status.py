@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
+from sfp.errors import UserError
 from sfp.experiments.analysis import read_progress
 from sfp.experiments.grid import Run, grid, grid_epochs, load_spec
 from sfp.rl.params import load_rl_params
@@ -33,7 +34,7 @@ def run_row(run: Run, epochs: int, budget: int) -> dict:
         pass
     try:
         progress = read_progress(directory / "progress.txt")
-    except (OSError, ValueError):  # a row being written right now, or a damaged file: shown as no progress
+    except (OSError, UserError):  # a damaged or unreadable file: shown as no progress
         progress = {}
     if progress and len(progress.get("TotalEnvInteracts", [])):
         row["steps"] = int(progress["TotalEnvInteracts"][-1])

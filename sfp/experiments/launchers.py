@@ -503,7 +503,7 @@ def _report_epoch(run: Run, epochs: int, reported: dict[str, int]) -> None:
     """Print `<run>: epoch e/E, x test success` when the run's last logged epoch changed."""
     try:
         columns = read_progress(run.directory / "progress.txt")
-    except ValueError:  # a row being written right now
+    except UserError:  # a damaged file: the run itself reports it when it resumes; the grid goes on
         return
     epoch = int(columns["Epoch"][-1]) if columns else 0
     if epoch != reported.get(run.directory.name, 0):
