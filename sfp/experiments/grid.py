@@ -351,9 +351,14 @@ def grid(spec: dict) -> list[Run]:
     return runs
 
 
+def grid_param(spec: dict, key: str):
+    """A main.py parameter every run of the spec shares: the spec's params, else main.py's default."""
+    return spec.get("params", {}).get(key, load_rl_params([])[0].value(key))
+
+
 def grid_epochs(spec: dict) -> int:
-    """The epochs every run of the spec trains for (its params, else main.py's default)."""
-    return int(spec.get("params", {}).get("epochs", load_rl_params([])[0].epochs))
+    """The epochs every run of the spec trains for."""
+    return int(grid_param(spec, "epochs"))
 
 
 def last_epoch(progress: Path) -> int:

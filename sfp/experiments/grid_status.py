@@ -12,8 +12,7 @@ import numpy as np
 
 from sfp.errors import UserError
 from sfp.experiments.analysis import read_progress
-from sfp.experiments.grid import Run, grid, grid_epochs, load_spec
-from sfp.rl.params import load_rl_params
+from sfp.experiments.grid import Run, grid, grid_epochs, grid_param, load_spec
 from sfp.run_lock import LOCK_FILE, holder_of
 
 STATES = ("finished", "running", "interrupted", "broken", "new")
@@ -25,8 +24,16 @@ def run_row(run: Run, epochs: int, budget: int) -> dict:
     `budget` (environment steps) is the spec's, replaced by the run's own config.json once it has one."""
     directory = run.directory
     holder = holder_of(directory / LOCK_FILE)
-    row: dict = {"state": "running" if holder else run.status(epochs), "holder": holder, "steps": 0, "budget": budget}
-    row.update(last=None, auc=None, alpha=None, seconds=0.0)
+    row: dict = {
+        "state": "running" if holder else run.status(epochs),
+        "holder": holder,
+        "steps": 0,
+        "budget": budget,
+        "last": None,
+        "auc": None,
+        "alpha": None,
+        "seconds": 0.0,
+    }
     try:
         config = json.loads((directory / "config.json").read_text())
         row["budget"] = int(config["epochs"]) * int(config["steps_per_epoch"])
@@ -57,8 +64,8 @@ def status_lines(spec_path: str | Path) -> list[str]:
     spec = load_spec(spec_path)
     runs = grid(spec)
     epochs = grid_epochs(spec)
-    steps_per_epoch = int(spec.get("params", {}).get("steps_per_epoch", load_rl_params([])[0].steps_per_epoch))
-    rows = [(run, run_row(run, epochs, epochs * steps_per_epoch)) for run in runs]
+    budget = epochs * int(grid_param(spec, "steps_per_epoch"))
+    rows = [(run, run_row(run, epochs, budget)) for run in runs]
     lines = [
         f"{spec['name']} ({spec_path}): {len(runs)} runs",
         "",

@@ -105,18 +105,17 @@ def load_prior(path: str | Path, device: str = "cpu") -> Prior:
     from sfp.priors.checkpoint import load_model
 
     path = Path(path)
+    name, standard, _ = path.stem.partition("_primitive_")
     if not path.exists():
-        name, standard, _ = path.stem.partition("_primitive_")
-        short = paths.split_data_name(name)[0]
-        if standard and short not in paths.SHORT_NAMES and not paths.dataset_file(name).exists():
+        data = paths.dataset_file(name)
+        if standard and paths.split_data_name(name)[0] not in paths.SHORT_NAMES and not data.exists():
             raise UserError(
-                f"no prior checkpoint at {path}, and no data named {name!r} to train one on (no "
-                f"{paths.dataset_file(name).name} in {paths.dataset_dir()}); collect it first: "
-                f"{command('sfp-collect')} --env <id> --expert <module:callable> --name {name} (docs/data.md)"
+                f"no prior checkpoint at {path}, and no data named {name!r} to train one on (no {data.name} in "
+                f"{data.parent}); collect it first: {command('sfp-collect')} --env <id> --expert <module:callable> "
+                f"--name {name} (docs/data.md)"
             )
         raise UserError(f"no prior checkpoint at {path}; train it with: {command_for_checkpoint(path)}")
     network, config = load_model(path, device)
-    name, standard, _ = path.stem.partition("_primitive_")
     expert = paths.split_data_name(name)[1]
     if standard and config.get("expert") not in (None, expert):
         raise UserError(
