@@ -202,3 +202,31 @@ def test_a_prior_being_trained_is_never_trained_twice_and_a_grid_waits_for_it(da
     assert checkpoint_path(parse_train_params(ARGS)).exists()
     assert sorted(path.name for path in base.parent.iterdir()) == [base.name]  # the holder's run was continued
     assert torch.load(base / STATE_FILE, weights_only=True)["finished"]
+
+
+def test_a_continued_run_hides_the_killed_sessions_epochs_in_tensorboard_even_within_one_second(tmp_path):
+    """The killed session wrote epochs 1-3 but its state holds epoch 1; its event file is named in the same second
+    with a process id that sorts later by name. Tensorboard must show epochs 2-3 of the continuation."""
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    from sfp.priors.runlog import RunLog
+
+    def row(epoch, loss):
+        return {"epoch": epoch, "train_loss": loss, "val_loss": loss, "best_val_loss": loss}
+
+    killed = RunLog(tmp_path)
+    for epoch in (1, 2, 3):
+        killed.row(row(epoch, float(epoch)))
+    killed.close()
+    (written,) = tmp_path.glob("events.out.tfevents.*")
+    written.rename(tmp_path / f"{written.name.rsplit('.', 2)[0]}.9999999.0")  # pid 9999999: after 100000 by name
+
+    continued = RunLog(tmp_path, [row(1, 1.0)])
+    for epoch in (2, 3):
+        continued.row(row(epoch, -float(epoch)))
+    continued.close()
+
+    events = EventAccumulator(str(tmp_path))
+    events.Reload()
+    assert [(e.step, e.value) for e in events.Scalars("val/loss")] == [(1, 1.0), (2, -2.0), (3, -3.0)]
+    assert (tmp_path / "progress.txt").read_text().splitlines()[1:] == ["1\t1\t1\t1", "2\t-2\t-2\t-2", "3\t-3\t-3\t-3"]

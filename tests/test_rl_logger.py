@@ -182,3 +182,32 @@ def test_provenance_inside_this_checkout():
     if state is None:
         pytest.skip("not running from a git checkout")
     assert len(state["commit"]) == 40 and isinstance(state["dirty"], bool)
+
+
+def test_a_session_resumed_within_the_same_second_is_read_after_the_killed_one(tmp_path):
+    """Tensorboard reads event files in name order; a killed session's file named in the same second with a
+    process id that sorts later (9999999 after 100000, by name) must still be read first, and its events after the
+    checkpoint hidden by the resumed session's purge step."""
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    directory = tmp_path / "run"
+    killed = EpochLogger(directory, spec=SMALL_ROW, echo=False)
+    for epoch in (1, 2, 3):
+        killed.store(EpRet=epoch, EpLen=10 * epoch)
+        killed.log_epoch(epoch, 100 * epoch)
+        if epoch == 1:
+            checkpoint = killed.state_dict()
+    killed.close()
+    (written,) = directory.glob("events.out.tfevents.*")
+    written.rename(directory / f"{written.name.rsplit('.', 2)[0]}.9999999.0")  # pid 9999999: after 100000 by name
+
+    resumed = EpochLogger(directory, spec=SMALL_ROW, echo=False)
+    resumed.load_state_dict(checkpoint)
+    for epoch in (2, 3):
+        resumed.store(EpRet=epoch, EpLen=-epoch)  # other values than the killed session's
+        resumed.log_epoch(epoch, 100 * epoch)
+    resumed.close()
+
+    events = EventAccumulator(str(directory))
+    events.Reload()
+    assert [(e.step, e.value) for e in events.Scalars("EpLen")] == [(100, 10.0), (200, -2.0), (300, -3.0)]

@@ -3,9 +3,9 @@ tensorboard event files, training_state.pt (sfp.priors.training_state) and whate
 
 from pathlib import Path
 
-from torch.utils.tensorboard import SummaryWriter
 from tqdm import tqdm
 
+from sfp.event_files import session_writer
 from sfp.paths import atomic_output
 
 
@@ -38,7 +38,8 @@ class RunLog:
 
     def __init__(self, directory: Path, rows: list[dict] | None = None):
         self.directory = directory
-        self.writer = SummaryWriter(log_dir=str(directory))
+        # epochs after the state's rows are written again: a killed session's events for them are hidden
+        self.writer = session_writer(directory, purge_step=len(rows or []) + 1)
         self.progress = directory / "progress.txt"
         self.rows = list(rows or [])
         self.columns: list[str] | None = list(self.rows[0]) if self.rows else None

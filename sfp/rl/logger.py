@@ -324,9 +324,9 @@ class EpochLogger:
         if not self.tensorboard:
             return
         if self._writer is None:
-            from torch.utils.tensorboard import SummaryWriter
+            from sfp.event_files import session_writer
 
-            self._writer = SummaryWriter(str(self.directory), purge_step=self._purge_step)
+            self._writer = session_writer(self.directory, purge_step=self._purge_step)
         for name, value in row.items():
             if not math.isnan(value):
                 self._writer.add_scalar(name, value, global_step=step)
