@@ -195,25 +195,30 @@ def test_plot_script_writes_figures_table_and_curves(tmp_path):
     )
 
 
+def _entropy_run(root: Path, name: str, config: dict, success: list[float], alpha: list[float] | None = None) -> Path:
+    """A run directory <root>/<name>_s0 whose exp_name <grid>__<task>__<method> names its task and method."""
+    directory = root / f"{name}_s0"
+    directory.mkdir()
+    (directory / "config.json").write_text(
+        json.dumps({"exp_name": name, "env": name.split("__")[1], "seed": 0, **config})
+    )
+    rows = ["Epoch\tTotalEnvInteracts\tAverageTestSuccessRate\tAverageTestEpRet\tAverageSuccessRate\tAlpha"]
+    alpha = alpha or [0.2] * len(success)
+    rows += [f"{i + 1}\t{(i + 1) * 1000}\t{s}\t{s}\t{s}\t{a}" for i, (s, a) in enumerate(zip(success, alpha))]
+    (directory / "progress.txt").write_text("\n".join(rows) + "\n")
+    return directory
+
+
 def test_each_family_at_its_better_alpha_and_the_alpha_autotuned_runs_ended_at(tmp_path):
     """sac at 0.2 never succeeds, sac_auto does (alpha 0.2 -> 0.01), sfp runs at one setting: sac's family picks
     sac_auto (higher mean AUC), sfp's has nothing to choose and no table appears for the paper's grid alone."""
     from sfp.experiments.plots import results_table
 
-    def run(name, config, success, alpha):
-        directory = tmp_path / f"{name}_s0"
-        directory.mkdir()
-        (directory / "config.json").write_text(json.dumps({"exp_name": name, "env": "room-v1", "seed": 0, **config}))
-        rows = ["Epoch\tTotalEnvInteracts\tAverageTestSuccessRate\tAverageTestEpRet\tAverageSuccessRate\tAlpha"]
-        rows += [f"{i + 1}\t{(i + 1) * 1000}\t{s}\t{s}\t{s}\t{a}" for i, (s, a) in enumerate(zip(success, alpha))]
-        (directory / "progress.txt").write_text("\n".join(rows) + "\n")
-        return directory
-
     paper = [
-        run("g__room-v1__sac", {}, [0, 0, 0], [0.2] * 3),
-        run("g__room-v1__sfp", {"use_prior": True, "alpha": 0.01}, [0, 1, 1], [0.01] * 3),
+        _entropy_run(tmp_path, "g__room-v1__sac", {}, [0, 0, 0]),
+        _entropy_run(tmp_path, "g__room-v1__sfp", {"use_prior": True, "alpha": 0.01}, [0, 1, 1], [0.01] * 3),
     ]
-    tuned = run("t__room-v1__sac_auto", {"autotune_alpha": True}, [0, 1, 1], [0.2, 0.05, 0.01])
+    tuned = _entropy_run(tmp_path, "t__room-v1__sac_auto", {"autotune_alpha": True}, [0, 1, 1], [0.2, 0.05, 0.01])
     assert [r.family for r in read_runs(paper + [tuned])] == ["sac", "sfp", "sac"]
     assert "better entropy setting" not in results_table(group(read_runs(paper)), last=1)
     table = results_table(group(read_runs(paper + [tuned])), last=1)
@@ -227,22 +232,35 @@ def test_the_better_alpha_is_chosen_on_the_tasks_every_setting_ran(tmp_path):
     would win (0.5 > 0.3), on the task both ran sac_a001 does, and the table says one task was compared."""
     from sfp.experiments.plots import results_table
 
-    def run(name, env, config, success):
-        directory = tmp_path / f"{name}_s0"
-        directory.mkdir()
-        (directory / "config.json").write_text(json.dumps({"exp_name": name, "env": env, "seed": 0, **config}))
-        rows = ["Epoch\tTotalEnvInteracts\tAverageTestSuccessRate\tAverageTestEpRet\tAverageSuccessRate\tAlpha"]
-        rows += [f"{i + 1}\t{(i + 1) * 1000}\t{s}\t{s}\t{s}\t0.2" for i, s in enumerate(success)]
-        (directory / "progress.txt").write_text("\n".join(rows) + "\n")
-        return directory
-
     dirs = [
-        run("g__room-v1__sac", "room-v1", {}, [0.9] * 10),
-        run("g__corridor-v1__sac", "corridor-v1", {}, [0.1] * 10),
-        run("t__corridor-v1__sac_a001", "corridor-v1", {"alpha": 0.01}, [0.3] * 10),
+        _entropy_run(tmp_path, "g__room-v1__sac", {}, [0.9] * 10),
+        _entropy_run(tmp_path, "g__corridor-v1__sac", {}, [0.1] * 10),
+        _entropy_run(tmp_path, "t__corridor-v1__sac_a001", {"alpha": 0.01}, [0.3] * 10),
     ]
     table = results_table(group(read_runs(dirs)), last=1)
     assert "| sac | sac_a001 | 1 | sac_a001 0.30, sac 0.10 |" in table
+
+
+def test_a_family_shares_a_colour_and_each_entropy_setting_has_its_own_line_style(tmp_path):
+    """Families sorted (pink, sac, sfp) give colours C0-C2; the preset itself is solid, <family>_auto dotted, any
+    other variant (here sac at alpha 0.01) dashed."""
+    from sfp.experiments.plots import line_styles
+
+    configs = {
+        "pink": {"action_noise": "pink"},
+        "sac": {},
+        "sac_auto": {"autotune_alpha": True},
+        "sac_a001": {"alpha": 0.01},
+        "sfp": {"use_prior": True, "alpha": 0.01},
+    }
+    dirs = [_entropy_run(tmp_path, f"g__room-v1__{method}", config, [0, 1]) for method, config in configs.items()]
+    assert line_styles(group(read_runs(dirs))) == {
+        "pink": ("C0", "-"),
+        "sac": ("C1", "-"),
+        "sac_a001": ("C1", "--"),
+        "sac_auto": ("C1", ":"),
+        "sfp": ("C2", "-"),
+    }
 
 
 def test_a_row_being_written_is_left_out_and_a_damaged_row_is_one_line(tmp_path):

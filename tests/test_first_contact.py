@@ -93,7 +93,9 @@ def test_one_seed_and_one_run_are_counted_in_the_singular(tmp_path, monkeypatch)
     figures = []
     monkeypatch.setattr(plots.plt, "close", figures.append)
     monkeypatch.setattr(plots, "mean_band", lambda values: (values.mean(0),) * 3)  # no bootstrap needed here
-    plots.plot_curves(group([run]), plots.SUCCESS, "test success", tmp_path / "curves.png", ["sac"])
+    plots.plot_curves(
+        group([run]), plots.SUCCESS, "test success", tmp_path / "curves.png", plots.line_styles(group([run]))
+    )
     [figure] = figures
     assert [text.get_text() for text in figure.axes[0].get_legend().get_texts()] == ["sac (1 seed)"]
 

@@ -27,8 +27,8 @@ from matplotlib.colors import ListedColormap, LogNorm  # noqa: E402
 
 from sfp.envs.maze_geometry import Maze  # noqa: E402
 from sfp.errors import UserError  # noqa: E402
-from sfp.experiments.analysis import counted, group, mean_band, run_method  # noqa: E402
-from sfp.experiments.plots import plot_bands  # noqa: E402
+from sfp.experiments.analysis import counted, group, mean_band, run_family, run_method  # noqa: E402
+from sfp.experiments.plots import Style, line_styles, plot_bands  # noqa: E402
 from sfp.rl.visitation import VISITATION_FILE  # noqa: E402
 
 BACKGROUND = ListedColormap(["0.75", "white"])  # outside the maze, inside
@@ -43,6 +43,7 @@ class RunVisits:
     cells: np.ndarray  # (H, W) bool
     origin: np.ndarray  # (2,) the cell (x, y) of index [0, 0]
     steps_per_epoch: int
+    family: str = ""  # the method up to its entropy weight (analysis.run_family), for the line styles
 
 
 def read_visits(directory: Path) -> RunVisits | None:
@@ -62,6 +63,7 @@ def read_visits(directory: Path) -> RunVisits | None:
             data["cells"],
             data["origin"],
             int(data["steps_per_epoch"]),
+            run_family(config),
         )
 
 
@@ -114,10 +116,10 @@ def plot_visits(runs: list[RunVisits], steps: int, path: Path) -> None:
     plt.close(figure)
 
 
-def plot_coverage(groups: dict, path: Path, methods: list[str]) -> None:
+def plot_coverage(groups: dict, path: Path, styles: dict[str, Style]) -> None:
     """Coverage against training steps, one panel per task, mean and bootstrap band over seeds."""
     plot_bands(
-        groups, coverage_curves, "share of the maze's cells visited", "training steps", path, methods, ylim=(0, 1.02)
+        groups, coverage_curves, "share of the maze's cells visited", "training steps", path, styles, ylim=(0, 1.02)
     )
 
 
@@ -152,7 +154,6 @@ def write_exploration(directories: list[Path], out: Path, steps: list[int]) -> l
             f"at each epoch end; snapshots made by plot.py --snapshot keep it)"
         )
     groups = group(runs)
-    methods = list(dict.fromkeys(method for _, method in groups))
     out.parent.mkdir(parents=True, exist_ok=True)
     written = []
     for (task, method), members in groups.items():
@@ -160,7 +161,7 @@ def write_exploration(directories: list[Path], out: Path, steps: list[int]) -> l
         plot_visits(members, steps[-1], path)
         written.append(path)
     written.append(out.with_name(f"{out.name}_coverage.png"))
-    plot_coverage(groups, written[-1], methods)
+    plot_coverage(groups, written[-1], line_styles(groups))
     written.append(out.with_name(f"{out.name}_coverage.md"))
     written[-1].write_text(coverage_table(groups, steps))
     return written

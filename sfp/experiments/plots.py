@@ -33,17 +33,34 @@ from sfp.paths import ensure_dir  # noqa: E402
 SUCCESS, RETURN, TRAIN_SUCCESS = "AverageTestSuccessRate", "AverageTestEpRet", "AverageSuccessRate"
 
 
-def plot_curves(groups, column: str, label: str, path: Path, methods: list[str]) -> None:
+Style = tuple[str, str]  # (matplotlib colour, line style)
+
+
+def line_styles(groups) -> dict[str, Style]:
+    """{method: (colour, line style)} for the methods of `groups`: one colour per family (the method up to its
+    entropy weight, RunLog.family; a run without one is its own family), a solid line for the family's own preset,
+    dotted for its autotuned preset (<family>_auto) and dashed for any other variant, so that a figure with many
+    entropy settings still tells families and settings apart."""
+    family = {method: runs[0].family or method for (_, method), runs in groups.items()}
+    families = sorted(set(family.values()))
+
+    def line(method: str) -> str:
+        return "-" if method == family[method] else ":" if method == f"{family[method]}_auto" else "--"
+
+    return {method: (f"C{families.index(family[method]) % 10}", line(method)) for method in family}
+
+
+def plot_curves(groups, column: str, label: str, path: Path, styles: dict[str, Style]) -> None:
     """One panel per task of `column` against environment steps (see plot_bands)."""
-    plot_bands(groups, lambda runs: aligned(runs, column), label, "environment steps", path, methods)
+    plot_bands(groups, lambda runs: aligned(runs, column), label, "environment steps", path, styles)
 
 
 def plot_bands(
-    groups, curves, label: str, xlabel: str, path: Path, methods: list[str], ylim: tuple | None = None
+    groups, curves, label: str, xlabel: str, path: Path, styles: dict[str, Style], ylim: tuple | None = None
 ) -> None:
     """One panel per task, one line per method: the mean over seeds of `curves(runs)` -> (steps (T,), values
-    (seeds, T)) with its bootstrap band; `methods` fixes each method's colour (its index), the same in every
-    figure."""
+    (seeds, T)) with its bootstrap band, in the method's style (line_styles of the whole report, so a method looks
+    the same in every figure of it)."""
     tasks = list(dict.fromkeys(task for task, _ in groups))
     figure, axes = plt.subplots(1, len(tasks), figsize=(4.2 * len(tasks), 3.2), squeeze=False)
     for axis, task in zip(axes[0], tasks):
@@ -52,9 +69,9 @@ def plot_bands(
                 continue
             steps, values = curves(runs)
             mean, low, high = mean_band(values)
-            color = _color(method, methods)
-            axis.plot(steps, mean, color=color, label=f"{method} ({counted(len(runs), 'seed')})")
-            axis.fill_between(steps, low, high, color=color, alpha=0.25)
+            color, line = styles[method]
+            axis.plot(steps, mean, color=color, linestyle=line, label=f"{method} ({counted(len(runs), 'seed')})")
+            axis.fill_between(steps, low, high, color=color, alpha=0.25 if len(styles) <= 4 else 0.1)
         axis.set_title(task)
         axis.set_xlabel(xlabel)
         axis.set_ylabel(label)
@@ -65,10 +82,6 @@ def plot_bands(
     figure.tight_layout()
     figure.savefig(path, dpi=110)
     plt.close(figure)
-
-
-def _color(method: str, methods: list[str]) -> str:
-    return f"C{methods.index(method) % 10}"
 
 
 def _interval(estimate) -> str:
@@ -248,11 +261,10 @@ def results_table(groups, last: int) -> str:
     )
 
 
-def plot_profiles(per_method: dict, path: Path, methods: list[str], last: int) -> None:
+def plot_profiles(per_method: dict, path: Path, styles: dict[str, Style], last: int) -> None:
     """rliable performance profiles of the final score and the AUC: fraction of runs above each threshold."""
     taus = np.linspace(0.0, 1.0, 101)
     figure, axes = plt.subplots(1, 2, figsize=(9.0, 3.4))
-    colors = {method: _color(method, methods) for method in per_method}
     for axis, (key, label) in zip(
         axes, (("final", f"final test success (last {last} epochs)"), ("auc", "test success AUC"))
     ):
@@ -261,7 +273,8 @@ def plot_profiles(per_method: dict, path: Path, methods: list[str], last: int) -
             curves,
             taus,
             performance_profile_cis=bands,
-            colors=colors,
+            colors={method: styles[method][0] for method in per_method},
+            linestyles={method: styles[method][1] for method in per_method},
             ax=axis,
             xlabel=rf"{label} $\tau$",
             ylabel=r"fraction of runs above $\tau$",
@@ -293,7 +306,7 @@ def write_report(runs_dirs: list[Path], out: Path, last: int, snapshot: Path | N
     if snapshot:
         snapshot_logs(directories, snapshot)
     groups = group(runs)
-    methods = sorted({method for _, method in groups})
+    styles = line_styles(groups)
     figures = {
         "_success.png": (groups, SUCCESS, "test success rate"),
         "_return.png": (groups, RETURN, "test return"),
@@ -303,9 +316,9 @@ def write_report(runs_dirs: list[Path], out: Path, last: int, snapshot: Path | N
     written = []
     for suffix, (shown, column, label) in figures.items():
         if shown:
-            plot_curves(shown, column, label, out.with_name(out.name + suffix), methods)
+            plot_curves(shown, column, label, out.with_name(out.name + suffix), styles)
             written.append(f"{out}{suffix}")
-    plot_profiles(method_scores(groups, last), out.with_name(out.name + "_profiles.png"), methods, last)
+    plot_profiles(method_scores(groups, last), out.with_name(out.name + "_profiles.png"), styles, last)
     written.append(f"{out}_profiles.png")
     table = results_table(groups, last) + "\n" + code_and_compute(runs) + "\n"
     out.with_name(out.name + ".md").write_text(table)
