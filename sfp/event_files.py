@@ -9,8 +9,10 @@ second costs a resumed run at most one second and makes name order the order of 
 
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from torch.utils.tensorboard import SummaryWriter
+if TYPE_CHECKING:
+    from torch.utils.tensorboard import SummaryWriter
 
 EVENT_FILE_PREFIX = "events.out.tfevents."
 
@@ -25,9 +27,11 @@ def newest_event_second(directory: Path) -> int | None:
     return max(seconds, default=None)
 
 
-def session_writer(directory: Path, purge_step: int | None = None) -> SummaryWriter:
+def session_writer(directory: Path, purge_step: int | None = None) -> "SummaryWriter":
     """A SummaryWriter on `directory` whose event file sorts after every existing one; `purge_step` hides the events
     of earlier sessions from that step on (the steps a resumed run writes again)."""
+    from torch.utils.tensorboard import SummaryWriter  # imported when a run first logs (tensorboard is slow to import)
+
     newest = newest_event_second(directory)
     if newest is not None and time.time() < newest + 1:
         time.sleep(newest + 1 - time.time())

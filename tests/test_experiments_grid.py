@@ -170,3 +170,15 @@ def test_status_reads_where_each_run_stands_and_writes_nothing(spec_file, capsys
     assert f"| g__corridor-v1__sac_s0 | running (process {os.getpid()} on " in out
     assert "| g__corridor-v1__parrot_state_s1 | not started | 0 of 200 |  |  |  | 0.00 |" in out
     assert "1 finished, 1 running, 1 interrupted, 3 not started; 3.0 run-hours so far, about 9.0 run-hours left" in out
+
+
+def test_status_shows_a_run_with_a_damaged_progress_file_as_broken(spec_file, capsys):
+    from sfp.commands.grid import main
+
+    run = grid(load_spec(spec_file))[0]
+    run.directory.mkdir(parents=True)
+    (run.directory / "progress.txt").write_text("Epoch\tTotalEnvInteracts\n1\t100\ngarbage\n2\t200\n")
+    main([str(spec_file), "--status"])
+    out = capsys.readouterr().out
+    assert "| g__corridor-v1__sfp_s0 | broken | 0 of 200 |  |  |  | 0.00 |" in out
+    assert "1 broken, 5 not started" in out

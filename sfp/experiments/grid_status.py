@@ -24,8 +24,13 @@ def run_row(run: Run, epochs: int, budget: int) -> dict:
     `budget` (environment steps) is the spec's, replaced by the run's own config.json once it has one."""
     directory = run.directory
     holder = holder_of(directory / LOCK_FILE)
+    try:
+        progress = read_progress(directory / "progress.txt")
+        state = run.status(epochs)
+    except (OSError, UserError):  # a damaged or unreadable progress.txt: a broken run, shown without progress
+        progress, state = {}, "broken"
     row: dict = {
-        "state": "running" if holder else run.status(epochs),
+        "state": "running" if holder else state,
         "holder": holder,
         "steps": 0,
         "budget": budget,
@@ -39,10 +44,6 @@ def run_row(run: Run, epochs: int, budget: int) -> dict:
         row["budget"] = int(config["epochs"]) * int(config["steps_per_epoch"])
     except (OSError, ValueError, KeyError, TypeError):
         pass
-    try:
-        progress = read_progress(directory / "progress.txt")
-    except (OSError, UserError):  # a damaged or unreadable file: shown as no progress
-        progress = {}
     if progress and len(progress.get("TotalEnvInteracts", [])):
         row["steps"] = int(progress["TotalEnvInteracts"][-1])
         success = progress.get("AverageTestSuccessRate")

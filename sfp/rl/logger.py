@@ -31,6 +31,7 @@ import numpy as np
 from tqdm import tqdm
 
 from sfp.errors import UserError
+from sfp.event_files import session_writer
 from sfp.paths import atomic_output, write_json
 from sfp.schema import Params
 
@@ -324,8 +325,6 @@ class EpochLogger:
         if not self.tensorboard:
             return
         if self._writer is None:
-            from sfp.event_files import session_writer
-
             self._writer = session_writer(self.directory, purge_step=self._purge_step)
         for name, value in row.items():
             if not math.isnan(value):

@@ -11,6 +11,7 @@ from the start (sfp.rl.trainer.deferred_interrupt): the run saves a checkpoint a
 from tqdm import tqdm
 
 from sfp import paths
+from sfp.event_files import EVENT_FILE_PREFIX
 from sfp.provenance import PROVENANCE_FILE, write_provenance
 from sfp.rl.build import build_experiment
 from sfp.rl.checkpoint import CHECKPOINT_FILE
@@ -46,7 +47,7 @@ def run(params, notes: list[str]) -> Trainer:
 
 def start_up_file(name: str) -> bool:
     """What a start writes into its directory before its first row or checkpoint (removed if it fails there)."""
-    return name in START_UP_FILES or name.startswith("events.out.tfevents.")
+    return name in START_UP_FILES or name.startswith(EVENT_FILE_PREFIX)
 
 
 def _run_locked(params, notes, experiment, directory, threads, interrupt) -> Trainer:
