@@ -19,8 +19,7 @@ from sfp.data.collector import collect_gym, piece_name, trajectory_randomness
 from sfp.data.experts import FixedMazeExpert
 from sfp.data.gym_collection import GymCollection, default_data_name
 from sfp.data.gym_experts import FetchExpert, PointMazeExpert
-from sfp.data.maze_statistics import maze_statistics
-from sfp.data.statistics import action_statistics
+from sfp.data.statistics import action_statistics, stacked_trajectories
 from sfp.errors import UserError
 from tests.tiny_runs import tiny_prior
 
@@ -172,16 +171,16 @@ def test_the_fetch_expert_reaches_targets_holding_a_random_gripper_action():
     assert action_statistics(merged(pieces))["mean_cosine"] > 0.8
 
 
-def test_statistics_of_any_dataset_agree_with_the_maze_statistics():
+def test_statistics_of_collected_rows_equal_those_of_the_stacked_trajectories():
     expert, pieces = FixedMazeExpert(), []
     env = expert.make_env()
     for index in range(4):
         env_seed, rng = trajectory_randomness(0, index)
         pieces.append(expert.rollout(env, rng, env_seed, 120))
-    stacked = {key: np.stack([p[key] for p in pieces]) for key in ("observations", "actions", "goals")}
-    ours, maze = action_statistics(merged(pieces)), maze_statistics(**stacked)
-    for key in ("steps_per_target", "mean_cosine", "lag1_autocorr", "max_abs_action"):
-        assert ours[key] == pytest.approx(maze[key]), key
+    stacked = stacked_trajectories(*(np.stack([p[key] for p in pieces]) for key in ("actions", "goals")))
+    rows, trajectories = action_statistics(merged(pieces)), action_statistics(stacked)
+    for key in ("steps_per_target", "targets_per_trajectory", "mean_cosine", "lag1_autocorr", "max_abs_action"):
+        assert rows[key] == pytest.approx(trajectories[key]), key
 
 
 def test_data_names_of_experts():

@@ -17,7 +17,8 @@ from sfp.data import dataset
 from sfp.data.collector import collect, piece_name, trajectory_randomness
 from sfp.data.distill import distill
 from sfp.data.experts import FixedMazeExpert, OriginalMazeExpert, expert_for
-from sfp.data.maze_statistics import maze_statistics, steps_per_target
+from sfp.data.maze_statistics import maze_statistics
+from sfp.data.statistics import action_statistics, stacked_trajectories
 from sfp.errors import UserError
 from sfp.priors.loading import command_for_checkpoint, load_prior
 from tests.tiny_runs import tiny_prior, tiny_run
@@ -70,12 +71,21 @@ def test_original_expert_moves_by_the_full_unclipped_action_toward_a_wrong_frame
     direction = targets - arrays["observations"]  # compared with the scaled position: the frame mismatch
     direction /= np.linalg.norm(direction, axis=-1, keepdims=True)
     assert np.abs(actions - direction).std() < 0.06
-    assert steps_per_target(arrays["goals"]) == 61.0
+    assert maze_statistics(**arrays)["steps_per_target"] == 61.0
 
 
-def test_steps_per_target_leaves_the_cut_last_run_out():
-    goals = np.array([[[0.0], [0.0], [1.0], [1.0], [1.0], [2.0]]])
-    assert steps_per_target(goals) == 2.5
+def test_statistics_of_stacked_trajectories_by_hand():
+    goals = np.array([[[0.0], [0.0], [1.0], [1.0], [1.0], [2.0]], [[5.0], [5.0], [5.0], [6.0], [6.0], [6.0]]])
+    actions = np.array([[[1.0, 0.0], [1.0, 0.0], [0.0, 1.0], [0.0, 1.0], [0.0, 1.0], [-1.0, 0.0]]] * 2)
+    stats = action_statistics(stacked_trajectories(actions, goals))
+    assert stats["steps_per_target"] == 8 / 3  # runs 2, 3 and 3; each trajectory's cut last run left out
+    assert stats["targets_per_trajectory"] == 2.5
+    assert stats["mean_cosine"] == pytest.approx(6 / 10)  # 10 pairs within trajectories, 6 of them equal actions
+    # x = a - mean(a), mean (1/6, 1/2) per axis; both trajectories alike, so each axis is Σ_t x_t x_{t+1} / Σ_t x_t²
+    x = actions[0] - actions[0].mean(axis=0)
+    expected = ((x[1:] * x[:-1]).sum(0) / (x**2).sum(0)).mean()
+    assert stats["lag1_autocorr"] == pytest.approx(expected)
+    assert stats["max_abs_action"] == 1.0
 
 
 def test_meta_world_has_one_expert():

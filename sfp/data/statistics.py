@@ -11,9 +11,8 @@
                           action axes (an axis that never varies is left out)
   max_abs_action          the largest |entry| of an action
 
-Trajectories end where `terminals | timeouts` is set (sfp.data.dataset.episode_bounds), so they may differ in length.
-For R trajectories of one length these are the numbers of sfp.data.maze_statistics (which adds the maze's near-wall
-share).
+Trajectories end where `terminals | timeouts` is set (sfp.data.dataset.episode_bounds), so they may differ in length;
+`stacked_trajectories` gives the rows of R trajectories of one length (sfp.data.maze_statistics uses it).
 """
 
 import numpy as np
@@ -23,6 +22,21 @@ from sfp.data import dataset
 
 def _array(data, key: str) -> np.ndarray:
     return np.asarray(data[key] if isinstance(data, dict) else getattr(data, key))
+
+
+def stacked_trajectories(actions: np.ndarray, goals: np.ndarray) -> dict[str, np.ndarray]:
+    """The rows action_statistics reads, from R trajectories of T steps: actions (R, T, A) and goals (R, T, G) become
+    (R·T, A) and (R·T, G), with a timeout on each trajectory's last row."""
+    actions, goals = np.asarray(actions), np.asarray(goals)
+    count, length = actions.shape[:2]
+    timeouts = np.zeros((count, length), bool)
+    timeouts[:, -1] = True
+    return {
+        "actions": actions.reshape(count * length, -1),
+        "goals": goals.reshape(count * length, -1),
+        "terminals": np.zeros(count * length, bool),
+        "timeouts": timeouts.reshape(-1),
+    }
 
 
 def action_statistics(data, max_trajs: int | None = None) -> dict[str, float]:
