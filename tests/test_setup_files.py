@@ -55,13 +55,30 @@ def test_the_parameters_page_documents_every_parameter_with_its_default():
             )
 
 
+def heading_anchors(page: Path) -> set[str]:
+    """The anchors GitHub gives a page's headings: lower case, punctuation but '-' and '_' dropped, spaces as '-'."""
+    headings = re.findall(r"^#+ (.+)$", re.sub(r"```.*?```", "", page.read_text(), flags=re.S), flags=re.M)
+    return {re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-") for heading in headings}
+
+
+def test_heading_anchors_follow_githubs_rule():
+    page = ROOT / "docs" / "rl.md"
+    assert {"stage-3-downstream-rl", "tuned-α-and-pink-action-noise", "parameters-from-a-file"} <= heading_anchors(page)
+
+
 def test_the_readme_is_a_short_map_whose_links_all_resolve():
-    """README under 300 lines; every relative link of README, docs/ and results/ names a file that exists."""
+    """README under 300 lines; every relative link of README, docs/ and results/ names a file that exists, and a
+    heading of it when the link has an anchor."""
     assert len((ROOT / "README.md").read_text().splitlines()) < 300
     pages = [ROOT / "README.md", *(ROOT / "docs").glob("*.md"), *(ROOT / "results").rglob("README.md")]
     missing = []
     for page in pages:
-        for link in re.findall(r"\]\(([^)#\s]+)(?:#[^)]*)?\)", page.read_text()):
-            if "://" not in link and not (page.parent / link).exists():
+        for link, anchor in re.findall(r"\]\(([^)#\s]*)(?:#([^)\s]*))?\)", page.read_text()):
+            target = page.parent / link if link else page
+            if "://" in link:
+                continue
+            if not target.exists():
                 missing.append(f"{page.relative_to(ROOT)}: {link}")
+            elif anchor and target.suffix == ".md" and anchor not in heading_anchors(target):
+                missing.append(f"{page.relative_to(ROOT)}: {link}#{anchor}")
     assert not missing

@@ -1,6 +1,6 @@
 """Exploration maps of point-maze runs: visitation heat maps and coverage curves (sfp/experiments/exploration.py).
 
-    python scripts/plot_exploration.py results/maze_runs/* --out results/maze --steps 10000 20000
+    python scripts/plot_exploration.py results/logs/maze__* --out results/maze --steps 10000 20000
 
 reads each run's config.json and visitation.npz (run directories, or snapshots made by plot.py --snapshot) and
 writes <out>_visits_<task>_<method>.png (visits per cell in the first STEPS steps, the largest of --steps, summed
