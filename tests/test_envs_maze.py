@@ -1,5 +1,7 @@
 """Point mazes: layouts, dynamics worked out by hand, scaling, rewards, episode ends, spaces, frames, gymnasium."""
 
+from pathlib import Path
+
 import gymnasium
 import numpy as np
 import pytest
@@ -85,6 +87,13 @@ def test_maze_v1_map():
             )
         rows.append(row)
     assert "\n".join(rows) == MAZE_V1_MAP
+
+
+def test_the_environments_page_draws_maze_v1_as_it_is():
+    """docs/environments.md draws cells as '.' and walls as '#' (the map above: the other way round)."""
+    page = (Path(__file__).parents[1] / "docs" / "environments.md").read_text()
+    drawing = page.split("- **maze-v1**", 1)[1].split("```\n")[1].strip()
+    assert drawing == MAZE_V1_MAP.translate(str.maketrans("#.", ".#"))
 
 
 def test_walls_only_between_cells_and_outside():
