@@ -208,6 +208,11 @@ def test_data_names_of_experts():
         (["--env", "Pendulum-v1"], "Pendulum-v1 has no built-in expert"),
         ([*ORBITER, "--name", "Big-Name"], "cannot name a dataset"),
         ([*ORBITER, "--name", "maze"], "the data name of the point-maze suite's expert"),
+        ([*ORBITER, "--name", "hopper"], "the data name of imported hopper data"),
+        ([*ORBITER, "--name", "fetch"], "the data name of the built-in expert fetch"),
+        ([*ORBITER[:3], "user_experts:hopper"], "user_experts:hopper gives the data name 'hopper', which is the"),
+        ([*ORBITER[:3], "user_experts:Maze"], "with --name"),
+        ([*ORBITER, "--env_kwargs", '{"render_mode": "human"}'], "render_mode is the project's to set"),
         (["--env", FETCH, "--traj_len", "60"], "--env_kwargs '{\"max_episode_steps\": 60}'"),
         ([*ORBITER, "--images"], "frames are stored for the built-in suites"),
         ([*ORBITER, "--env_kwargs", "[1]"], "must be a JSON object"),
@@ -228,3 +233,65 @@ def test_distill_names_the_collect_command_of_a_missing_gym_collection(capsys):
     assert f"collect_dataset.py --env {POINTMAZE} --expert user_experts:Orbiter" in error_line(capsys)
     with pytest.raises(UserError, match=f"collect_dataset.py --env {POINTMAZE} --expert pointmaze"):
         dataset.load_dataset("pointmaze")
+
+
+def collect_orbiter(count: int, *extra: str) -> None:
+    collect_main([*ORBITER, "--num_trajs", str(count), "--traj_len", "20", *extra])
+
+
+def test_distill_never_replaces_data_it_did_not_make(capsys):
+    """An imported dataset (or any file without a record of its pieces) under the collection's name stays as it is."""
+    collect_orbiter(2)
+    output = paths.dataset_file("orbiter")
+    dataset.write_dataset(output, imported_arrays())
+    before = output.read_bytes()
+    with pytest.raises(SystemExit) as stop:
+        distill_main(ORBITER)
+    assert stop.value.code == 2 and "was not made from collected pieces" in error_line(capsys)
+    assert output.read_bytes() == before
+
+
+def imported_arrays() -> dict:
+    rows = 40
+    return {
+        "observations": np.zeros((rows, 4), np.float32),
+        "actions": np.zeros((rows, 2), np.float32),
+        "goals": np.zeros((rows, 2), np.float32),
+        "rewards": np.zeros(rows, np.float32),
+        "terminals": np.zeros(rows, bool),
+        "timeouts": np.arange(rows) % 20 == 19,
+    }
+
+
+@pytest.mark.parametrize("content", ["{bad", "[1, 2]", '{"suite": 5}', '{"suite": "gymnasium", "num_trajs": 0}'])
+def test_a_damaged_collection_record_is_refused_not_distilled_partially(content, capsys):
+    collect_orbiter(3)
+    folder = paths.pieces_dir("orbiter")
+    (folder / piece_name("orbiter", 1)).unlink()
+    (folder / "collection.json").write_text(content)
+    with pytest.raises(SystemExit) as stop:
+        distill_main(ORBITER)
+    assert stop.value.code == 2 and "collection.json is damaged" in error_line(capsys)
+    assert not paths.dataset_file("orbiter").exists()
+
+
+def test_a_gym_collection_without_its_record_is_refused_unless_partial_is_allowed(capsys):
+    collect_orbiter(3)
+    folder = paths.pieces_dir("orbiter")
+    (folder / piece_name("orbiter", 1)).unlink()
+    (folder / "collection.json").unlink()
+    with pytest.raises(SystemExit):
+        distill_main(ORBITER)
+    assert "has no collection.json" in error_line(capsys)
+    distill_main([*ORBITER, "--allow_partial"])
+    assert dataset.read_dataset(paths.dataset_file("orbiter")).actions.shape == (40, 2)
+
+
+def test_distill_with_another_env_names_the_recorded_one_and_deletes_nothing(capsys):
+    collect_orbiter(1)
+    pieces = sorted(paths.pieces_dir("orbiter").glob("*.npz"))
+    with pytest.raises(SystemExit):
+        distill_main(["--env", "gymnasium_robotics:PointMaze_UMaze-v3", *ORBITER[2:]])
+    line = error_line(capsys)
+    assert f"distill it with --env {POINTMAZE}" in line and "delete" not in line
+    assert sorted(paths.pieces_dir("orbiter").glob("*.npz")) == pieces

@@ -12,7 +12,7 @@ from sfp import paths
 from sfp.commands import train, train_sb3
 from sfp.data.synthetic import write_persistent_dataset
 from sfp.envs import env_family, make_env
-from sfp.envs.gym_task import check_supported
+from sfp.envs.gym_task import GymTask, check_supported
 from sfp.errors import UserError
 from sfp.priors.params import parse_train_params
 from sfp.priors.training import train_prior
@@ -153,6 +153,7 @@ def test_a_task_without_goals_runs_sac_without_her(priors, capsys):
         (["--env", MAZE, "--env_kwargs", '{"maze_map": [[1, 1], [1]]}'], "gymnasium.make('PointMaze_Open-v3') with"),
         (["--env", "CarRacing-v3"], "CarRacing-v3 needs a package that is not installed: Box2D"),
         (["--env", "gymnasium_robotics:FrankaKitchen-v1"], "observes 'achieved_goal' as a nested Dict"),
+        (["--env", MAZE, "--env_kwargs", '{"render_mode": "human"}'], "render_mode is the project's to set"),
     ],
 )
 def test_what_cannot_work_stops_with_one_line(priors, argv, fragment, capsys):
@@ -233,9 +234,31 @@ BOX = gymnasium.spaces.Box(-1, 1, (3,))
         ),
         (BOX, gymnasium.spaces.MultiDiscrete([2, 2]), "flat Box of continuous actions"),
         (BOX, gymnasium.spaces.Box(-1, 1, (2, 2)), "flat Box of continuous actions"),
+        (BOX, gymnasium.spaces.Box(-1, 1, (0,)), "flat Box of continuous actions"),
+        (gymnasium.spaces.Box(-1, 1, (0,)), BOX, "non-vector observations"),
+        (BOX, gymnasium.spaces.Box(-np.inf, np.inf, (2,)), "finite bounds with low < high"),
+        (BOX, gymnasium.spaces.Box(np.float32([-1.0, 0.5]), np.float32([1.0, 0.5])), "finite bounds with low < high"),
     ],
 )
 def test_unsupported_spaces_are_one_line(observations, actions, fragment):
     with pytest.raises(UserError, match=fragment):
         check_supported(_Spaces(observations, actions), "toy-v0")
     check_supported(_Spaces(BOX, BOX), "toy-v0")  # a flat Box task is fine
+
+
+class _RaisingReward(gymnasium.Env):
+    """A goal task whose compute_reward fails: refused when the task is made, before any run starts."""
+
+    observation_space = gymnasium.spaces.Dict({key: BOX for key in ("observation", "achieved_goal", "desired_goal")})
+    action_space = BOX
+
+    def reset(self, *, seed=None, options=None):
+        return {key: np.zeros(3, np.float32) for key in ("observation", "achieved_goal", "desired_goal")}, {}
+
+    def compute_reward(self, achieved_goal, desired_goal, info):
+        raise ZeroDivisionError("the user's bug")
+
+
+def test_a_goal_task_whose_reward_fails_is_one_line():
+    with pytest.raises(UserError, match="reset or compute_reward failed on a first check: ZeroDivisionError"):
+        GymTask(_RaisingReward(), "raising-v0")

@@ -219,12 +219,31 @@ def remove_stale_temporaries(folder: Path) -> int:
 
 def read_manifest(folder: Path) -> dict | None:
     """The content of a folder's manifest: its settings plus "num_trajs", the count the last collect command asked
-    for (absent in folders collected before it was recorded); None when there is none or it cannot be read."""
-    try:
-        recorded = json.loads((folder / MANIFEST).read_text())
-    except (OSError, ValueError):
+    for (absent in folders collected before it was recorded); None when there is none. A manifest that is not the
+    record the collector writes (unreadable, not JSON, a suite or count of the wrong type) is a UserError: what the
+    folder holds is then unknown, so nothing is distilled or added from it."""
+    path = folder / MANIFEST
+    if not path.exists():
         return None
-    return recorded if isinstance(recorded, dict) else None
+    try:
+        recorded = json.loads(path.read_text())
+    except (OSError, ValueError):
+        recorded = None
+    count = recorded.get("num_trajs", 1) if isinstance(recorded, dict) else None
+    gym_keys = [recorded.get(key) for key in ("env", "expert")] if isinstance(recorded, dict) else []
+    if (
+        not isinstance(recorded, dict)
+        or not isinstance(recorded.get("suite"), str)
+        or isinstance(count, bool)
+        or not isinstance(count, int)
+        or count < 1
+        or (recorded["suite"] == GYM_SUITE and not all(isinstance(value, str) for value in gym_keys))
+    ):
+        raise UserError(
+            f"{path} is damaged (not the record the collector writes): delete it and rerun the collect command, "
+            "which records the collection again and makes only the trajectories that are missing"
+        )
+    return recorded
 
 
 def check_manifest(folder: Path, settings: CollectionSettings, num_trajs: int) -> None:

@@ -155,7 +155,10 @@ def check_piece(path: Path, piece: dict, meta: dict, images: np.ndarray | None, 
     if meta["index"] != index:
         raise piece_error(path, f"holds trajectory {meta['index']}, not {index}", expert)
     if suite == GYM_SUITE and bare_id(str(meta["env"])) != bare_id(expert.env_name):
-        raise piece_error(path, f"was collected in {meta['env']}, not {expert.env_name}", expert)
+        raise UserError(
+            f"{path} was collected in {meta['env']}, not {expert.env_name}: distill it with --env {meta['env']}, or "
+            f"move the piece out of {path.parent} if it does not belong there"
+        )
     for key in dataset.VECTOR_KEYS:
         expected_ndim = 2 if key in MATRIX_KEYS else 1
         if piece[key].ndim != expected_ndim:
@@ -221,7 +224,8 @@ class PieceImages:
 
 
 def existing_hash(output: Path) -> tuple[str | None, str]:
-    """(pieces_hash of an existing output or None, a description of it for the user)."""
+    """(pieces_hash of an existing output or None, a description of it for the user). An output that distillation
+    did not make (imported data, or a file of the user's) is never replaced: a UserError says to move it away."""
     if not output.exists():
         return None, ""
     try:
@@ -231,7 +235,11 @@ def existing_hash(output: Path) -> tuple[str | None, str]:
     except OSError:
         return None, f"{output} (unreadable)"
     if recorded is None:
-        return None, f"{output} (made without a record of its pieces)"
+        raise UserError(
+            f"{output} exists and was not made from collected pieces (imported or older data): distilling would "
+            f"replace it; move it away first (mv {output} {output.with_suffix('.old.hdf5')}) or collect under "
+            "another name"
+        )
     return str(recorded), f"{output} (made from {count} trajectories, pieces hash {str(recorded)[:10]})"
 
 
@@ -252,10 +260,17 @@ def distill(
     folder = Path(folder) if folder is not None else paths.pieces_dir(name)
     output = Path(output) if output is not None else paths.dataset_file(name)
     gym = isinstance(maker, GymCollection)
+    old_hash, old_description = existing_hash(output)
     how = f"{command('sfp-collect')} {maker.options}" if gym else None
     pieces, ignored = list_pieces(folder, name, how)
     indices = [index for index, _ in pieces]
-    manifest = read_manifest(folder) or {}
+    manifest = read_manifest(folder)
+    if manifest is None and gym and not allow_partial:
+        raise UserError(
+            f"{folder} has no {MANIFEST}, so whether its collection is complete is unknown: rerun its collect "
+            f"command ({how} with the same --num_trajs), which records it, or pass --allow_partial"
+        )
+    manifest = manifest or {}
     asked = manifest.get("num_trajs")
     missing = sorted(set(range(max(indices[-1] + 1, asked or 0))) - set(indices))
     if missing and asked and not allow_partial:
@@ -266,7 +281,6 @@ def distill(
             f"distill the {len(pieces)} present"
         )
     digest = pieces_hash(pieces, maker)
-    old_hash, old_description = existing_hash(output)
     if old_hash == digest:
         statistics = action_statistics(dataset.read_dataset(output)) if gym else None
         return DistillSummary(

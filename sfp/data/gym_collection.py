@@ -87,16 +87,21 @@ def default_data_name(spec: str) -> str:
     return "_".join(words)
 
 
-def check_data_name(name: str) -> str:
-    """`name` if a Gymnasium collection may use it as its data name, else a UserError."""
+def check_data_name(name: str, expert: str, given: bool = True) -> str:
+    """`name` if a Gymnasium collection of `expert` may use it as its data name, else a UserError. Names that other
+    data own are refused: the suites' (maze, sawyer), imported locomotion data's (hopper, ...) and a built-in
+    expert's unless it is this collection's expert. given: the user passed --name (else it came from --expert)."""
+    origin = f"--name {name!r}" if given else f"--expert {expert} gives the data name {name!r}, which"
+    fix = "choose another" if given else "give the collection a name of its own with --name (e.g. --name my_data)"
     if not paths.IMPORTED_NAME.fullmatch(name):
         raise UserError(
-            f"--name {name!r} cannot name a dataset: use lower-case letters and digits, words joined by '_' "
-            "(e.g. my_walker)"
+            f"{origin} cannot name a dataset: use lower-case letters and digits, words joined by '_' (e.g. my_walker)"
         )
-    if name in paths.SUITES.values():
-        suite = {short: suite for suite, short in paths.SUITES.items()}[name]
-        raise UserError(f"--name {name} is the data name of the {suite} suite's expert; choose another")
+    owner = {short: f"the {suite} suite's expert" for suite, short in paths.SUITES.items()}
+    owner.update({body: f"imported {body} data (scripts/import_d4rl.py)" for body in paths.LOCOMOTION_BODIES})
+    owner.update({key: f"the built-in expert {key}" for key in BUILTIN_GYM_EXPERTS if key != expert})
+    if name in owner:
+        raise UserError(f"{origin} is the data name of {owner[name]}; {fix}")
     return name
 
 
@@ -178,7 +183,7 @@ class GymCollection:
         self.env_name = env
         self.env_kwargs = dict(env_kwargs or {})
         self.name = check_spec(expert) if expert else default_expert(env)
-        self.data_name = check_data_name(name) if name else default_data_name(self.name)
+        self.data_name = check_data_name(name or default_data_name(self.name), self.name, given=bool(name))
         self.short = self.data_name
         self._expert = None
 

@@ -88,6 +88,11 @@ def parse_env_kwargs(text: str) -> dict:
         ) from None
     if not isinstance(kwargs, dict):
         raise UserError(f"--env_kwargs {text!r} must be a JSON object, e.g. '{{\"continuing_task\": false}}'")
+    if "render_mode" in kwargs:
+        raise UserError(
+            f"--env_kwargs {text!r}: render_mode is the project's to set (training never renders; --video_freq and "
+            "evaluate.py --video record videos): remove it"
+        )
     return kwargs
 
 
@@ -153,10 +158,16 @@ class GymTask(gymnasium.Wrapper):
     def _probe_rewards(self, reward: Callable) -> tuple[float, float]:
         """Whether compute_reward takes batches (it must agree with row-by-row calls) and the rewards of a failed
         and of a successful step (a goal met exactly vs a goal far away)."""
-        obs, _ = self.env.reset(seed=0)
-        achieved = np.asarray(obs["achieved_goal"], np.float32)
-        goals = np.stack([achieved, achieved + 1e3])  # met exactly, far away
-        rows = np.array([float(reward(achieved, goal, None)) for goal in goals])
+        try:
+            obs, _ = self.env.reset(seed=0)
+            achieved = np.asarray(obs["achieved_goal"], np.float32)
+            goals = np.stack([achieved, achieved + 1e3])  # met exactly, far away
+            rows = np.array([float(reward(achieved, goal, None)) for goal in goals])
+        except Exception as err:  # the environment's own code fails before anything runs
+            raise UserError(
+                f"{self.env_id}: its reset or compute_reward failed on a first check: {type(err).__name__}: "
+                f"{one_line(err)}"
+            ) from None
         try:
             batch = np.asarray(reward(np.stack([achieved, achieved]), goals, None), np.float64)
             self._batched = batch.shape == (2,) and np.allclose(batch, rows)
@@ -182,8 +193,14 @@ def is_goal_task(env: gymnasium.Env) -> bool:
 
 def check_supported(env: gymnasium.Env, env_id: str) -> None:
     """One line for what this project cannot train on: non-box actions, image or nested observations."""
-    if not isinstance(env.action_space, gymnasium.spaces.Box) or len(env.action_space.shape) != 1:
-        raise UserError(f"{env_id} has {env.action_space} actions; SFP and SAC need a flat Box of continuous actions")
+    box = env.action_space
+    if not isinstance(box, gymnasium.spaces.Box) or len(box.shape) != 1 or box.shape[0] == 0:
+        raise UserError(f"{env_id} has {box} actions; SFP and SAC need a flat Box of continuous actions")
+    if not (np.all(np.isfinite(box.low)) and np.all(np.isfinite(box.high)) and np.all(box.low < box.high)):
+        raise UserError(
+            f"{env_id} has actions in [{box.low}, {box.high}]; SFP and SAC need finite bounds with low < high on "
+            "every axis (they act in [-1, 1] and rescale to them)"
+        )
     space = env.observation_space
     if isinstance(space, gymnasium.spaces.Dict):
         if set(space.spaces) != set(GOAL_KEYS):
@@ -200,7 +217,7 @@ def check_supported(env: gymnasium.Env, env_id: str) -> None:
                 f"{env_id} observes{key} as a nested Dict of {', '.join(part.spaces)}; supported are flat Box "
                 "observations and goals (use a version of the task with vector goals)"
             )
-        if not isinstance(part, gymnasium.spaces.Box) or len(part.shape) != 1:
+        if not isinstance(part, gymnasium.spaces.Box) or len(part.shape) != 1 or part.shape[0] == 0:
             raise UserError(
                 f"{env_id} observes{key} as {part}; image and other non-vector observations are not supported (use "
                 "a state-observation version of the task)"
