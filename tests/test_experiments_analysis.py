@@ -273,3 +273,16 @@ def test_a_row_being_written_is_left_out_and_a_damaged_row_is_one_line(tmp_path)
     path.write_text("Epoch\tAverageTestSuccessRate\n1\t0.5\n2\tx\n")  # a complete last line that is not numbers
     with pytest.raises(UserError, match="line 3 is not a row of 2 numbers"):
         analysis.read_progress(path)
+    path.write_bytes(b"Epoch\tAverageTestSuccessRate\n1\t0.5\xff\n")  # not text at all
+    with pytest.raises(UserError, match="progress.txt is not text; the file is damaged"):
+        analysis.read_progress(path)
+
+
+@pytest.mark.parametrize(
+    "config", ["[1]", "{bad", '{"env": "room-v1", "seed": 0}', '{"exp_name": "x", "env": 3, "seed": 0}']
+)
+def test_a_run_with_a_damaged_config_is_one_line(config, tmp_path):
+    (tmp_path / "config.json").write_text(config)
+    (tmp_path / "progress.txt").write_text("Epoch\tTotalEnvInteracts\n1\t10\n")
+    with pytest.raises(UserError, match="config.json is not a run's config.json"):
+        analysis.read_run(tmp_path)

@@ -131,3 +131,34 @@ def test_no_maze_run_is_one_clear_error(tmp_path, capsys):
     with pytest.raises(SystemExit):
         plot_exploration([str(tmp_path), "--out", str(tmp_path / "maze")])
     assert capsys.readouterr().err.startswith("error: no maze run with visitation.npz")
+
+
+def _truncate(path):
+    path.write_bytes(path.read_bytes()[:100])
+
+
+def _text(path):
+    path.write_text("not an archive")
+
+
+def _without_counts(path):
+    with np.load(path) as data:
+        arrays = {key: data[key] for key in data.files if key != "counts"}
+    np.savez(path, **arrays)
+
+
+def _cells_of_another_shape(path):
+    with np.load(path) as data:
+        arrays = {key: data[key] for key in data.files}
+    np.savez(path, **{**arrays, "cells": np.ones((3, 3), bool)})
+
+
+@pytest.mark.parametrize("damage", [_truncate, _text, _without_counts, _cells_of_another_shape])
+def test_a_damaged_visitation_file_is_one_line(damage, tmp_path, capsys):
+    cells = Visitation.for_env(make_env("maze-v1"), 1, 10).cells
+    run = fake_run(tmp_path / "logs", "g__maze-v1__sfp", "maze-v1", 0, np.ones((2, *cells.shape), int), cells)
+    damage(run / VISITATION_FILE)
+    with pytest.raises(SystemExit) as stop:
+        plot_exploration([str(run), "--out", str(tmp_path / "maze")])
+    err = capsys.readouterr().err
+    assert stop.value.code == 2 and len(err.splitlines()) == 1 and f"{run / VISITATION_FILE} is damaged" in err

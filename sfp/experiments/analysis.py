@@ -58,7 +58,13 @@ def read_progress(path: Path) -> dict[str, np.ndarray]:
     """progress.txt as {column: values (E,)}; empty when the file is missing or has no row yet. A last row without
     its line end is one being written right now and is left out; any other row that is not one number per column
     is a damaged file: UserError naming its line."""
-    text = path.read_text() if path.exists() else ""
+    try:
+        text = path.read_text() if path.exists() else ""
+    except UnicodeDecodeError:
+        raise UserError(
+            f"{path} is not text; the file is damaged (restore it from a snapshot such as results/logs, or move the "
+            "run away)"
+        ) from None
     lines = text.splitlines()
     names = lines[0].split("\t") if lines else []
     rows = []
@@ -81,13 +87,33 @@ def read_progress(path: Path) -> dict[str, np.ndarray]:
     return {name: values[:, i] for i, name in enumerate(names)}
 
 
+def read_config(directory: Path) -> dict:
+    """A run's config.json; a UserError when it is not one (not JSON, or without a text env and exp_name and an
+    integer seed)."""
+    path = directory / "config.json"
+    try:
+        config = json.loads(path.read_text())
+    except (OSError, ValueError):  # unreadable, not UTF-8 or not JSON
+        config = None
+    if not (
+        isinstance(config, dict)
+        and isinstance(config.get("env"), str)
+        and isinstance(config.get("exp_name"), str)
+        and isinstance(config.get("seed"), int)
+    ):
+        raise UserError(
+            f"{path} is not a run's config.json (damaged?); restore it from a snapshot such as results/logs, or move "
+            "the run away"
+        )
+    return config
+
+
 def read_run(directory: Path) -> RunLog | None:
     """The run in `directory`, or None if it has no finished epoch yet."""
-    config_path = directory / "config.json"
     columns = read_progress(directory / "progress.txt")
-    if not (config_path.exists() and columns):
+    if not ((directory / "config.json").exists() and columns):
         return None
-    config = json.loads(config_path.read_text())
+    config = read_config(directory)
     return RunLog(
         config["env"],
         run_method(config),

@@ -13,7 +13,6 @@ A run is a directory with config.json and visitation.npz (a run directory or a s
 N is rounded up to a whole number of epochs.
 """
 
-import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,7 +26,7 @@ from matplotlib.colors import ListedColormap, LogNorm  # noqa: E402
 
 from sfp.envs.maze_geometry import Maze  # noqa: E402
 from sfp.errors import UserError  # noqa: E402
-from sfp.experiments.analysis import counted, group, mean_band, run_family, run_method  # noqa: E402
+from sfp.experiments.analysis import counted, group, mean_band, read_config, run_family, run_method  # noqa: E402
 from sfp.experiments.plots import Style, line_styles, plot_bands  # noqa: E402
 from sfp.rl.visitation import VISITATION_FILE  # noqa: E402
 
@@ -51,20 +50,30 @@ def read_visits(directory: Path) -> RunVisits | None:
     config_path, path = directory / "config.json", directory / VISITATION_FILE
     if not (config_path.exists() and path.exists()):
         return None
-    config = json.loads(config_path.read_text())
-    with np.load(path, allow_pickle=False) as data:
-        if len(data["counts"]) == 0:
-            return None
-        return RunVisits(
-            config["env"],
-            run_method(config),
-            int(config["seed"]),
-            data["counts"],
-            data["cells"],
-            data["origin"],
-            int(data["steps_per_epoch"]),
-            run_family(config),
-        )
+    config = read_config(directory)
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            arrays = {key: data[key] for key in ("counts", "cells", "origin", "steps_per_epoch")}
+        counts, cells = arrays["counts"], arrays["cells"]
+        if counts.ndim != 3 or cells.shape != counts.shape[1:] or arrays["origin"].shape != (2,):
+            raise ValueError(f"counts {counts.shape}, cells {cells.shape}, origin {arrays['origin'].shape}")
+    except Exception as err:  # torn, not an archive, missing arrays or inconsistent shapes
+        raise UserError(
+            f"{path} is damaged ({type(err).__name__}: {err}); restore it from a snapshot such as results/logs, or "
+            "move the run away"
+        ) from None
+    if len(counts) == 0:
+        return None
+    return RunVisits(
+        config["env"],
+        run_method(config),
+        int(config["seed"]),
+        counts,
+        cells,
+        arrays["origin"],
+        int(arrays["steps_per_epoch"]),
+        run_family(config),
+    )
 
 
 def coverage(counts: np.ndarray, cells: np.ndarray) -> np.ndarray:
