@@ -262,3 +262,40 @@ class _RaisingReward(gymnasium.Env):
 def test_a_goal_task_whose_reward_fails_is_one_line():
     with pytest.raises(UserError, match="reset or compute_reward failed on a first check: ZeroDivisionError"):
         GymTask(_RaisingReward(), "raising-v0")
+
+
+class _Faulty(gymnasium.Env):
+    """A user's Box task with one fault: its step raises after 30 steps, or its observations have another shape."""
+
+    observation_space = gymnasium.spaces.Box(-1, 1, (3,), np.float32)
+    action_space = gymnasium.spaces.Box(-1, 1, (2,), np.float32)
+
+    def __init__(self, fault: str = "step"):
+        self.fault, self.steps = fault, 0
+
+    def reset(self, *, seed=None, options=None):
+        return np.zeros(4 if self.fault == "shape" else 3, np.float32), {}
+
+    def step(self, action):
+        self.steps += 1
+        if self.steps > 30:
+            raise RuntimeError("sensor lost")
+        return np.zeros(3, np.float32), 0.0, False, self.steps % 20 == 0, {}
+
+
+gymnasium.register("FaultyTask-v0", entry_point=_Faulty, max_episode_steps=20)
+
+
+@pytest.mark.parametrize(
+    "fault,fragment",
+    [
+        ("step", "FaultyTask-v0: its step() failed: RuntimeError: sensor lost"),
+        ("shape", "FaultyTask-v0: its reset() failed: ValueError: the observation has shape (4,)"),
+    ],
+)
+def test_a_fault_in_the_environments_own_code_is_one_line(priors, fault, fragment, capsys):
+    with pytest.raises(SystemExit) as stop:
+        train.main(["--env", "FaultyTask-v0", "--env_kwargs", json.dumps({"fault": fault}), *TINY])
+    err = capsys.readouterr().err  # a fault during the run follows its progress bar
+    assert stop.value.code == 2 and "Traceback" not in err
+    assert err.splitlines()[-1].startswith("error: ") and fragment in err.splitlines()[-1]

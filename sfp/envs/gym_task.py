@@ -140,12 +140,24 @@ class GymTask(gymnasium.Wrapper):
         self.reward_bounds = self._probe_rewards(self._reward) if self._reward is not None else None
 
     def step(self, action):
-        obs, reward, terminated, truncated, info = self.env.step(action)
+        try:
+            obs, reward, terminated, truncated, info = self.env.step(action)
+            float(reward)  # a number (checked, not converted: the value goes on as the environment gave it)
+        except Exception as err:  # the environment's own code, or a step that is not Gymnasium's 5-tuple
+            raise self.fault("step", err) from None
         return obs, reward, terminated, truncated, with_success(info)
 
     def reset(self, *, seed=None, options=None):
-        obs, info = self.env.reset(seed=seed, options=options)
+        try:
+            obs, info = self.env.reset(seed=seed, options=options)
+            check_observation_shapes(obs, self.observation_space)
+        except Exception as err:
+            raise self.fault("reset", err) from None
         return obs, with_success(info)
+
+    def fault(self, call: str, err: Exception) -> UserError:
+        """One line for a failure inside the environment's own code (a user's task: not this project's bug)."""
+        return UserError(f"{self.env_id}: its {call}() failed: {type(err).__name__}: {one_line(err)[:300]}")
 
     def compute_reward(self, achieved_goal: np.ndarray, desired_goal: np.ndarray, info=None) -> np.ndarray:
         """(B,G), (B,G) -> (B,) float32 rewards of the environment's own compute_reward (`info`: accepted for
@@ -222,6 +234,17 @@ def check_supported(env: gymnasium.Env, env_id: str) -> None:
                 f"{env_id} observes{key} as {part}; image and other non-vector observations are not supported (use "
                 "a state-observation version of the task)"
             )
+
+
+def check_observation_shapes(obs, space: gymnasium.spaces.Space) -> None:
+    """A ValueError when an observation does not have the shapes its (supported) space declares."""
+    parts = space.spaces if isinstance(space, gymnasium.spaces.Dict) else {"": space}
+    for key, part in parts.items():
+        value = (obs.get(key) if isinstance(obs, dict) else None) if key else obs
+        shape = np.shape(value) if value is not None else None
+        if shape != part.shape:
+            where = f"{key!r} " if key else ""
+            raise ValueError(f"the observation {where}has shape {shape}, its observation space declares {part.shape}")
 
 
 def with_success(info: dict) -> dict:
