@@ -398,3 +398,10 @@ def test_a_valid_spec_still_prepares(tmp_path, capsys):
     with pytest.raises(SystemExit) as stop:
         grid.main([str(tmp_path / "spec.yaml"), "--prepare_only"])
     assert stop.value.code == 0 and "error" not in capsys.readouterr().err
+
+
+def test_a_report_without_runs_makes_no_folder(tmp_path, capsys):
+    with pytest.raises(SystemExit) as stop:
+        plot.main([str(tmp_path / "missing"), "--out", str(tmp_path / "new" / "sub" / "fig")])
+    assert stop.value.code == 2 and "no run" in capsys.readouterr().err
+    assert not (tmp_path / "new").exists()

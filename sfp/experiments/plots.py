@@ -300,9 +300,9 @@ def write_curves(runs, path: Path) -> None:
 def write_report(runs_dirs: list[Path], out: Path, last: int, snapshot: Path | None) -> str:
     """Figures, the results table and the curves of the runs in `runs_dirs`, written under the prefix `out`;
     returns the text to print."""
-    ensure_dir(out.parent, "choose another --out")  # an unusable output path fails before any work
     directories = [path for path in runs_dirs if path.is_dir()]
-    runs = read_runs(directories)
+    runs = read_runs(directories)  # first: no folder is made for a report that has no runs
+    ensure_dir(out.parent, "choose another --out")  # an unusable output path fails before any figure is drawn
     if snapshot:
         snapshot_logs(directories, snapshot)
     groups = group(runs)
