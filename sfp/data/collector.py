@@ -229,21 +229,23 @@ def read_manifest(folder: Path) -> dict | None:
         recorded = json.loads(path.read_text())
     except (OSError, ValueError):
         recorded = None
-    count = recorded.get("num_trajs", 1) if isinstance(recorded, dict) else None
-    gym_keys = [recorded.get(key) for key in ("env", "expert")] if isinstance(recorded, dict) else []
-    if (
-        not isinstance(recorded, dict)
-        or not isinstance(recorded.get("suite"), str)
-        or isinstance(count, bool)
-        or not isinstance(count, int)
-        or count < 1
-        or (recorded["suite"] == GYM_SUITE and not all(isinstance(value, str) for value in gym_keys))
-    ):
+    if not _is_manifest(recorded):
         raise UserError(
             f"{path} is damaged (not the record the collector writes): delete it and rerun the collect command, "
             "which records the collection again and makes only the trajectories that are missing"
         )
     return recorded
+
+
+def _is_manifest(recorded) -> bool:
+    """Whether `recorded` has the form the collector writes: a text suite, a positive count if any, and for a
+    Gymnasium collection its env and expert as text."""
+    if not isinstance(recorded, dict) or not isinstance(recorded.get("suite"), str):
+        return False
+    count = recorded.get("num_trajs", 1)
+    if isinstance(count, bool) or not isinstance(count, int) or count < 1:
+        return False
+    return recorded["suite"] != GYM_SUITE or all(isinstance(recorded.get(key), str) for key in ("env", "expert"))
 
 
 def check_manifest(folder: Path, settings: CollectionSettings, num_trajs: int) -> None:

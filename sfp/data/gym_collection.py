@@ -97,9 +97,14 @@ def check_data_name(name: str, expert: str, given: bool = True) -> str:
         raise UserError(
             f"{origin} cannot name a dataset: use lower-case letters and digits, words joined by '_' (e.g. my_walker)"
         )
-    owner = {short: f"the {suite} suite's expert" for suite, short in paths.SUITES.items()}
-    owner.update({body: f"imported {body} data (scripts/import_d4rl.py)" for body in paths.LOCOMOTION_BODIES})
-    owner.update({key: f"the built-in expert {key}" for key in BUILTIN_GYM_EXPERTS if key != expert})
+    owner = {  # every short name the project gives data (paths.SHORT_NAMES), but this collection's own expert's
+        short: f"imported {short} data (scripts/import_d4rl.py)"
+        if short in paths.LOCOMOTION_BODIES
+        else f"the built-in expert {short}"
+        for short in paths.SHORT_NAMES
+        if short != expert
+    }
+    owner.update({short: f"the {suite} suite's expert" for suite, short in paths.SUITES.items()})
     if name in owner:
         raise UserError(f"{origin} is the data name of {owner[name]}; {fix}")
     return name
