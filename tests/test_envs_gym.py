@@ -3,6 +3,8 @@ from their ids, HER relabels with the environment's own compute_reward, a Box-ob
 cannot work stops with one line."""
 
 import json
+import os
+import signal
 
 import gymnasium
 import numpy as np
@@ -16,9 +18,11 @@ from sfp.envs.gym_task import GymTask, check_supported
 from sfp.errors import UserError
 from sfp.priors.params import parse_train_params
 from sfp.priors.training import train_prior
+from sfp.rl import trainer as trainer_module
 from sfp.rl.build import build_experiment, flat_observation
 from sfp.rl.params import load_rl_params
 from sfp.rl.replay import ReplayEpisode
+from sfp.rl.run import run
 from tests.test_hostile_inputs import _check_line
 from tests.tiny_runs import tiny_prior, tiny_run
 
@@ -73,6 +77,31 @@ def test_a_robotics_task_runs_an_epoch_from_its_id(priors, env, extra, method):
         counts = np.load(visits)
         assert counts["counts"].sum() == 120 and counts["cells"].sum() == 15  # PointMaze_Open: 3 x 5 free cells
         assert not counts["counts"][0][~counts["cells"]].any()  # the point never leaves the free cells
+
+
+@pytest.mark.parametrize("env,extra", [(MAZE, ONE_GOAL), (FETCH, [])])
+def test_a_robotics_run_stopped_mid_episode_resumes_exactly(priors, env, extra, monkeypatch):
+    """Gymnasium-Robotics keeps its random generators on its own classes (the maze's point body, the arm's env): the
+    checkpoint must capture them, or the replayed episode differs and the run cannot be resumed."""
+    argv = ["--env", env, *extra, *tiny_run(env=None, epochs=2), "--use_prior", "True", "--alpha", "0.01"]
+    run(*load_rl_params([*argv, "--exp_name", "whole"]))
+    original_step = trainer_module.Trainer._step
+
+    def step_then_interrupt(self):
+        original_step(self)
+        if self.t == 150:  # mid-episode (episodes of 60 steps), in the second epoch, after updates began
+            os.kill(os.getpid(), signal.SIGINT)
+
+    monkeypatch.setattr(trainer_module.Trainer, "_step", step_then_interrupt)
+    assert run(*load_rl_params([*argv, "--exp_name", "split"])).t == 150
+    monkeypatch.setattr(trainer_module.Trainer, "_step", original_step)
+    run(*load_rl_params([*argv, "--exp_name", "split", "--resume", "True"]))
+    whole, split = _progress("whole", priors), _progress("split", priors)
+    for row in whole + split:
+        for column in ("Time", "SPS", "UpdatesPerSec"):
+            row.pop(column, None)
+    assert len(whole) == 2
+    np.testing.assert_equal(whole, split)  # NaN (no test episode ended yet) equals NaN
 
 
 def test_a_robotics_run_is_named_by_its_id_and_options():

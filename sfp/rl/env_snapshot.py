@@ -4,7 +4,8 @@ Simulators cannot be pickled reliably (metaworld classes are built at import tim
 through pickle), but they are deterministic. So a checkpoint keeps the random state the env had before its current
 episode's reset, and the actions taken since; `replay_episode` rebuilds the exact simulator state from them.
 Every numpy Generator reachable from the env (wrappers, the gymnasium env, simulators it wraps, their spaces) is
-captured, keyed by its attribute path.
+captured, keyed by its attribute path; that includes the parts of an env from any package (Gymnasium-Robotics, a
+user's module): the search descends into the package the env's own class comes from.
 """
 
 from collections.abc import Mapping
@@ -15,8 +16,12 @@ import numpy as np
 MAX_DEPTH = 4
 
 
-def _generators(obj, path: str = "", depth: int = 0, seen: set | None = None) -> dict[str, np.random.Generator]:
-    seen = set() if seen is None else seen
+def _generators(env) -> dict[str, np.random.Generator]:
+    packages = {"gymnasium", "metaworld", "sfp", _package(getattr(env, "unwrapped", env))}
+    return _generators_below(env, packages, "", 0, set())
+
+
+def _generators_below(obj, packages: set[str], path: str, depth: int, seen: set) -> dict[str, np.random.Generator]:
     if id(obj) in seen or depth > MAX_DEPTH or not hasattr(obj, "__dict__"):
         return {}
     seen.add(id(obj))
@@ -24,15 +29,13 @@ def _generators(obj, path: str = "", depth: int = 0, seen: set | None = None) ->
     for name, value in vars(obj).items():
         if isinstance(value, np.random.Generator):
             found[f"{path}.{name}"] = value
-        elif _is_env_part(value):
-            found.update(_generators(value, f"{path}.{name}", depth + 1, seen))
+        elif _package(value) in packages:  # envs, wrappers, simulators, spaces; not arrays, tensors or modules
+            found.update(_generators_below(value, packages, f"{path}.{name}", depth + 1, seen))
     return found
 
 
-def _is_env_part(value) -> bool:
-    """Objects worth descending into: envs, wrappers, simulators and spaces (not arrays, tensors or modules)."""
-    module = type(value).__module__ or ""
-    return module.split(".")[0] in ("gymnasium", "metaworld", "sfp")
+def _package(value) -> str:
+    return (type(value).__module__ or "").split(".")[0]
 
 
 def rng_snapshot(env) -> dict[str, Mapping[str, Any]]:

@@ -359,8 +359,9 @@ class Trainer:
         replayed = replay_episode(self.experiment.env, saved["reset_seed"], saved["rng_state"], saved["env_actions"])
         if not _same_observations(replayed, saved["observations"]):
             raise UserError(
-                f"the environment did not replay the saved episode identically (library versions "
-                f"changed?); {self.run_dir} cannot be resumed exactly"
+                f"the environment did not replay the saved episode identically (a library version changed, or "
+                f"the environment draws from a random generator the checkpoint cannot reach); {self.run_dir} cannot "
+                f"be resumed exactly: move it away and start the run again"
             )
         episode = Episode(saved["observations"][0], np.zeros(0), saved["reset_seed"], saved["rng_state"])
         for key in ("env_actions", "actions", "observations", "rewards", "terminals", "windows", "ret", "success"):
