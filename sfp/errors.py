@@ -18,6 +18,17 @@ def one_line(text: object) -> str:
     return " ".join(part.strip() for part in str(text).splitlines() if part.strip())
 
 
+def describe_fault(err: BaseException) -> str:
+    """'<Type>: <message>' of an error raised in a user's code (module, environment, expert), 'it called
+    sys.exit(<code>)' for a sys.exit there (catch USER_CODE_FAULTS around such code)."""
+    if isinstance(err, SystemExit):
+        return f"it called sys.exit({'' if err.code is None else repr(err.code)})"
+    return f"{type(err).__name__}: {one_line(err)}"
+
+
+USER_CODE_FAULTS = (Exception, SystemExit)  # what a user's code may raise that is its fault (Ctrl-C is not)
+
+
 def describe_os_error(err: OSError) -> str:
     """'<path>: <reason>' (or '<path> -> <path2>: <reason>') of an operating-system error."""
     reason = err.strerror or str(err)

@@ -95,8 +95,20 @@ def split_data_name(name: str) -> tuple[str, str]:
 def _directory(variable: str, default: Path, create: bool) -> Path:
     path = Path(os.environ.get(variable) or default).expanduser()
     if create:
-        ensure_dir(path, f"set ${variable} to a writable directory")
+        ensure_dir(path, _unusable_fix(variable))
     return path
+
+
+def _unusable_fix(variable: str) -> str:
+    return f"set ${variable} to a writable directory"
+
+
+def check_data_dirs(*variables: str) -> None:
+    """Check, creating nothing, that files can be written in the directories of `variables` (SFP_LOG_DIR, ...;
+    check_writable): a command calls it before any work, and the code that writes into them makes them."""
+    directories = {"D4RL_DATASET_DIR": dataset_dir, "SFP_FLOW_DIR": flow_dir, "SFP_LOG_DIR": log_dir}
+    for variable in variables:
+        check_writable(directories[variable](), _unusable_fix(variable))
 
 
 def ensure_dir(path: Path, fix: str) -> Path:
@@ -170,7 +182,7 @@ def check_run_dir(directory: Path) -> Path:
     UserError naming the fix. Writes nothing."""
     if os.path.lexists(directory) and not directory.is_dir():
         raise UserError(f"{directory} is a file, not a run directory: move that file away or choose another --exp_name")
-    check_writable(directory, "set $SFP_LOG_DIR to a writable directory")
+    check_writable(directory, _unusable_fix("SFP_LOG_DIR"))
     return directory
 
 
@@ -193,7 +205,10 @@ def check_writable(directory: Path, fix: str) -> None:
         existing = existing.parent
     if not existing.is_dir():
         kind = "a file, not a directory" if existing.is_file() else "not a directory"
-        raise UserError(f"the folder {existing} cannot be created: it is {kind}; {fix}")
+        if existing == directory:
+            raise UserError(f"the folder {existing} cannot be created: it is {kind}; {fix}")
+        first = existing / directory.relative_to(existing).parts[0]  # the folder that cannot be made inside it
+        raise UserError(f"the folder {first} cannot be created: {existing} is {kind}; {fix}")
     for part in directory.relative_to(existing).parts:
         if len(os.fsencode(part)) > NAME_MAX:
             raise UserError(f"the folder name {part[:40]}... is longer than {NAME_MAX} bytes; {fix}")

@@ -4,6 +4,7 @@ pointmaze and fetch experts head for their targets with persistent actions; bad 
 work. The user experts are in tests/user_experts.py."""
 
 import json
+import re
 from pathlib import Path
 
 import h5py
@@ -200,7 +201,20 @@ def test_data_names_of_experts():
         ([*ORBITER[:3], "user_experts:wrong_shape"], "user_experts:wrong_shape returned shape (3,) on its first step"),
         ([*ORBITER[:3], "user_experts:too_big"], "outside [-1, 1]"),
         ([*ORBITER[:3], "user_experts:not_finite"], "non-finite action"),
-        ([*ORBITER[:3], "user_experts:broken"], "user_experts:broken raised KeyError on its first step"),
+        ([*ORBITER[:3], "user_experts:broken"], "user_experts:broken failed on its first step"),
+        (
+            [*ORBITER[:3], "user_experts:takes_one"],
+            "takes_one(observation) cannot be called as expert(observation, rng)",
+        ),
+        ([*ORBITER[:3], "user_experts:TakesThree"], "TakesThree.__call__(observation, rng, step) cannot be called as"),
+        ([*ORBITER[:3], "user_experts:returns_none"], "returned None on its first step; an expert must return real"),
+        ([*ORBITER[:3], "user_experts:returns_strings"], "returned ['0.1', '0.2'] on its first step; an expert must"),
+        ([*ORBITER[:3], "user_experts:returns_complex"], "on its first step; an expert must return real numbers"),
+        (
+            [*ORBITER[:3], "exiting_module:wander"],
+            "--expert exiting_module:wander: importing exiting_module failed (it called sys.exit(3))",
+        ),
+        ([*ORBITER[:3], "user_experts:ExitsWhenMade"], "ExitsWhenMade() failed (it called sys.exit())"),
         ([*ORBITER[:3], "wander"], "neither a built-in expert"),
         (["--env", "gymnasium_robotics:PointMaze_Nowhere-v3"], "invalid choice"),
         (["--env", "moon"], "invalid choice: 'moon'"),
@@ -225,6 +239,17 @@ def test_bad_input_is_one_line_before_any_work(argv, message, capsys):
     assert stop.value.code == 2
     assert message in error_line(capsys)
     assert not paths.dataset_dir().exists()
+
+
+def test_an_expert_that_calls_sys_exit_is_one_line_naming_it(capsys):
+    with pytest.raises(SystemExit) as stop:
+        collect_main([*ORBITER[:3], "user_experts:exits", "--num_trajs", "1"])
+    assert stop.value.code == 2
+    assert re.fullmatch(
+        r"error: --expert user_experts:exits failed on its first step \(.*user_experts\.py, line \d+\): it called "
+        r"sys\.exit\(3\)",
+        error_line(capsys),
+    )
 
 
 def test_distill_names_the_collect_command_of_a_missing_gym_collection(capsys):

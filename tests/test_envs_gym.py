@@ -5,6 +5,7 @@ cannot work stops with one line."""
 import json
 import os
 import signal
+import sys
 
 import gymnasium
 import numpy as np
@@ -173,11 +174,29 @@ def test_a_task_without_goals_runs_sac_without_her(priors, capsys):
         (["--env", "Pendulum-v1", "--use_prior", "True"], "has no built-in prior data: name a dataset"),
         (["--env", FETCH, "--use_prior", "True", "--prior_data", "pointmaze"], "2-dim"),
         (["--env", FETCH, "--use_prior", "True", "--prior_data", "../x"], "--prior_data '../x' is not a name"),
-        (["--env", FETCH, "--use_prior", "True", "--prior_data", "nosuch"], "no data named 'nosuch' to train one on"),
+        (
+            ["--env", FETCH, "--use_prior", "True", "--prior_data", "nosuch"],
+            "nor data to train one on: no dataset 'nosuch' in",
+        ),
+        (
+            ["--env", FETCH, "--bc_epochs", "1", "--prior_data", "nosuch"],
+            "(it holds fetch, pointmaze); make it with: python scripts/collect_dataset.py --env <Gymnasium id> "
+            "--expert <module:callable> --name nosuch, or python scripts/import_minari.py --short nosuch",
+        ),
+        (["--env", FETCH, "--bc_epochs", "1", "--prior_data", "My-Data"], "--name <data name> ('My-Data' cannot name"),
+        (
+            ["--env", FETCH, "--bc_epochs", "1", "--prior_data", "pointmaze"],
+            "holds 2-dim actions but gymnasium_robotics:FetchReach-v4 takes 4-dim ones; pass --prior_data fetch (",
+        ),
+        (
+            ["--env", "Pendulum-v1", "--bc_epochs", "1", "--prior_data", "fetch"],
+            "holds no data of 1-dim actions: collect data with python scripts/collect_dataset.py --env Pendulum-v1 ",
+        ),
         (["--env", "Pendulum-v1", "--video_freq", "1"], "has no MuJoCo renderer to record videos with"),
         (["--env", ":Foo-v0"], "'' is not a module name"),
         (["--env", "a..b:Foo-v0"], "'a..b' is not a module name"),
         (["--env", "broken_module:Foo-v0"], "importing the module 'broken_module' failed (RuntimeError: half-written"),
+        (["--env", "exiting_module:Foo-v0"], "importing the module 'exiting_module' failed (it called sys.exit(3))"),
         (["--env", MAZE, "--env_kwargs", '{"maze_map": 3}'], "does not suit PointMaze_Open-v3"),
         (["--env", MAZE, "--env_kwargs", '{"maze_map": [[1, 1], [1]]}'], "gymnasium.make('PointMaze_Open-v3') with"),
         (["--env", "CarRacing-v3"], "CarRacing-v3 needs a package that is not installed: Box2D"),
@@ -294,7 +313,8 @@ def test_a_goal_task_whose_reward_fails_is_one_line():
 
 
 class _Faulty(gymnasium.Env):
-    """A user's Box task with one fault: its step raises after 30 steps, or its observations have another shape."""
+    """A user's Box task with one fault: its step raises (or calls sys.exit) after 30 steps, or its observations have
+    another shape."""
 
     observation_space = gymnasium.spaces.Box(-1, 1, (3,), np.float32)
     action_space = gymnasium.spaces.Box(-1, 1, (2,), np.float32)
@@ -308,6 +328,8 @@ class _Faulty(gymnasium.Env):
     def step(self, action):
         self.steps += 1
         if self.steps > 30:
+            if self.fault == "exit":
+                sys.exit(5)
             raise RuntimeError("sensor lost")
         return np.zeros(3, np.float32), 0.0, False, self.steps % 20 == 0, {}
 
@@ -320,6 +342,7 @@ gymnasium.register("FaultyTask-v0", entry_point=_Faulty, max_episode_steps=20)
     [
         ("step", "FaultyTask-v0: its step() failed: RuntimeError: sensor lost"),
         ("shape", "FaultyTask-v0: its reset() failed: ValueError: the observation has shape (4,)"),
+        ("exit", "FaultyTask-v0: its step() failed: it called sys.exit(5)"),
     ],
 )
 def test_a_fault_in_the_environments_own_code_is_one_line(priors, fault, fragment, capsys):

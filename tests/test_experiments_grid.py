@@ -37,6 +37,23 @@ def test_grid_names_and_flags(spec_file):
     assert sac.argv[sac.argv.index("--alpha") + 1] == "0.05"
 
 
+def test_env_kwargs_as_a_yaml_mapping_runs_as_its_json_text(tmp_path):
+    """YAML's natural spelling of env_kwargs gives the runs (names and command lines) of main.py's JSON text."""
+    runs = []
+    for kwargs in ("{g: 9.5, max_episode_steps: 50}", """'{"g": 9.5, "max_episode_steps": 50}'"""):
+        path = tmp_path / "grid.yaml"
+        path.write_text(
+            "name: g\ntasks: [Pendulum-v1]\nmethods: [sac]\nseeds: [0]\n"
+            f"params: {{env_kwargs: {kwargs}}}\nmethod_params: {{sac: {{env_kwargs: {kwargs}}}}}\n"
+        )
+        runs.append([(run.name, run.argv) for run in grid(load_spec(path))])
+    assert runs[0] == runs[1]
+    (name, argv), *_ = runs[0]
+    assert (
+        name == "g__Pendulum-v1__sac" and argv[argv.index("--env_kwargs") + 1] == '{"g": 9.5, "max_episode_steps": 50}'
+    )
+
+
 def test_missing_data_and_priors_become_the_commands_a_user_would_type(spec_file):
     preparations = preparation_commands(load_spec(spec_file), grid(load_spec(spec_file)))
     commands = [preparation.command for preparation in preparations]

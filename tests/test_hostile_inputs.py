@@ -356,6 +356,21 @@ def test_hostile_input_through_the_scripts(entry, setup, argv, fragment, tmp_pat
     _check_line(result.stderr, fragment)
 
 
+@pytest.mark.parametrize(
+    "entry, argv",
+    [
+        ("flows", ["--env", "point-maze"]),  # no dataset
+        ("flows", ["--env", "point-maze", "--diagnose_only", "True"]),  # no prior
+        ("main", ["--env", "room-v1", "--use_prior", "True"]),  # no prior
+    ],
+)
+def test_a_refused_command_creates_no_directory(entry, argv, capsys):
+    with pytest.raises(SystemExit) as stop:
+        COMMANDS[entry](argv)
+    assert stop.value.code == 2 and capsys.readouterr().err.startswith("error: ")
+    assert not [path for path in (paths.log_dir(), paths.flow_dir(), paths.dataset_dir()) if path.exists()]
+
+
 def test_an_allocation_that_cannot_succeed_is_one_line(capsys):
     """A network of 1e13 units per layer: torch cannot allocate its first layer (it fails at once, allocating
     nothing)."""

@@ -254,6 +254,21 @@ def test_errors_are_one_line(dirs, capsys, tmp_path):
     assert "is not a run checkpoint" in _error(capsys, copy, "--checkpoint", a_prior)
 
 
+@pytest.mark.parametrize(
+    "change, fragment",
+    [
+        (lambda config: {key: value for key, value in config.items() if key != "env"}, "names no env"),
+        (lambda config: list(config), "is not a JSON object"),
+    ],
+)
+def test_a_damaged_config_is_named_not_the_checkpoint(dirs, capsys, tmp_path, change, fragment):
+    copy = tmp_path / "copy_s0"
+    shutil.copytree(dirs / "logs" / "sac_s0", copy)
+    config = copy / "config.json"
+    config.write_text(json.dumps(change(json.loads(config.read_text()))))
+    assert f"{config} is damaged: it {fragment}" in _error(capsys, copy)
+
+
 def test_moved_or_changed_prior(dirs, capsys, tmp_path, monkeypatch):
     run_dir = dirs / "logs" / "sfp_s0"
     prior = next((dirs / "flows").glob("maze_primitive_flow_action_1.pt"))

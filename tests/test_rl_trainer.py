@@ -1,5 +1,6 @@
 """The downstream-RL loop on the point maze: what a run leaves behind, exact resume, clear errors."""
 
+import itertools
 import os
 import signal
 
@@ -9,6 +10,7 @@ import pytest
 import main
 from sfp import paths
 from sfp.errors import UserError
+from sfp.rl.agent import SACAgent
 from sfp.rl.params import load_rl_params
 from sfp.rl.run import run
 from tests.tiny_runs import tiny_run
@@ -111,3 +113,34 @@ def test_missing_prior_names_the_command_before_any_step(capsys):
     assert exit_info.value.code == 2
     assert "flows/train.py" in capsys.readouterr().err
     assert not paths.run_dir("noprior", 0).exists()
+
+
+def _losses_become_nan(monkeypatch, first: int) -> None:
+    """From the agent's `first`-th gradient step on, every loss it reports is NaN."""
+    original, calls = SACAgent.update, itertools.count(1)
+
+    def update(self, batch):
+        info, priorities = original(self, batch)
+        return ({key: float("nan") for key in info} if next(calls) >= first else info), priorities
+
+    monkeypatch.setattr(SACAgent, "update", update)
+
+
+@pytest.mark.parametrize(
+    "first_nan, save_freq, kept",
+    [
+        (1, 1, "it had saved nothing yet, and its directory"),  # before the first row: the directory is removed
+        (150, 0, "it had saved no checkpoint yet (nothing to resume); its logs are in"),  # in epoch 2, no checkpoint
+        (150, 1, "the last checkpoint in"),  # in epoch 2, after epoch 1's checkpoint
+    ],
+)
+def test_a_non_finite_loss_says_what_the_run_kept(monkeypatch, capsys, first_nan, save_freq, kept):
+    _losses_become_nan(monkeypatch, first_nan)
+    with pytest.raises(SystemExit) as exit_info:
+        main.main(TINY + ["--exp_name", "nan", "--save_freq", str(save_freq)])
+    assert exit_info.value.code == 2
+    line = capsys.readouterr().err.splitlines()[-1]
+    assert line.startswith("error: ") and "became non-finite at step" in line and kept in line, line
+    directory = paths.run_dir("nan", 0)
+    assert directory.exists() == (first_nan > 1)
+    assert (directory / "checkpoint.pt").exists() == (first_nan > 1 and save_freq > 0)

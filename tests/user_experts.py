@@ -2,6 +2,8 @@
 tests/ on sys.path). Good ones for PointMaze_Open-v3 (observation [x, y, vx, vy], force actions) and FetchReach-v4,
 and bad ones, each with one mistake."""
 
+import sys
+
 import numpy as np
 
 
@@ -48,6 +50,39 @@ def not_finite(observation, rng):
 
 def broken(observation, rng):
     return observation["no such key"]
+
+
+def exits(observation, rng):
+    sys.exit(3)
+
+
+class ExitsWhenMade:
+    def __init__(self):
+        sys.exit()
+
+    def __call__(self, observation, rng):
+        return np.zeros(2)
+
+
+def takes_one(observation):
+    return np.zeros(2)
+
+
+class TakesThree:
+    def __call__(self, observation, rng, step):
+        return np.zeros(2)
+
+
+def returns_none(observation, rng):
+    return None
+
+
+def returns_strings(observation, rng):
+    return ["0.1", "0.2"]
+
+
+def returns_complex(observation, rng):
+    return np.array([0.1 + 0.5j, 0.2])
 
 
 NOT_CALLABLE = 3

@@ -3,7 +3,7 @@
 from pathlib import Path
 
 from sfp.errors import exits_cleanly
-from sfp.paths import flow_dir, log_dir
+from sfp.paths import check_data_dirs
 from sfp.priors.params import PARAMS_FILE, parse_train_params
 from sfp.priors.training import diagnose_checkpoint, train_prior
 
@@ -11,10 +11,8 @@ from sfp.priors.training import diagnose_checkpoint, train_prior
 @exits_cleanly
 def main(argv: list[str] | None = None, params_file: Path = PARAMS_FILE) -> None:
     params = parse_train_params(argv, params_file)
-    if not params.debug:  # unusable data directories fail with one line before any work
-        log_dir(create=True)
-        if not params.diagnose_only:
-            flow_dir(create=True)
+    if not params.debug:  # unusable data directories fail with one line before any work (nothing is created)
+        check_data_dirs("SFP_LOG_DIR", *([] if params.diagnose_only else ["SFP_FLOW_DIR"]))
     if params.diagnose_only:
         diagnose_checkpoint(params)
     else:

@@ -7,16 +7,13 @@ Takes main.py's parameters; those SB3 does not use must keep their defaults (see
 import sys
 
 from sfp.errors import exits_cleanly
-from sfp.paths import log_dir
 from sfp.rl.params import load_rl_params
 from sfp.rl.peer_sac import PEER_COMMAND, run_peer
 
 
 @exits_cleanly
 def main(argv: list[str] | None = None) -> None:
-    params, _ = load_rl_params(argv, command=PEER_COMMAND)  # default name <env>__sb3_sac
-    if not params.debug:
-        log_dir(create=True)
+    params, _ = load_rl_params(argv, command=PEER_COMMAND)  # default name <env>__sb3_sac; run_peer checks $SFP_LOG_DIR
     status = run_peer(params)
     if status:
         sys.exit(status)

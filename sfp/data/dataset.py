@@ -32,6 +32,7 @@ from sfp.errors import UserError, one_line
 from sfp.finite import non_finite
 from sfp.invocation import command
 
+MAX_LISTED = 12  # data names an error lists at most
 VECTOR_KEYS = ("observations", "actions", "goals", "rewards", "terminals", "timeouts")
 IMAGE_KEY = "images"
 IMAGE_SHAPE = (3, 64, 64)
@@ -69,7 +70,9 @@ def script_options(name: str) -> str:
 
 
 def collect_command(name: str) -> str:
-    """The command that creates the dataset of a data name (for error messages)."""
+    """The command that creates the dataset of a data name (for error messages): its suite's, its import's or its
+    Gymnasium collection's; for another name, collecting or importing new data (under another name when this one
+    cannot name data)."""
     if name in paths.LOCOMOTION_BODIES:
         return f"{command('sfp-import-d4rl')} --file <{name}-expert-v2.hdf5>"
     if paths.split_data_name(name)[0] not in paths.SUITES.values():
@@ -78,9 +81,38 @@ def collect_command(name: str) -> str:
         gym = gym_commands(name)
         if gym:
             return gym
-        return f"{command('sfp-import-minari')} --short {name} --dataset <minari id>"
+        collect = f"{command('sfp-collect')} --env <Gymnasium id> --expert <module:callable> --name"
+        if not paths.IMPORTED_NAME.fullmatch(name):
+            rule = "lower-case letters and digits, words joined by '_'"
+            return f"{collect} <data name> ({name!r} cannot name data: use {rule})"
+        return f"{collect} {name}, or {command('sfp-import-minari')} --short {name} --dataset <minari id>"
     options = script_options(name)
     return f"{command('sfp-collect')} {options} && {command('sfp-distill')} {options}"
+
+
+def data_names() -> list[str]:
+    """The data names of the datasets in $D4RL_DATASET_DIR (.hdf5 files and the original release's .npy files)."""
+    suffixes = ("_primitive.hdf5", "_primitive_distilled.npy")
+    folder = paths.dataset_dir()
+    files = [entry.name for entry in folder.iterdir() if entry.is_file()] if folder.is_dir() else []
+    return sorted({name.removesuffix(suffix) for name in files for suffix in suffixes if name.endswith(suffix)})
+
+
+def no_dataset(name: str) -> str:
+    """'no dataset <name> in <folder> (it holds <names>); make it with: <command>': the error of a missing dataset."""
+    names = data_names()
+    held = ", ".join(names[:MAX_LISTED] + (["..."] if len(names) > MAX_LISTED else [])) or "no data"
+    return f"no dataset {name!r} in {paths.dataset_dir()} (it holds {held}); make it with: {collect_command(name)}"
+
+
+def action_width(name: str) -> int | None:
+    """The action width of the .hdf5 dataset of a data name (None when it cannot be read)."""
+    try:
+        with h5py.File(paths.dataset_file(name), "r") as handle:
+            shape = handle["actions"].shape
+    except (OSError, KeyError, AttributeError):  # not HDF5, no actions, a group named actions
+        return None
+    return shape[1] if len(shape) == 2 else None
 
 
 def check_arrays(path, arrays: dict, fix: str, action_dim: int | None = None) -> None:
@@ -253,7 +285,7 @@ def load_dataset(name: str, with_images: bool = False) -> ExpertData:
                     f"{own_name} and make {name!r} with: {collect_command(name)}"
                 )
             return data
-    raise UserError(f"no dataset {name!r} in {paths.dataset_dir()}; make it with: {collect_command(name)}")
+    raise UserError(no_dataset(name))
 
 
 class RowRanges(Protocol):

@@ -43,7 +43,7 @@ import numpy as np
 
 from sfp import paths
 from sfp.data.gym_experts import BUILTIN_GYM_EXPERTS
-from sfp.errors import UserError, one_line
+from sfp.errors import USER_CODE_FAULTS, UserError, describe_fault
 from sfp.invocation import command
 
 GYM_SUITE = "gym"  # the suite recorded in the pieces and the manifest of every Gymnasium collection
@@ -122,10 +122,8 @@ def import_callable(spec: str):
             f"--expert {spec}: cannot import the module {module_name!r} ({err}); put {module_name.split('.')[0]}.py "
             "in the current directory or install its package"
         ) from None
-    except Exception as err:  # an error inside the user's module
-        raise UserError(
-            f"--expert {spec}: importing {module_name} failed ({type(err).__name__}: {one_line(err)})"
-        ) from None
+    except USER_CODE_FAULTS as err:  # an error inside the user's module
+        raise UserError(f"--expert {spec}: importing {module_name} failed ({describe_fault(err)})") from None
     target = module
     for part in attr.split("."):
         if not hasattr(target, part):
@@ -232,10 +230,10 @@ class GymCollection:
             return expert
         try:
             instance = expert()
-        except Exception as err:
+        except USER_CODE_FAULTS as err:
             raise UserError(
                 f"--expert {self.name}: a class expert is made with no arguments once per trajectory, and "
-                f"{expert.__name__}() failed ({type(err).__name__}: {one_line(err)})"
+                f"{expert.__name__}() failed ({describe_fault(err)})"
             ) from None
         if not callable(instance):
             raise UserError(
@@ -250,21 +248,25 @@ class GymCollection:
             raw = expert(observation, rng)
         except UserError:
             raise
-        except Exception as err:  # a bug in the expert: one line, with where it happened
+        except USER_CODE_FAULTS as err:  # a bug in the expert: one line, with where it happened
             frame = traceback.extract_tb(err.__traceback__)[-1]
             raise UserError(
-                f"--expert {self.name} raised {type(err).__name__} {where} ({frame.filename}, line {frame.lineno}): "
-                f"{one_line(err)[:300]}"
+                f"--expert {self.name} failed {where} ({frame.filename}, line {frame.lineno}): "
+                f"{describe_fault(err)[:300]}"
             ) from None
         try:
-            action = np.asarray(raw, np.float64)
-        except (TypeError, ValueError):
+            action = np.asarray(raw)
+        except Exception:  # a ragged list, a tensor that requires grad, ...: not an array of numbers
             action = None
-        if action is None or action.shape != (action_dim,):
-            got = f"shape {action.shape}" if action is not None else f"a {type(raw).__name__}"
+        if action is None or action.dtype.kind not in "iuf":
             raise UserError(
-                f"--expert {self.name} returned {got} {where}; {self.env_name} takes actions of shape ({action_dim},)"
-                " in [-1, 1]"
+                f"--expert {self.name} returned {raw!r:.80} {where}; an expert must return real numbers: "
+                f"{action_dim} floats in [-1, 1] (e.g. a numpy array of shape ({action_dim},))"
+            )
+        if action.shape != (action_dim,):
+            raise UserError(
+                f"--expert {self.name} returned shape {action.shape} {where}; {self.env_name} takes actions of shape "
+                f"({action_dim},) in [-1, 1]"
             )
         if not np.all(np.isfinite(action)):
             raise UserError(f"--expert {self.name} returned a non-finite action {action.tolist()} {where}")
@@ -278,7 +280,25 @@ class GymCollection:
     def try_first_step(self, env, env_seed: int, rng: np.random.Generator) -> None:
         """Make the expert of trajectory 0 and check its first action (a UserError before any work)."""
         observation, _ = env.reset(seed=env_seed)
-        self.act(self.new_expert(), observation, rng, env.action_space.shape[0], "on its first step")
+        expert = self.new_expert()
+        self.check_signature(expert)
+        self.act(expert, observation, rng, env.action_space.shape[0], "on its first step")
+
+    def check_signature(self, expert) -> None:
+        """A UserError naming the user's callable unless it can be called as expert(observation, rng)."""
+        try:
+            signature = inspect.signature(expert)
+        except ValueError:  # no signature to read (a builtin): its first call tells
+            return
+        try:
+            signature.bind(None, None)
+        except TypeError as err:
+            name = getattr(expert, "__qualname__", f"{type(expert).__qualname__}.__call__")  # a function, an instance
+            raise UserError(
+                f"--expert {self.name}: {name}{signature} cannot be called as expert(observation, rng) ({err}); "
+                "the documented signature is expert(observation, rng) -> action, rng the trajectory's numpy "
+                "Generator (docs/data.md, 'Your own environment and expert')"
+            ) from None
 
     def rollout(self, env, rng: np.random.Generator, env_seed: int, traj_len: int, images: bool = False) -> dict:
         """One piece (module docstring): traj_len steps of a new expert from env.reset(seed=env_seed)."""

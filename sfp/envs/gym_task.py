@@ -29,7 +29,7 @@ from collections.abc import Callable
 import gymnasium
 import numpy as np
 
-from sfp.errors import UserError, one_line
+from sfp.errors import USER_CODE_FAULTS, UserError, describe_fault, one_line
 
 KNOWN_DATA = (("PointMaze_", "pointmaze"), ("Fetch", "fetch"))  # id prefix -> data name of its built-in expert
 GOAL_KEYS = ("observation", "achieved_goal", "desired_goal")
@@ -56,10 +56,9 @@ def gym_spec(name: str) -> gymnasium.envs.registration.EnvSpec:
         except ImportError as err:
             hint = ROBOTICS_INSTALL if module.startswith("gymnasium_robotics") else f"install the package of {module}"
             raise UserError(f"--env {name}: cannot import the module {module!r} ({err}); {hint}") from None
-        except Exception as err:  # the user's module itself fails: say where, not a traceback of the import
+        except USER_CODE_FAULTS as err:  # the user's module itself fails: say where, not a traceback of the import
             raise UserError(
-                f"--env {name}: importing the module {module!r} failed ({type(err).__name__}: {one_line(err)}); "
-                "fix the module"
+                f"--env {name}: importing the module {module!r} failed ({describe_fault(err)}); fix the module"
             ) from None
         if module == "gymnasium_robotics":
             import gymnasium_robotics
@@ -112,9 +111,9 @@ def make_gym_task(name: str, env_kwargs: dict | None = None, render_mode: str | 
         raise UserError(f"--env_kwargs {json.dumps(env_kwargs)} does not suit {spec.id}: {one_line(err)}") from None
     except gymnasium.error.DependencyNotInstalled as err:
         raise UserError(f"{spec.id} needs a package that is not installed: {one_line(err)}") from None
-    except Exception as err:  # the environment's own constructor fails (a bad env_kwargs value, a missing asset)
+    except USER_CODE_FAULTS as err:  # the environment's own constructor fails (a bad env_kwargs value, a missing asset)
         given = f" with --env_kwargs {json.dumps(env_kwargs)}" if env_kwargs else ""
-        raise UserError(f"gymnasium.make({spec.id!r}){given} failed: {type(err).__name__}: {one_line(err)}") from None
+        raise UserError(f"gymnasium.make({spec.id!r}){given} failed: {describe_fault(err)}") from None
     return GymTask(env, spec.id)
 
 
@@ -143,7 +142,7 @@ class GymTask(gymnasium.Wrapper):
         try:
             obs, reward, terminated, truncated, info = self.env.step(action)
             float(reward)  # a number (checked, not converted: the value goes on as the environment gave it)
-        except Exception as err:  # the environment's own code, or a step that is not Gymnasium's 5-tuple
+        except USER_CODE_FAULTS as err:  # the environment's own code, or a step that is not Gymnasium's 5-tuple
             raise self.fault("step", err) from None
         return obs, reward, terminated, truncated, with_success(info)
 
@@ -151,13 +150,13 @@ class GymTask(gymnasium.Wrapper):
         try:
             obs, info = self.env.reset(seed=seed, options=options)
             check_observation_shapes(obs, self.observation_space)
-        except Exception as err:
+        except USER_CODE_FAULTS as err:
             raise self.fault("reset", err) from None
         return obs, with_success(info)
 
-    def fault(self, call: str, err: Exception) -> UserError:
+    def fault(self, call: str, err: BaseException) -> UserError:
         """One line for a failure inside the environment's own code (a user's task: not this project's bug)."""
-        return UserError(f"{self.env_id}: its {call}() failed: {type(err).__name__}: {one_line(err)[:300]}")
+        return UserError(f"{self.env_id}: its {call}() failed: {describe_fault(err)[:300]}")
 
     def compute_reward(self, achieved_goal: np.ndarray, desired_goal: np.ndarray, info=None) -> np.ndarray:
         """(B,G), (B,G) -> (B,) float32 rewards of the environment's own compute_reward (`info`: accepted for
@@ -175,15 +174,14 @@ class GymTask(gymnasium.Wrapper):
             achieved = np.asarray(obs["achieved_goal"], np.float32)
             goals = np.stack([achieved, achieved + 1e3])  # met exactly, far away
             rows = np.array([float(reward(achieved, goal, None)) for goal in goals])
-        except Exception as err:  # the environment's own code fails before anything runs
+        except USER_CODE_FAULTS as err:  # the environment's own code fails before anything runs
             raise UserError(
-                f"{self.env_id}: its reset or compute_reward failed on a first check: {type(err).__name__}: "
-                f"{one_line(err)}"
+                f"{self.env_id}: its reset or compute_reward failed on a first check: {describe_fault(err)}"
             ) from None
         try:
             batch = np.asarray(reward(np.stack([achieved, achieved]), goals, None), np.float64)
             self._batched = batch.shape == (2,) and np.allclose(batch, rows)
-        except Exception:  # an environment that only takes single rows: it is called row by row
+        except USER_CODE_FAULTS:  # an environment that only takes single rows: it is called row by row
             self._batched = False
         success, failure = rows
         if not success > failure:

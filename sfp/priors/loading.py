@@ -12,6 +12,7 @@ from pathlib import Path
 import torch
 
 from sfp import paths
+from sfp.data.dataset import no_dataset
 from sfp.errors import UserError
 from sfp.invocation import command
 from sfp.priors.base import PriorModel
@@ -109,11 +110,7 @@ def load_prior(path: str | Path, device: str = "cpu") -> Prior:
     if not path.exists():
         data = paths.dataset_file(name)
         if standard and paths.split_data_name(name)[0] not in paths.SHORT_NAMES and not data.exists():
-            raise UserError(
-                f"no prior checkpoint at {path}, and no data named {name!r} to train one on (no {data.name} in "
-                f"{data.parent}); collect it first: {command('sfp-collect')} --env <id> --expert <module:callable> "
-                f"--name {name} (docs/data.md)"
-            )
+            raise UserError(f"no prior checkpoint at {path}, nor data to train one on: {no_dataset(name)}")
         raise UserError(f"no prior checkpoint at {path}; train it with: {command_for_checkpoint(path)}")
     network, config = load_model(path, device)
     expert = paths.split_data_name(name)[1]

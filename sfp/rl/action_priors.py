@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import gymnasium
 
 from sfp import paths
-from sfp.data.dataset import ExpertData, collect_command, load_dataset
+from sfp.data.dataset import ExpertData, action_width, collect_command, data_names, load_dataset
 from sfp.errors import UserError
 from sfp.invocation import command
 from sfp.rl.action_windows import InitialWindows
@@ -70,13 +70,35 @@ def load_run_dataset(env: gymnasium.Env, params) -> ExpertData:
     """The run's expert dataset, refused when its actions are not as wide as `env`'s."""
     name = data_name(env, params)
     data = load_dataset(name)  # checked: finite, float, the suite's action width
-    action_dim = action_box(env).shape[0]
-    if data.actions.shape[1] != action_dim:
+    action_dim, width = action_box(env).shape[0], data.actions.shape[1]
+    if width != action_dim:
+        data.close()
+        if params.prior_data:
+            raise UserError(
+                f"--prior_data {name}: {data.path} holds {width}-dim actions but {params.env} takes {action_dim}-dim "
+                f"ones; {fitting_data(env, params, action_dim)}"
+            )
         raise UserError(
-            f"{data.path}: actions have {data.actions.shape[1]} entries per row but the environment has "
-            f"{action_dim}; it belongs to another suite: move it away and make it again with: {collect_command(name)}"
+            f"{data.path}: actions have {width} entries per row but the environment has {action_dim}; it belongs "
+            f"to another suite: move it away and make it again with: {collect_command(name)}"
         )
     return data
+
+
+def fitting_data(env: gymnasium.Env, params, action_dim: int) -> str:
+    """What a run may name with --prior_data instead: the datasets of `action_dim`-dim actions, the task's own data
+    or a new collection."""
+    folder = paths.dataset_dir()
+    fitting = [name for name in data_names() if action_width(name) == action_dim]
+    own = (
+        "drop --prior_data for the task's own data"
+        if env.get_wrapper_attr("short_name")
+        else f"collect data with {command('sfp-collect')} --env {params.env} --expert <module:callable> --name "
+        "<data name> (docs/data.md)"
+    )
+    if fitting:
+        return f"pass --prior_data {' or '.join(fitting)} (the data of {action_dim}-dim actions in {folder}), or {own}"
+    return f"{folder} holds no data of {action_dim}-dim actions: {own}"
 
 
 def check_prior_dims(prior, cond: str, action_dim: int, cond_dim: int | None) -> None:

@@ -87,6 +87,9 @@ def load_run_params(directory: Path):
         raise UserError(f"{directory} holds no run ({CONFIG_FILE} is missing): pass a run directory") from None
     except json.JSONDecodeError:
         raise UserError(f"{path} is damaged (not JSON); restore it, it holds the run's parameters") from None
+    if not isinstance(config, dict) or "env" not in config:
+        problem = "names no env (the run's task)" if isinstance(config, dict) else "is not a JSON object"
+        raise UserError(f"{path} is damaged: it {problem}; restore it, it holds the run's parameters")
     config.update(gpu=False, resume=False)
     try:
         params, _ = load_rl_params(config_argv(config))
@@ -159,8 +162,8 @@ def load_run(directory: str | Path, checkpoint: str | Path | None = None) -> Run
         experiment.agent.load_state_dict(state["agent"])
     except (RuntimeError, KeyError) as err:
         raise UserError(
-            f"{checkpoint} does not fit the networks of {directory} ({str(err).splitlines()[0]}); "
-            f"pass this run's own checkpoint"
+            f"{checkpoint} does not fit the networks that {directory / CONFIG_FILE} describes "
+            f"({str(err).splitlines()[0]}); pass this run's own checkpoint, or restore the run's {CONFIG_FILE}"
         ) from None
     return Run(directory, checkpoint, experiment, int(state["t"]), notes)
 

@@ -12,6 +12,7 @@ The `*_auto` presets are the tuned-entropy protocol: the same method with automa
 (`autotune_alpha`), starting from the preset's own alpha, towards `target_entropy` auto (-|A|).
 """
 
+import json
 from dataclasses import dataclass
 
 
@@ -75,8 +76,12 @@ METHODS = {
 
 def as_flags(overrides: dict) -> list[str]:
     """Parameter overrides as command-line arguments: {'use_prior': True, 'alpha': 0.01} -> ['--use_prior', 'True',
-    '--alpha', '0.01']."""
-    return [word for key, value in overrides.items() for word in (f"--{key}", str(value))]
+    '--alpha', '0.01']; a mapping (a spec's env_kwargs: {continuing_task: false}) as its JSON text."""
+    return [
+        word
+        for key, value in overrides.items()
+        for word in (f"--{key}", json.dumps(value, default=str) if isinstance(value, dict) else str(value))
+    ]
 
 
 def flags(name: str) -> list[str]:

@@ -8,6 +8,8 @@ from the start (sfp.rl.trainer.deferred_interrupt): the run saves a checkpoint a
 `trainer.exit_status` 130/143.
 """
 
+from pathlib import Path
+
 from tqdm import tqdm
 
 from sfp import paths
@@ -17,7 +19,7 @@ from sfp.rl.build import build_experiment
 from sfp.rl.checkpoint import CHECKPOINT_FILE
 from sfp.rl.logger import CONFIG_FILE, EpochLogger, check_run_claim, claim_run_dir
 from sfp.rl.tracking import STATE_FILE, require_tracking, tracking_sinks
-from sfp.rl.trainer import Trainer, deferred_interrupt
+from sfp.rl.trainer import NonFiniteLoss, Trainer, deferred_interrupt
 from sfp.run_lock import hold_run_lock, refuse_if_held
 from sfp.runtime import seed_everything, set_threads
 
@@ -39,10 +41,25 @@ def run(params, notes: list[str]) -> Trainer:
         metaworld_class = getattr(experiment.env.unwrapped, "metaworld_class", None)
         if metaworld_class:
             notes.append(f"{params.env} runs the Meta-World class {metaworld_class}")
-        with hold_run_lock(directory, start_up_file):
-            return _run_locked(
-                params, notes, experiment, claim_run_dir(directory, params, params.resume), threads, interrupt
-            )
+        try:
+            with hold_run_lock(directory, start_up_file):
+                return _run_locked(
+                    params, notes, experiment, claim_run_dir(directory, params, params.resume), threads, interrupt
+                )
+        except NonFiniteLoss as err:
+            raise NonFiniteLoss(
+                f"{err}; training stopped: {what_was_kept(directory)} (try a lower lr or clip_gradients=True)"
+            ) from None
+
+
+def what_was_kept(directory: Path) -> str:
+    """What a run that stopped keeps in its directory: its last checkpoint, the logs of a run without one, or
+    nothing (hold_run_lock removed a directory that held only start-up files)."""
+    if (directory / CHECKPOINT_FILE).exists():
+        return f"the last checkpoint in {directory} was kept"
+    if directory.exists():
+        return f"it had saved no checkpoint yet (nothing to resume); its logs are in {directory}"
+    return f"it had saved nothing yet, and its directory {directory} was removed"
 
 
 def start_up_file(name: str) -> bool:

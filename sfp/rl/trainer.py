@@ -34,7 +34,7 @@ from sfp.rl.visitation import VISITATION_FILE, Visitation
 
 
 class NonFiniteLoss(UserError):
-    """A loss became NaN or infinite: training stops and the last good checkpoint is kept."""
+    """A loss became NaN or infinite: training stops (sfp.rl.run says what the run directory keeps)."""
 
 
 STOP_SIGNALS = {signal.SIGINT: "Ctrl-C", signal.SIGTERM: "SIGTERM"}
@@ -258,10 +258,7 @@ class Trainer:
     def _check_finite(self, info: dict) -> None:
         bad = [key for key, value in info.items() if not math.isfinite(value)]
         if bad:
-            raise NonFiniteLoss(
-                f"{', '.join(bad)} became non-finite at step {self.t}; training stopped and the last "
-                f"checkpoint in {self.run_dir} was kept (try a lower lr or clip_gradients=True)"
-            )
+            raise NonFiniteLoss(f"{', '.join(bad)} became non-finite at step {self.t}")
 
     # ------------------------------------------------------------------------------------------------ epochs
     def _end_epoch(self, bar) -> None:
