@@ -142,14 +142,18 @@ def pieces_dir(name: str, create: bool = False) -> Path:
     return path
 
 
+DATASET_SUFFIX = "_primitive.hdf5"  # <data name><suffix>: the distilled dataset
+LEGACY_DATASET_SUFFIX = "_primitive_distilled.npy"  # <short name><suffix>: the original release's distilled file
+
+
 def dataset_file(name: str) -> Path:
     """The distilled dataset every later stage reads (`name`: a data name)."""
-    return dataset_dir() / f"{name}_primitive.hdf5"
+    return dataset_dir() / f"{name}{DATASET_SUFFIX}"
 
 
 def legacy_dataset_file(short: str) -> Path:
     """The original release's distilled dict file, read when no .hdf5 exists."""
-    return dataset_dir() / f"{short}_primitive_distilled.npy"
+    return dataset_dir() / f"{short}{LEGACY_DATASET_SUFFIX}"
 
 
 def prior_checkpoint_name(

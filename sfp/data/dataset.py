@@ -92,7 +92,7 @@ def collect_command(name: str) -> str:
 
 def data_names() -> list[str]:
     """The data names of the datasets in $D4RL_DATASET_DIR (.hdf5 files and the original release's .npy files)."""
-    suffixes = ("_primitive.hdf5", "_primitive_distilled.npy")
+    suffixes = (paths.DATASET_SUFFIX, paths.LEGACY_DATASET_SUFFIX)
     folder = paths.dataset_dir()
     files = [entry.name for entry in folder.iterdir() if entry.is_file()] if folder.is_dir() else []
     return sorted({name.removesuffix(suffix) for name in files for suffix in suffixes if name.endswith(suffix)})
