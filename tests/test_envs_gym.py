@@ -13,6 +13,7 @@ import pytest
 
 from sfp import paths
 from sfp.commands import train, train_sb3
+from sfp.commands.plot_exploration import main as plot_exploration
 from sfp.data.synthetic import write_persistent_dataset
 from sfp.envs import env_family, make_env
 from sfp.envs.gym_task import GymTask, check_supported
@@ -78,6 +79,13 @@ def test_a_robotics_task_runs_an_epoch_from_its_id(priors, env, extra, method):
         counts = np.load(visits)
         assert counts["counts"].sum() == 120 and counts["cells"].sum() == 15  # PointMaze_Open: 3 x 5 free cells
         assert not counts["counts"][0][~counts["cells"]].any()  # the point never leaves the free cells
+        plot_exploration([str(priors / "logs" / "run_s0"), "--out", f"{priors / 'maps'}/"])
+        method_name = "sfp" if method else "sac"
+        assert sorted(path.name for path in (priors / "maps").iterdir()) == [  # file names without the module's ':'
+            "results_coverage.md",
+            "results_coverage.png",
+            f"results_visits_PointMaze_Open-v3_{method_name}.png",
+        ]
 
 
 @pytest.mark.parametrize("env,extra", [(MAZE, ONE_GOAL), (FETCH, [])])
@@ -248,6 +256,31 @@ def test_a_grid_of_robotics_tasks_makes_the_built_in_data_and_prior_first(tmp_pa
     with pytest.raises(UserError, match="no built-in data: name a dataset with prior_data"):
         spec = {"name": "g", "tasks": ["Pendulum-v1"], "methods": ["sfp"], "seeds": [0]}
         grid.preparation_commands(spec, grid.grid(spec))
+
+
+def test_a_namespaced_task_of_a_users_module_runs_from_a_grid(priors, tmp_path, monkeypatch):
+    """'module:namespace/Id' in a spec: the module registers the id, the run is named with '_' for '/' (one
+    directory, not a nested one) and runs an epoch from the grid's arguments; two tasks that would share run names
+    are refused with one line."""
+    from sfp.experiments import grid
+
+    (tmp_path / "labenvs.py").write_text(
+        "import gymnasium\n"
+        "gymnasium.register('lab/Swing-v0', 'gymnasium.envs.classic_control.pendulum:PendulumEnv', "
+        "max_episode_steps=30)\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    spec = {"name": "g", "tasks": ["labenvs:lab/Swing-v0"], "methods": ["sac"], "seeds": [0]}
+    grid.validate_spec(spec, "spec")
+    (only,) = grid.grid(spec)
+    assert only.name == "g__lab_Swing-v0__sac"
+    train.main([*only.argv, *TINY])
+    assert [path.name for path in (priors / "logs").iterdir()] == ["g__lab_Swing-v0__sac_s0"]
+    (row,) = _progress("g__lab_Swing-v0__sac", priors)
+    assert row["TotalEnvInteracts"] == 120 and row["TestEpLen"] == 30  # the id's own time limit
+    twins = {"name": "g", "tasks": ["Pendulum-v1", "gymnasium:Pendulum-v1"], "methods": ["sac"], "seeds": [0]}
+    with pytest.raises(UserError, match="'Pendulum-v1' and 'gymnasium:Pendulum-v1' would share their run names"):
+        grid.validate_spec(twins, "spec")
 
 
 def test_a_robotics_test_episode_is_recorded_as_a_video(priors):

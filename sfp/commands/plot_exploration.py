@@ -18,7 +18,7 @@ from pathlib import Path
 from sfp.commands.plot import OUT_HELP, prefixed, report_name
 from sfp.config import ArgumentParser
 from sfp.errors import UserError, exits_cleanly
-from sfp.experiments.exploration import read_visits, write_exploration
+from sfp.experiments.exploration import map_suffix, read_visits, write_exploration
 from sfp.paths import check_output_names, output_file, replacing_note
 
 
@@ -41,7 +41,7 @@ def main(argv: list[str] | None = None) -> None:
         raise UserError(f"--steps {min(args.steps)} must be at least 1")
     out = output_file(args.out, "--out", report_name(args.runs))
     runs = [run for run in map(read_visits, args.runs) if run is not None]
-    maps = sorted({f"_visits_{run.task}_{run.method}.png" for run in runs})
+    maps = sorted({map_suffix(run.task, run.method) for run in runs})
     files = prefixed(out, ["_coverage.png", "_coverage.md", *maps])
     check_output_names(files, "choose another --out")
     if note := replacing_note(files):

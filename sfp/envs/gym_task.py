@@ -44,6 +44,13 @@ def split_id(name: str) -> tuple[str | None, str]:
     return (module, env_id) if sep else (None, name)
 
 
+def task_label(name: str) -> str:
+    """A task as part of one file name: the id without its module, a namespace joined by '_' instead of '/'
+    ('gymnasium_robotics:PointMaze_Medium-v3' -> 'PointMaze_Medium-v3', 'mine:lab/Arm-v0' -> 'lab_Arm-v0'); the
+    project's own names stay as they are. Run names (main.py's default, the grid's) and exploration maps use it."""
+    return split_id(name)[1].replace("/", "_")
+
+
 def gym_spec(name: str) -> gymnasium.envs.registration.EnvSpec:
     """The registered spec of a Gymnasium id (importing the module of a 'module:Id' first), or one UserError line."""
     module, env_id = split_id(name)

@@ -9,7 +9,8 @@
   <out>_coverage.md                 per maze and method: seeds and coverage after each of the given step counts N,
                                     with its interval (the heat maps show the largest N)
 A run is a directory with config.json and visitation.npz (a run directory or a snapshot made by plot.py
---snapshot); its task and method are read as in sfp.experiments.analysis. Coverage is known at epoch ends, so each
+--snapshot); its task and method are read as in sfp.experiments.analysis (in file names the task is
+sfp.envs.gym_task.task_label of it: no module, '_' for '/'). Coverage is known at epoch ends, so each
 N is rounded up to a whole number of epochs.
 """
 
@@ -24,6 +25,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from matplotlib.colors import ListedColormap, LogNorm  # noqa: E402
 
+from sfp.envs.gym_task import task_label  # noqa: E402
 from sfp.envs.maze_geometry import Maze  # noqa: E402
 from sfp.errors import UserError  # noqa: E402
 from sfp.experiments.analysis import counted, group, mean_band, read_config, run_family, run_method  # noqa: E402
@@ -152,6 +154,11 @@ def coverage_table(groups: dict, steps: list[int]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def map_suffix(task: str, method: str) -> str:
+    """The end of a heat map's file name, <out>_visits_<task>_<method>.png, with the task as a file name."""
+    return f"_visits_{task_label(task)}_{method}.png"
+
+
 def write_exploration(directories: list[Path], out: Path, steps: list[int]) -> list[Path]:
     """The figures and table of the module docstring for the maze runs among `directories`, the table at each of
     `steps` and the heat maps at the largest; returns the files."""
@@ -166,7 +173,7 @@ def write_exploration(directories: list[Path], out: Path, steps: list[int]) -> l
     out.parent.mkdir(parents=True, exist_ok=True)
     written = []
     for (task, method), members in groups.items():
-        path = out.with_name(f"{out.name}_visits_{task}_{method}.png")
+        path = out.with_name(out.name + map_suffix(task, method))
         plot_visits(members, steps[-1], path)
         written.append(path)
     written.append(out.with_name(f"{out.name}_coverage.png"))

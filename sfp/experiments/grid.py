@@ -35,7 +35,7 @@ from sfp import paths
 from sfp.data.collector import check_options, collect
 from sfp.data.gym_experts import BUILTIN_GYM_EXPERTS
 from sfp.envs import env_family, locomotion_body
-from sfp.envs.gym_task import known_data_name, split_id
+from sfp.envs.gym_task import known_data_name, split_id, task_label
 from sfp.errors import UserError, describe_os_error, one_line
 from sfp.experiments.analysis import read_progress
 from sfp.invocation import command
@@ -155,8 +155,12 @@ def validate_spec(spec, where: str) -> None:
             f"{', '.join(missing) or '-'})"
         )
     check_name(spec["name"], f"{where}: name")
+    labels: dict[str, str] = {}
     for task in _entries(spec, "tasks", str, where):
-        check_name(task, f"{where}: task")
+        label = task_label(task)
+        check_name(label, f"{where}: task" if label == task else f"{where}: task {task!r} (in run names)")
+        if (other := labels.setdefault(label, task)) != task:
+            raise UserError(f"{where}: tasks {other!r} and {task!r} would share their run names; list one of them")
         try:
             env_family(task)
         except UserError as err:
@@ -335,7 +339,7 @@ def grid(spec: dict) -> list[Run]:
                     "--num_threads",
                     "1",
                     "--exp_name",
-                    f"{spec['name']}__{split_id(task)[1]}__{method}",  # a Gymnasium id without its module
+                    f"{spec['name']}__{task_label(task)}__{method}",
                 ]
                 try:
                     params, _ = load_rl_params(argv)

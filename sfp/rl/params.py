@@ -12,7 +12,7 @@ from pathlib import Path
 
 from sfp.config import check_memory, load_defaults, parse_params
 from sfp.envs import env_family, make_env_from_params
-from sfp.envs.gym_task import split_id
+from sfp.envs.gym_task import task_label
 from sfp.envs.maze_layouts import maze_layout
 from sfp.errors import UserError
 from sfp.paths import EXPERTS, MAX_NAME_BYTES
@@ -277,7 +277,7 @@ def default_run_name(params: RLParams, defaults: dict, command: str = DEFAULT_CO
     }
     preset, rest = matching_preset(changed, command)
     extra = "".join(f"+{key}{_word(value)}" for key, value in sorted(rest.items()))
-    task = split_id(params.env)[1].replace("/", "_")  # a Gymnasium id without its module
+    task = task_label(params.env)
     name = f"{task}__{preset}{extra}"
     if len(name.encode()) > MAX_NAME_BYTES:
         name = f"{task}__{preset}+{hashlib.sha1(extra.encode()).hexdigest()[:10]}"
