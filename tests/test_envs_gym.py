@@ -4,6 +4,7 @@ cannot work stops with one line."""
 
 import json
 import os
+import shutil
 import signal
 import sys
 
@@ -67,7 +68,7 @@ def _progress(run: str, root) -> list[dict]:
 
 @pytest.mark.parametrize("env,extra", [(MAZE, ONE_GOAL), (FETCH, [])])
 @pytest.mark.parametrize("method", [[], ["--use_prior", "True", "--alpha", "0.01"]], ids=["sac", "sfp"])
-def test_a_robotics_task_runs_an_epoch_from_its_id(priors, env, extra, method):
+def test_a_robotics_task_runs_an_epoch_from_its_id(priors, env, extra, method, capsys):
     train.main(["--env", env, *extra, *TINY, *method, "--exp_name", "run"])
     (row,) = _progress("run", priors)
     assert row["TotalEnvInteracts"] == 120 and 0.0 <= row["AverageTestSuccessRate"] <= 1.0
@@ -86,6 +87,14 @@ def test_a_robotics_task_runs_an_epoch_from_its_id(priors, env, extra, method):
             "results_coverage.png",
             f"results_visits_PointMaze_Open-v3_{method_name}.png",
         ]
+        twin = priors / "logs" / "twin_s0"  # the same id, named without its module: the maps would share a file
+        shutil.copytree(priors / "logs" / "run_s0", twin)
+        (twin / "config.json").write_text(json.dumps({**config, "env": "PointMaze_Open-v3"}))
+        capsys.readouterr()
+        with pytest.raises(SystemExit):
+            plot_exploration([str(priors / "logs" / "run_s0"), str(twin), "--out", f"{priors / 'twins'}/"])
+        _check_line(capsys.readouterr().err, f"runs of {MAZE} and PointMaze_Open-v3 would share a map's file name")
+        assert not (priors / "twins").exists()
 
 
 @pytest.mark.parametrize("env,extra", [(MAZE, ONE_GOAL), (FETCH, [])])

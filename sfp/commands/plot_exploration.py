@@ -41,7 +41,11 @@ def main(argv: list[str] | None = None) -> None:
         raise UserError(f"--steps {min(args.steps)} must be at least 1")
     out = output_file(args.out, "--out", report_name(args.runs))
     runs = [run for run in map(read_visits, args.runs) if run is not None]
-    maps = sorted({map_suffix(run.task, run.method) for run in runs})
+    named: dict[str, str] = {}
+    for run in runs:
+        if (other := named.setdefault(map_suffix(run.task, run.method), run.task)) != run.task:
+            raise UserError(f"runs of {other} and {run.task} would share a map's file name; plot them separately")
+    maps = sorted(named)
     files = prefixed(out, ["_coverage.png", "_coverage.md", *maps])
     check_output_names(files, "choose another --out")
     if note := replacing_note(files):
