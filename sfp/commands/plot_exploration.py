@@ -18,7 +18,7 @@ from pathlib import Path
 from sfp.commands.plot import OUT_HELP, prefixed, report_name
 from sfp.config import ArgumentParser
 from sfp.errors import UserError, exits_cleanly
-from sfp.experiments.exploration import map_suffix, read_visits, write_exploration
+from sfp.experiments.exploration import map_suffix, maze_runs, write_exploration
 from sfp.paths import check_output_names, output_file, replacing_note
 
 
@@ -40,17 +40,13 @@ def main(argv: list[str] | None = None) -> None:
     if min(args.steps) < 1:
         raise UserError(f"--steps {min(args.steps)} must be at least 1")
     out = output_file(args.out, "--out", report_name(args.runs))
-    runs = [run for run in map(read_visits, args.runs) if run is not None]
-    named: dict[str, str] = {}
-    for run in runs:
-        if (other := named.setdefault(map_suffix(run.task, run.method), run.task)) != run.task:
-            raise UserError(f"runs of {other} and {run.task} would share a map's file name; plot them separately")
-    maps = sorted(named)
+    runs = maze_runs(args.runs)
+    maps = sorted({map_suffix(run.task, run.method) for run in runs})
     files = prefixed(out, ["_coverage.png", "_coverage.md", *maps])
     check_output_names(files, "choose another --out")
     if note := replacing_note(files):
         print(f"note: {note}")
-    for path in write_exploration(args.runs, out, args.steps):
+    for path in write_exploration(runs, out, args.steps):
         print(f"wrote {path}")
 
 

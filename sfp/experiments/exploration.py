@@ -159,16 +159,26 @@ def map_suffix(task: str, method: str) -> str:
     return f"_visits_{task_label(task)}_{method}.png"
 
 
-def write_exploration(directories: list[Path], out: Path, steps: list[int]) -> list[Path]:
-    """The figures and table of the module docstring for the maze runs among `directories`, the table at each of
-    `steps` and the heat maps at the largest; returns the files."""
-    steps = sorted(set(steps))
+def maze_runs(directories: list[Path]) -> list[RunVisits]:
+    """The maze runs among `directories` (those with visits), read once; a UserError when there is none, or when two
+    tasks' heat maps would share a file name."""
     runs = [run for run in map(read_visits, directories) if run is not None]
     if not runs:
         raise UserError(
             f"no maze run with {VISITATION_FILE} among the given directories (point-maze runs write it "
             f"at each epoch end; snapshots made by plot.py --snapshot keep it)"
         )
+    named: dict[str, str] = {}
+    for run in runs:
+        if (other := named.setdefault(map_suffix(run.task, run.method), run.task)) != run.task:
+            raise UserError(f"runs of {other} and {run.task} would share a map's file name; plot them separately")
+    return runs
+
+
+def write_exploration(runs: list[RunVisits], out: Path, steps: list[int]) -> list[Path]:
+    """The figures and table of the module docstring for `runs` (maze_runs), the table at each of `steps` and the
+    heat maps at the largest; returns the files."""
+    steps = sorted(set(steps))
     groups = group(runs)
     out.parent.mkdir(parents=True, exist_ok=True)
     written = []
